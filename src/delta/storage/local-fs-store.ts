@@ -1,0 +1,459 @@
+/**
+ * `ObjectStore` over a local directory (node:fs/promises). The put-if-absent of commit files
+ * follows PROTOCOL-DIGEST.md section 6.1: stage the bytes in a temp file, fsync it, then
+ * hard-link it to the target name; `link` fails atomically with `EEXIST` when the target exists,
+ * so readers never see a partial commit and exactly one of several racing writers wins.
+ *
+ * Layout and naming:
+ * - a key maps to `<root>/<key>`; keys are validated so that no key can leave the root;
+ * - temp files live next to their target and are dot-prefixed (`.<name>.<uuid>.tmp`), which
+ *   Delta readers ignore (PROTOCOL-DIGEST.md section 1.1);
+ * - listings include every non-directory entry, dot-files included; filtering them is the log
+ *   reader's and vacuum's job, not the store's;
+ * - directories are created on demand and never removed (vacuum removes empty directories).
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { Dirent } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { DeltaError } from '../errors.js'
+import {
+  assertValidKey,
+  assertValidRange,
+  compareKeys,
+  resolveRange,
+  splitListPrefix,
+} from './object-key.js'
+import type { ListOptions, ObjectMeta, ObjectStore } from './object-store.js'
+
+const SUBSYSTEM = 'local store'
+
+/** Longest part of a target name copied into its temp file name (keeps names under NAME_MAX). */
+const TEMP_NAME_PART_MAX = 100
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = error.code
+    return typeof code === 'string' ? code : undefined
+  }
+  return undefined
+}
+
+/** `ENOTDIR`: a path component is a file, so the key cannot exist either. */
+function isMissing(error: unknown): boolean {
+  const code = errorCode(error)
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * Waits for every promise, then rethrows the first failure (STYLE.md section 4: no work is left
+ * running behind a thrown error).
+ */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises)
+  const values: T[] = []
+  for (const result of results) {
+    if (result.status === 'rejected') throw result.reason
+    values.push(result.value)
+  }
+  return values
+}
+
+/** An entry found while walking a listing, before it is stat-ed. */
+interface FoundFile {
+  readonly key: string
+  readonly absolute: string
+}
+
+/**
+ * An {@link ObjectStore} rooted at a local directory.
+ *
+ * The constructor does no I/O: the root directory need not exist yet. Reads and listings of a
+ * missing root behave as for an empty store, and the first write creates the root and any parent
+ * directories of the key (fsync-ing the directories it creates).
+ *
+ * Writes are durable when they return: data is fsync-ed before it becomes visible under its key,
+ * and the containing directory is fsync-ed afterwards. Deletes are not fsync-ed (nothing in the
+ * protocol depends on a delete surviving a crash).
+ *
+ * Symbolic links to files are listed and read like files; symbolic links to directories are not
+ * followed by recursive listings. Names that are not valid keys (for example containing a
+ * backslash) are left out of listings, since no key could address them.
+ */
+export class LocalFsStore implements ObjectStore {
+  /** The absolute path of the root directory. */
+  readonly location: string
+
+  /**
+   * @param rootDir - the table root; resolved against the working directory when relative
+   * @throws DeltaError `INVALID_ARGUMENT` when `rootDir` is empty or contains NUL
+   */
+  constructor(rootDir: string) {
+    if (typeof rootDir !== 'string' || rootDir.length === 0 || rootDir.includes('\0')) {
+      throw new DeltaError(
+        'INVALID_ARGUMENT',
+        `local store: invalid root directory ${JSON.stringify(rootDir)}`,
+        { context: { root: String(rootDir) } },
+      )
+    }
+    this.location = path.resolve(rootDir)
+  }
+
+  /**
+   * Lists files whose key starts with `prefix`, sorted by the UTF-8 byte order of their keys.
+   * `list('_delta_log/')` lists the files directly in `_delta_log`; `list('_delta_log/0000')`
+   * only those of them whose name starts with `0000`; `recursive` includes files at any depth.
+   * A missing directory yields an empty list. A file deleted while the listing runs is left out.
+   * @param prefix - key prefix; `''` for the root
+   * @param options - `startAfter` (exclusive) and `recursive`
+   * @returns the files with size and modification time (integer milliseconds)
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid prefix, `STORAGE_ERROR` on I/O failure
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<ObjectMeta[]> {
+    const found = await this.#find(prefix, options)
+    const metas = await settleAll(found.map((file) => this.#statFile(file)))
+    return metas.filter((meta): meta is ObjectMeta => meta !== undefined)
+  }
+
+  /**
+   * Same keys as {@link LocalFsStore.list} without stat-ing the files (one `readdir` per
+   * directory), for large `_delta_log` directories.
+   * @param prefix - key prefix; `''` for the root
+   * @param options - `startAfter` (exclusive) and `recursive`
+   * @returns keys sorted by UTF-8 byte order
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid prefix, `STORAGE_ERROR` on I/O failure
+   */
+  async listKeys(prefix: string, options: ListOptions = {}): Promise<string[]> {
+    const found = await this.#find(prefix, options)
+    return found.map((file) => file.key)
+  }
+
+  /**
+   * Reads a whole file.
+   * @param key - object key
+   * @returns the bytes
+   * @throws DeltaError `OBJECT_NOT_FOUND` when no file exists under the key (also when the key
+   *   names a directory), `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure
+   */
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.#path(key)
+    try {
+      const buffer = await fs.readFile(file)
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    } catch (error) {
+      if (isMissing(error) || errorCode(error) === 'EISDIR') throw this.#notFound(key, error)
+      throw this.#storageError('get', key, error)
+    }
+  }
+
+  /**
+   * Reads bytes `[start, end)` of a file. A range reaching past the end of the file is cut at the
+   * end (a range starting at or after the end is empty), like `Uint8Array.prototype.slice`.
+   * @param key - object key
+   * @param start - first byte, a non-negative integer
+   * @param end - end (exclusive), an integer not below `start`
+   * @returns the bytes
+   * @throws DeltaError `OBJECT_NOT_FOUND` when no file exists under the key, `INVALID_ARGUMENT`
+   *   for an invalid key or range, `STORAGE_ERROR` on I/O failure
+   */
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const file = this.#path(key)
+    assertValidRange(key, start, end, SUBSYSTEM)
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(file, 'r')
+    } catch (error) {
+      if (isMissing(error) || errorCode(error) === 'EISDIR') throw this.#notFound(key, error)
+      throw this.#storageError('getRange', key, error)
+    }
+    try {
+      const stats = await handle.stat()
+      if (!stats.isFile()) throw this.#notFound(key)
+      const [from, to] = resolveRange(key, start, end, stats.size, SUBSYSTEM)
+      const out = new Uint8Array(to - from)
+      let filled = 0
+      while (filled < out.length) {
+        const { bytesRead } = await handle.read(out, filled, out.length - filled, from + filled)
+        if (bytesRead === 0) break
+        filled += bytesRead
+      }
+      return filled === out.length ? out : out.subarray(0, filled)
+    } catch (error) {
+      if (error instanceof DeltaError) throw error
+      throw this.#storageError('getRange', key, error)
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /**
+   * Metadata of one file.
+   * @param key - object key
+   * @returns size and modification time, or `undefined` when no file exists under the key
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure
+   */
+  async head(key: string): Promise<ObjectMeta | undefined> {
+    return this.#statFile({ key, absolute: this.#path(key) })
+  }
+
+  /**
+   * Writes or atomically replaces a file: the bytes go to a temp file in the same directory,
+   * which is fsync-ed and renamed over the target; then the directory is fsync-ed.
+   * @param key - object key
+   * @param data - the bytes
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure
+   *   (including when the key names a directory)
+   */
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const target = this.#path(key)
+    const dir = path.dirname(target)
+    await this.#ensureDir(dir, 'put', key)
+    const temp = tempPath(target)
+    try {
+      await writeDurably(temp, data)
+      await fs.rename(temp, target)
+    } catch (error) {
+      throw await this.#failAndRemoveTemp('put', key, error, temp)
+    }
+    await this.#syncDir(dir, 'put', key)
+  }
+
+  /**
+   * Creates a file only if none exists under the key: the bytes are written to a temp file and
+   * fsync-ed, then hard-linked to the target (`EEXIST` means another writer won), the temp file
+   * is removed and the directory fsync-ed. The temp file is removed on every path.
+   * @param key - object key
+   * @param data - the bytes
+   * @returns `true` if this call created the file, `false` if the key already existed
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure,
+   *   when the key names a directory, or when the file system has no hard links
+   */
+  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const target = this.#path(key)
+    const dir = path.dirname(target)
+    await this.#ensureDir(dir, 'putIfAbsent', key)
+    const temp = tempPath(target)
+    let created: boolean
+    try {
+      await writeDurably(temp, data)
+      try {
+        await fs.link(temp, target)
+        created = true
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST') throw error
+        created = false
+      }
+    } catch (error) {
+      throw await this.#failAndRemoveTemp('putIfAbsent', key, error, temp)
+    }
+    try {
+      await fs.unlink(temp)
+    } catch (error) {
+      if (!isMissing(error)) {
+        throw this.#storageError(
+          `putIfAbsent (${created ? 'the object was created' : 'the object already existed'}; removing the temp file ${path.basename(temp)})`,
+          key,
+          error,
+        )
+      }
+    }
+    if (!created) {
+      if (await this.#isDirectory(target, 'putIfAbsent', key)) {
+        throw this.#storageError('putIfAbsent', key, new Error('the key names a directory'))
+      }
+      return false
+    }
+    await this.#syncDir(dir, 'putIfAbsent', key)
+    return true
+  }
+
+  /**
+   * Deletes a file. Parent directories are kept, even when they become empty.
+   * @param key - object key
+   * @returns `true` if a file existed under the key (a directory does not count)
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure
+   */
+  async delete(key: string): Promise<boolean> {
+    const file = this.#path(key)
+    try {
+      await fs.unlink(file)
+      return true
+    } catch (error) {
+      if (isMissing(error)) return false
+      const code = errorCode(error)
+      // unlink(2) of a directory fails with EISDIR on Linux and EPERM on macOS.
+      if (
+        (code === 'EISDIR' || code === 'EPERM') &&
+        (await this.#isDirectory(file, 'delete', key))
+      ) {
+        return false
+      }
+      throw this.#storageError('delete', key, error)
+    }
+  }
+
+  /** Validates a key and maps it to an absolute path below the root. */
+  #path(key: string): string {
+    assertValidKey(key, SUBSYSTEM)
+    return path.join(this.location, ...key.split('/'))
+  }
+
+  async #find(prefix: string, options: ListOptions): Promise<FoundFile[]> {
+    const { dir, namePrefix } = splitListPrefix(prefix, SUBSYSTEM)
+    const out: FoundFile[] = []
+    const dirKey = dir === '' ? '' : `${dir}/`
+    const dirPath = dir === '' ? this.location : path.join(this.location, ...dir.split('/'))
+    await this.#walk(dirKey, dirPath, namePrefix, options.recursive === true, out)
+    const startAfter = options.startAfter
+    const kept =
+      startAfter === undefined ? out : out.filter((file) => compareKeys(file.key, startAfter) > 0)
+    return kept.sort((a, b) => compareKeys(a.key, b.key))
+  }
+
+  async #walk(
+    dirKey: string,
+    dirPath: string,
+    namePrefix: string,
+    recursive: boolean,
+    out: FoundFile[],
+  ): Promise<void> {
+    let entries: Dirent[]
+    try {
+      entries = await fs.readdir(dirPath, { withFileTypes: true })
+    } catch (error) {
+      if (isMissing(error)) return
+      throw this.#storageError('list', dirKey === '' ? '.' : dirKey, error)
+    }
+    const subdirs: Promise<void>[] = []
+    const links: Promise<void>[] = []
+    for (const entry of entries) {
+      const name = entry.name
+      if (!name.startsWith(namePrefix) || name.includes('\\')) continue
+      const file = { key: dirKey + name, absolute: path.join(dirPath, name) }
+      if (entry.isFile()) {
+        out.push(file)
+      } else if (entry.isDirectory()) {
+        if (recursive) subdirs.push(this.#walk(`${file.key}/`, file.absolute, '', true, out))
+      } else if (entry.isSymbolicLink()) {
+        links.push(
+          this.#statFile(file).then((meta) => {
+            if (meta !== undefined) out.push(file)
+          }),
+        )
+      }
+    }
+    await settleAll([...subdirs, ...links])
+  }
+
+  /** Stats a file; `undefined` when it does not exist or is not a regular file. */
+  async #statFile(file: FoundFile): Promise<ObjectMeta | undefined> {
+    try {
+      const stats = await fs.stat(file.absolute)
+      if (!stats.isFile()) return undefined
+      return { key: file.key, size: stats.size, lastModified: Math.floor(stats.mtimeMs) }
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw this.#storageError('head', file.key, error)
+    }
+  }
+
+  async #isDirectory(absolute: string, op: string, key: string): Promise<boolean> {
+    try {
+      return (await fs.lstat(absolute)).isDirectory()
+    } catch (error) {
+      if (isMissing(error)) return false
+      throw this.#storageError(op, key, error)
+    }
+  }
+
+  /**
+   * Creates `dir` and its missing parents, then fsyncs the parent of every directory it created,
+   * so that the new entries survive a crash before the write that needed them returns.
+   */
+  async #ensureDir(dir: string, op: string, key: string): Promise<void> {
+    let first: string | undefined
+    try {
+      first = await fs.mkdir(dir, { recursive: true })
+    } catch (error) {
+      throw this.#storageError(op, key, error)
+    }
+    if (first === undefined) return
+    const parents = [path.dirname(first)]
+    // `dir` itself is fsync-ed by the write once its new entry is in place.
+    for (let d = path.dirname(dir); d.length >= first.length; d = path.dirname(d)) parents.push(d)
+    await settleAll(parents.map((parent) => this.#syncDir(parent, op, key)))
+  }
+
+  async #syncDir(dir: string, op: string, key: string): Promise<void> {
+    try {
+      const handle = await fs.open(dir, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    } catch (error) {
+      throw this.#storageError(`${op} (fsync of directory ${dir})`, key, error)
+    }
+  }
+
+  /** Removes the temp file after a failed write and returns the error to throw. */
+  async #failAndRemoveTemp(
+    op: string,
+    key: string,
+    error: unknown,
+    temp: string,
+  ): Promise<DeltaError> {
+    let cause = error
+    try {
+      await fs.unlink(temp)
+    } catch (cleanupError) {
+      if (!isMissing(cleanupError)) {
+        cause = new AggregateError(
+          [error, cleanupError],
+          `local store: ${op} failed and its temp file ${temp} could not be removed`,
+        )
+      }
+    }
+    if (error instanceof DeltaError && cause === error) return error
+    return this.#storageError(op, key, cause)
+  }
+
+  #notFound(key: string, cause?: unknown): DeltaError {
+    return new DeltaError(
+      'OBJECT_NOT_FOUND',
+      `local store: object "${key}" not found in ${this.location}`,
+      { cause, context: { key, location: this.location } },
+    )
+  }
+
+  #storageError(op: string, key: string, cause: unknown): DeltaError {
+    return new DeltaError(
+      'STORAGE_ERROR',
+      `local store: ${op} of "${key}" in ${this.location} failed: ${describeError(cause)}`,
+      { cause, context: { key, location: this.location, op } },
+    )
+  }
+}
+
+/** A unique, dot-prefixed temp file name next to `target`. */
+function tempPath(target: string): string {
+  const name = path.basename(target).slice(0, TEMP_NAME_PART_MAX)
+  return path.join(path.dirname(target), `.${name}.${randomUUID()}.tmp`)
+}
+
+/** Writes a new file (failing if the name exists) and fsyncs it before closing. */
+async function writeDurably(file: string, data: Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'wx')
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
