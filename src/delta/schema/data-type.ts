@@ -222,7 +222,11 @@ function toJsonType(type: DataType): unknown {
         })),
       }
     case 'array':
-      return { type: 'array', elementType: toJsonType(type.elementType), containsNull: type.containsNull }
+      return {
+        type: 'array',
+        elementType: toJsonType(type.elementType),
+        containsNull: type.containsNull,
+      }
     case 'map':
       return {
         type: 'map',
