@@ -1,0 +1,276 @@
+/**
+ * Interoperability of the Parquet adapter with pyarrow, DuckDB, Polars and delta-rs (the Python
+ * oracle): they read our files; we read theirs under many writer settings, the crafted legacy
+ * layouts, and every Parquet file of the golden tables (Spark and delta-rs data files and
+ * checkpoints) exactly as pyarrow does.
+ */
+import { randomUUID } from 'node:crypto'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { DeltaError } from '../../../src/delta/errors.js'
+import { READABLE_CODECS } from '../../../src/delta/parquet/decompressors.js'
+import {
+  readParquetMetadata,
+  readParquetRows,
+  writeParquet,
+} from '../../../src/delta/parquet/index.js'
+import { parseStructType, serializeSchema } from '../../../src/delta/schema/data-type.js'
+import type { StructType } from '../../../src/delta/schema/data-type.js'
+import { canonicalRows } from '../../support/canonical.js'
+import { describeWithFixtures } from '../../support/fixtures.js'
+import { describeWithOracle } from '../../support/oracle.js'
+import { cleanupTempDirs, makeTempDir } from '../../support/temp.js'
+import { LEGACY_FILES } from './legacy-files.js'
+import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack } from './sample-rows.js'
+
+afterAll(cleanupTempDirs)
+
+interface ReadOursOutput {
+  readonly arrow_schema: readonly { name: string; type: string; nullable: boolean }[]
+  readonly pyarrow_rows: readonly string[]
+  readonly duckdb_rows: readonly string[]
+  readonly delta_rows: readonly string[]
+  readonly polars_rows: readonly string[]
+  readonly polars_columns: readonly string[]
+}
+
+interface ReferenceFile {
+  readonly name: string
+  readonly path: string
+  readonly columns: readonly string[]
+  readonly rows: readonly string[]
+}
+
+/** The Arrow type pyarrow gives each column of {@link ALL_TYPES_SCHEMA} when reading our file. */
+const ARROW_TYPES: Readonly<Record<string, string>> = {
+  s: 'string',
+  l: 'int64',
+  i: 'int32',
+  sh: 'int16',
+  by: 'int8',
+  fl: 'float',
+  db: 'double',
+  bo: 'bool',
+  bi: 'binary',
+  d: 'date32[day]',
+  ts: 'timestamp[us, tz=UTC]',
+  ntz: 'timestamp[us]',
+  d9: 'decimal128(9, 2)',
+  d18: 'decimal128(18, 4)',
+  d38: 'decimal128(38, 18)',
+  d380: 'decimal128(38, 0)',
+  d10: 'decimal128(10, 3)',
+  st: 'struct<x: int32, y: string not null, z: date32[day]>',
+  arr: 'list<element: string>',
+  arrl: 'list<element: int64 not null>',
+  arrst: 'list<element: struct<p: int64, q: decimal128(5, 1)>>',
+  nested: 'list<element: list<element: int32>>',
+  mp: "map<string, int64 ('mp')>",
+  mpi: "map<int32, timestamp[us, tz=UTC] ('mpi')>",
+  mps: "map<string, struct<a: double, b: binary> ('mps')>",
+}
+
+/** EDGE_ROWS followed by rows with repeated values, so that dictionaries and pages are used. */
+function manyRows(): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [...EDGE_ROWS]
+  for (let i = 1; i < 3000; i++) {
+    rows.push({
+      s: `value ${i % 41}`,
+      l: BigInt(i) * 1_000_003n - 2n ** 40n,
+      i: i % 2 ? i : null,
+      sh: (i % 600) - 300,
+      by: (i % 250) - 125,
+      fl: i / 4,
+      db: i * 0.3,
+      bo: i % 3 === 0,
+      bi: Uint8Array.from([i % 256, (i * 3) % 256]),
+      d: new Date(Date.UTC(1940, 0, 1 + i * 13)).toISOString().slice(0, 10),
+      ts: new Date(Date.UTC(1960, 0, 1) + i * 86_400_123),
+      ntz: i % 5 ? new Date(Date.UTC(2030, 5, 1) - i * 1_234_567) : null,
+      d9: ((i * 7 - 5000) / 100).toFixed(2),
+      d18: `${BigInt(i) * 12_345_679n}.${String(i % 10_000).padStart(4, '0')}`,
+      d38: `-${i}.${String(i).padStart(18, '0')}`,
+      d380: `${BigInt(i) ** 9n}`,
+      d10: null,
+      st: i % 7 ? { x: i, y: `y${i % 4}`, z: null } : null,
+      arr: i % 9 ? Array.from({ length: i % 4 }, (_, j) => (j % 3 ? `e${j}` : null)) : null,
+      arrl: [BigInt(i), BigInt(-i)],
+      arrst: i % 2 ? [{ p: BigInt(i), q: `${i % 100}.5` }] : [],
+      nested: i % 4 ? [[i, null], []] : null,
+      mp: i % 6 ? new Map([[`k${i % 3}`, BigInt(i)]]) : null,
+      mpi: new Map([[i, new Date(Date.UTC(2000, 0, 1) + i * 1000)]]),
+      mps: i % 2 ? new Map([['a', { a: i / 3, b: null }]]) : new Map(),
+    })
+  }
+  return rows
+}
+
+function subSchema(schema: StructType, names: readonly string[]): StructType {
+  return { type: 'struct', fields: schema.fields.filter((f) => names.includes(f.name)) }
+}
+
+function pick(row: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((n) => [n, row[n]]))
+}
+
+/** A one-file Delta table around `file` (protocol with the timestampNtz feature). */
+async function makeDeltaTable(dir: string, file: Uint8Array, schema: StructType): Promise<void> {
+  const name = `part-00000-${randomUUID()}-c000.snappy.parquet`
+  await fs.mkdir(path.join(dir, '_delta_log'), { recursive: true })
+  await fs.writeFile(path.join(dir, name), file)
+  const actions = [
+    {
+      protocol: {
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: ['timestampNtz'],
+        writerFeatures: ['timestampNtz'],
+      },
+    },
+    {
+      metaData: {
+        id: randomUUID(),
+        format: { provider: 'parquet', options: {} },
+        schemaString: serializeSchema(schema),
+        partitionColumns: [],
+        configuration: {},
+        createdTime: 0,
+      },
+    },
+    {
+      add: {
+        path: name,
+        partitionValues: {},
+        size: file.byteLength,
+        modificationTime: 0,
+        dataChange: true,
+      },
+    },
+  ]
+  await fs.writeFile(
+    path.join(dir, '_delta_log', '00000000000000000000.json'),
+    actions.map((a) => JSON.stringify(a)).join('\n') + '\n',
+  )
+}
+
+describeWithOracle('Parquet files written by writeParquet', (oracle) => {
+  it.each([
+    ['with every type, edge values and several row groups', manyRows()],
+    ['with zero rows', []],
+  ])('are read identically by pyarrow, DuckDB, Polars and delta-rs (%s)', async (_, rows) => {
+    const dir = await makeTempDir('parquet-ours-')
+    const file = writeParquet(rows, ALL_TYPES_SCHEMA, { rowGroupSize: 1000 })
+    const filePath = path.join(dir, 'ours.parquet')
+    await fs.writeFile(filePath, file)
+    const tableDir = path.join(dir, 'table')
+    await makeDeltaTable(tableDir, file, ALL_TYPES_SCHEMA)
+
+    const out = await oracle.runJson<ReadOursOutput>('tests/delta/parquet/py/read_ours.py', [
+      filePath,
+      tableDir,
+    ])
+
+    expect(Object.fromEntries(out.arrow_schema.map((f) => [f.name, f.type]))).toEqual(ARROW_TYPES)
+    expect(out.arrow_schema.filter((f) => !f.nullable).map((f) => f.name)).toEqual(['l'])
+    const expected = canonicalRows(asReadBack(rows), ALL_TYPES_SCHEMA)
+    expect(out.pyarrow_rows).toEqual(expected)
+    expect(out.duckdb_rows).toEqual(expected)
+    expect(out.delta_rows).toEqual(expected)
+    const polarsSchema = subSchema(ALL_TYPES_SCHEMA, out.polars_columns)
+    expect(out.polars_rows).toEqual(
+      canonicalRows(
+        asReadBack(rows).map((r) => pick(r, out.polars_columns)),
+        polarsSchema,
+      ),
+    )
+  })
+})
+
+describeWithOracle(
+  'readParquetRows on files written by pyarrow, DuckDB and Polars',
+  async (oracle) => {
+    const dir = await makeTempDir('parquet-reference-')
+    const reference = await oracle.runJson<{ schema: unknown; files: ReferenceFile[] }>(
+      'tests/delta/parquet/py/write_reference.py',
+      [dir],
+    )
+    const schema = parseStructType(reference.schema)
+
+    it.each(reference.files.map((f) => [f.name, f] as const))(
+      'returns what pyarrow reads from %s',
+      async (_, file) => {
+        const fileSchema = subSchema(schema, file.columns)
+        const data = new Uint8Array(await fs.readFile(file.path))
+        const read = readParquetRows(data, { schema: fileSchema, fileName: file.name })
+        const codec = readParquetMetadata(data).rowGroups[0]?.columns[0]?.codec ?? 'UNCOMPRESSED'
+        if (!READABLE_CODECS.has(codec)) {
+          const error: unknown = await read.then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(error).toBeInstanceOf(DeltaError)
+          expect(error).toMatchObject({ code: 'PARQUET_ERROR' })
+          expect((error as Error).message).toContain(codec)
+          return
+        }
+        expect(canonicalRows(await read, fileSchema)).toEqual(file.rows)
+      },
+    )
+  },
+)
+
+describeWithOracle('crafted legacy list and map layouts', (oracle) => {
+  it('are read by pyarrow as the read-parquet tests expect', async () => {
+    const dir = await makeTempDir('parquet-legacy-')
+    const paths = await Promise.all(
+      LEGACY_FILES.map(async (legacy, i) => {
+        const file = path.join(dir, `legacy-${i}.parquet`)
+        await fs.writeFile(file, legacy.file)
+        return file
+      }),
+    )
+    const out = await oracle.runJson<Record<string, { rows?: string[]; error?: string }>>(
+      'tests/delta/parquet/py/read_files.py',
+      paths,
+    )
+    LEGACY_FILES.forEach((legacy, i) => {
+      const expected = legacy.pyarrow ?? legacy
+      expect({ name: legacy.name, ...out[paths[i]!] }).toEqual({
+        name: legacy.name,
+        rows: canonicalRows(expected.rows, expected.schema),
+      })
+    })
+  })
+})
+
+describeWithFixtures('Parquet files of the golden tables (Spark, delta-rs)', (root) => {
+  describeWithOracle('readParquetRows', async (oracle) => {
+    const entries = await fs.readdir(root, { recursive: true, withFileTypes: true })
+    const files = entries
+      .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort()
+    const described = await oracle.runJson<
+      Record<string, { schema?: unknown; rows?: string[]; error?: string }>
+    >('tests/delta/parquet/py/describe_files.py', files)
+
+    it('finds the data files and checkpoints', () => {
+      expect(files.length).toBeGreaterThan(100)
+      expect(Object.values(described).filter((d) => d.error !== undefined)).toEqual([])
+    })
+
+    it.each(files.map((f) => [path.relative(root, f), f] as const))(
+      'reads %s like pyarrow',
+      async (_, file) => {
+        const { schema, rows } = described[file]!
+        const deltaSchema = parseStructType(schema)
+        const read = await readParquetRows(new Uint8Array(await fs.readFile(file)), {
+          schema: deltaSchema,
+          fileName: file,
+        })
+        expect(canonicalRows(read, deltaSchema)).toEqual(rows)
+      },
+    )
+  })
+})
