@@ -26,11 +26,15 @@ function isObject(value: unknown): value is Json {
 }
 
 class FieldReader {
-  constructor(
-    private readonly obj: Json,
-    private readonly action: string,
-    private readonly where: string,
-  ) {}
+  private readonly obj: Json
+  private readonly action: string
+  private readonly where: string
+
+  constructor(obj: Json, action: string, where: string) {
+    this.obj = obj
+    this.action = action
+    this.where = where
+  }
 
   fail(field: string, expected: string): never {
     throw new DeltaError(
@@ -86,7 +90,7 @@ class FieldReader {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       this.fail(field, 'an array of strings')
     }
-    return v as string[]
+    return v
   }
 
   stringMap(field: string, required: boolean): Record<string, string | null> | null | undefined {
@@ -228,7 +232,7 @@ function parseCdc(r: FieldReader): CdcAction {
   return {
     kind: 'cdc',
     path: r.str('path'),
-    partitionValues: (r.stringMap('partitionValues', false) ?? {}) as PartitionValues,
+    partitionValues: r.stringMap('partitionValues', false) ?? {},
     size: r.num('size'),
     dataChange: r.optBool('dataChange') ?? false,
     tags: r.stringMap('tags', false),

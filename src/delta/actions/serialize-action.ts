@@ -78,7 +78,11 @@ export function actionToJson(action: Action): Record<string, unknown> {
       }
     case 'txn':
       return {
-        txn: compact({ appId: action.appId, version: action.version, lastUpdated: action.lastUpdated }),
+        txn: compact({
+          appId: action.appId,
+          version: action.version,
+          lastUpdated: action.lastUpdated,
+        }),
       }
     case 'domainMetadata':
       return {

@@ -1,0 +1,257 @@
+/**
+ * The log segment of a snapshot: the newest usable checkpoint at or below the target version
+ * plus the contiguous commits after it ("Action Reconciliation" and "Checkpoints" in
+ * PROTOCOL.md; digest section 1.3).
+ *
+ * `_last_checkpoint` is used only to start the listing late; if it is missing, stale, empty or
+ * corrupt the whole log is listed. Gaps between the checkpoint and the target are errors.
+ * @module
+ */
+import { DeltaError, VersionNotFoundError } from '../errors.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { readLastCheckpoint } from '../checkpoint/last-checkpoint.js'
+import { LOG_DIR, padVersion, parseLogKey, type LogFile } from './log-path.js'
+
+/** A complete checkpoint: one file, or every part of a multi-part checkpoint. */
+export interface CheckpointRef {
+  readonly version: number
+  readonly flavor: 'classic' | 'multipart' | 'v2'
+  /** All files of the checkpoint, in part order. */
+  readonly keys: readonly string[]
+}
+
+/** A commit file. */
+export interface CommitRef {
+  readonly version: number
+  readonly key: string
+}
+
+/** The files needed to reconstruct one version of a table. */
+export interface LogSegment {
+  /** The version this segment reconstructs. */
+  readonly version: number
+  /** The checkpoint replay starts from, if any. */
+  readonly checkpoint: CheckpointRef | undefined
+  /** Commits after the checkpoint up to `version`, ascending and contiguous. */
+  readonly commits: readonly CommitRef[]
+  /** The commit file at the checkpoint version, when it exists (for its commitInfo). */
+  readonly checkpointCommit: CommitRef | undefined
+}
+
+/** Options of {@link buildLogSegment}. */
+export interface LogSegmentOptions {
+  /** Target version; the latest when omitted. */
+  readonly version?: number
+}
+
+interface Listing {
+  readonly commits: Map<number, string>
+  readonly checkpoints: Map<number, CheckpointRef>
+  readonly maxVersion: number
+  readonly empty: boolean
+}
+
+function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointRef> {
+  const classic = new Map<number, CheckpointRef>()
+  const v2 = new Map<number, CheckpointRef>()
+  // version -> parts -> part number -> key
+  const multi = new Map<number, Map<number, Map<number, string>>>()
+  for (const f of files) {
+    if (f.type !== 'checkpoint') continue
+    if (f.flavor === 'classic') {
+      classic.set(f.version, { version: f.version, flavor: 'classic', keys: [f.key] })
+    } else if (f.flavor === 'v2') {
+      if (!v2.has(f.version)) v2.set(f.version, { version: f.version, flavor: 'v2', keys: [f.key] })
+    } else {
+      const byParts = multi.get(f.version) ?? new Map<number, Map<number, string>>()
+      const parts = byParts.get(f.parts ?? 0) ?? new Map<number, string>()
+      parts.set(f.part ?? 0, f.key)
+      byParts.set(f.parts ?? 0, parts)
+      multi.set(f.version, byParts)
+    }
+  }
+  const out = new Map<number, CheckpointRef>()
+  // Preference for one version: classic, then the complete multi-part set with most parts,
+  // then a V2 (UUID-named) checkpoint. All describe the same state.
+  for (const [version, ref] of v2) out.set(version, ref)
+  for (const [version, byParts] of multi) {
+    const complete = [...byParts.entries()]
+      .filter(([parts, set]) => set.size === parts)
+      .sort((a, b) => b[0] - a[0])[0]
+    if (complete) {
+      const [parts, set] = complete
+      const keys = Array.from({ length: parts }, (_, i) => set.get(i + 1) as string)
+      out.set(version, { version, flavor: 'multipart', keys })
+    }
+  }
+  for (const [version, ref] of classic) out.set(version, ref)
+  return out
+}
+
+async function listLog(store: ObjectStore, startAfter?: string): Promise<Listing> {
+  const keys = await store.listKeys(LOG_DIR, startAfter === undefined ? {} : { startAfter })
+  const files: LogFile[] = []
+  for (const key of keys) {
+    const f = parseLogKey(key)
+    if (f) files.push(f)
+  }
+  const commits = new Map<number, string>()
+  let maxVersion = -1
+  for (const f of files) {
+    if (f.type === 'commit') {
+      commits.set(f.version, f.key)
+      if (f.version > maxVersion) maxVersion = f.version
+    }
+  }
+  const checkpoints = completeCheckpoints(files)
+  for (const v of checkpoints.keys()) if (v > maxVersion) maxVersion = v
+  return { commits, checkpoints, maxVersion, empty: commits.size === 0 && checkpoints.size === 0 }
+}
+
+/**
+ * The earliest version that can be reconstructed from a full listing: 0 when `0.json` exists,
+ * otherwise the oldest complete checkpoint followed by contiguous commits up to the latest.
+ */
+function earliestReconstructable(listing: Listing): number | undefined {
+  if (listing.commits.has(0)) return 0
+  const cps = [...listing.checkpoints.keys()].sort((a, b) => a - b)
+  for (const cp of cps) {
+    let ok = true
+    for (let v = cp + 1; v <= listing.maxVersion; v++) {
+      if (!listing.commits.has(v)) {
+        ok = false
+        break
+      }
+    }
+    if (ok) return cp
+  }
+  return undefined
+}
+
+function select(
+  listing: Listing,
+  location: string,
+  version: number | undefined,
+  full: boolean,
+): LogSegment | undefined {
+  const target = version ?? listing.maxVersion
+  if (target > listing.maxVersion) {
+    if (!full) return undefined
+    throw new VersionNotFoundError(
+      `delta log: version ${target} of table ${location} does not exist (latest is ${listing.maxVersion})`,
+      { earliest: earliestReconstructable(listing), latest: listing.maxVersion },
+      { context: { table: location, version: target } },
+    )
+  }
+  let checkpoint: CheckpointRef | undefined
+  for (const [v, ref] of listing.checkpoints) {
+    if (v <= target && (!checkpoint || v > checkpoint.version)) checkpoint = ref
+  }
+  if (!checkpoint && !full) return undefined
+  const first = checkpoint ? checkpoint.version + 1 : 0
+  if (!checkpoint && !listing.commits.has(0)) {
+    const earliest = earliestReconstructable(listing)
+    if (earliest !== undefined && target < earliest) {
+      throw new VersionNotFoundError(
+        `delta log: version ${target} of table ${location} is no longer reconstructable ` +
+          `(earliest available is ${earliest}, latest is ${listing.maxVersion})`,
+        { earliest, latest: listing.maxVersion },
+        { context: { table: location, version: target } },
+      )
+    }
+    throw new DeltaError(
+      'MALFORMED_LOG',
+      `delta log: table ${location} has no commit 0 and no checkpoint to start from`,
+      { context: { table: location } },
+    )
+  }
+  const commits: CommitRef[] = []
+  for (let v = first; v <= target; v++) {
+    const key = listing.commits.get(v)
+    if (key === undefined) {
+      throw new DeltaError(
+        'VERSIONS_NOT_CONTIGUOUS',
+        `delta log: table ${location} is missing commit ${v} ` +
+          `(versions must be contiguous from ${first} to ${target})`,
+        { context: { table: location, missingVersion: v } },
+      )
+    }
+    commits.push({ version: v, key })
+  }
+  const cpCommitKey = checkpoint ? listing.commits.get(checkpoint.version) : undefined
+  return {
+    version: target,
+    checkpoint,
+    commits,
+    checkpointCommit:
+      checkpoint && cpCommitKey !== undefined
+        ? { version: checkpoint.version, key: cpCommitKey }
+        : undefined,
+  }
+}
+
+/**
+ * Lists the log and selects the files that reconstruct a version.
+ * @param store - the table's store
+ * @param location - table location for messages
+ * @param options - target version (latest when omitted)
+ * @returns the log segment
+ * @throws DeltaError `TABLE_NOT_FOUND` when there is no log, `VERSIONS_NOT_CONTIGUOUS` on a
+ *   gap, `MALFORMED_LOG` when the log has no start; VersionNotFoundError for versions outside
+ *   the reconstructable range; DeltaError `INVALID_VERSION` for a negative or non-integer version
+ */
+export async function buildLogSegment(
+  store: ObjectStore,
+  location: string,
+  options: LogSegmentOptions = {},
+): Promise<LogSegment> {
+  const { version } = options
+  if (version !== undefined && (!Number.isSafeInteger(version) || version < 0)) {
+    throw new DeltaError(
+      'INVALID_VERSION',
+      `delta log: version ${String(version)} of table ${location} is not a non-negative integer`,
+      { context: { table: location } },
+    )
+  }
+  const hint = await readLastCheckpoint(store)
+  if (hint && (version === undefined || hint.version <= version)) {
+    const partial = await listLog(store, `${LOG_DIR}${padVersion(hint.version)}`)
+    // Usable only if the listing holds a complete checkpoint at or after the hint; a hint that
+    // names a deleted or partial checkpoint falls through to a full listing.
+    if (partial.checkpoints.size > 0) {
+      const segment = select(partial, location, version, false)
+      if (segment) return segment
+    }
+  }
+  const listing = await listLog(store)
+  if (listing.empty) {
+    throw new DeltaError(
+      'TABLE_NOT_FOUND',
+      `delta log: no Delta table at ${location} (no commits in ${LOG_DIR})`,
+      { context: { table: location } },
+    )
+  }
+  const segment = select(listing, location, version, true)
+  if (!segment) throw new DeltaError('INTERNAL', 'delta log: full listing selected nothing')
+  return segment
+}
+
+/**
+ * Lists every commit file of the log (ascending) with modification times, for history and
+ * timestamp resolution.
+ * @param store - the table's store
+ * @returns commit versions, keys and file modification times
+ */
+export async function listCommitFiles(
+  store: ObjectStore,
+): Promise<{ version: number; key: string; lastModified: number }[]> {
+  const metas = await store.list(LOG_DIR)
+  const out: { version: number; key: string; lastModified: number }[] = []
+  for (const m of metas) {
+    const f = parseLogKey(m.key)
+    if (f?.type === 'commit')
+      out.push({ version: f.version, key: m.key, lastModified: m.lastModified })
+  }
+  out.sort((a, b) => a.version - b.version)
+  return out
+}

@@ -1,0 +1,324 @@
+/**
+ * An immutable snapshot of a table at one version ("Snapshot" in delta-kernel terms): the
+ * reconciled protocol, metadata, live files, tombstones, app transactions and domain metadata.
+ * @module
+ */
+import type {
+  Action,
+  AddAction,
+  CommitInfoAction,
+  DomainMetadataAction,
+  MetadataAction,
+  ProtocolAction,
+  RemoveAction,
+  TxnAction,
+} from '../actions/actions.js'
+import { parseCommitFile } from '../actions/parse-action.js'
+import { readCheckpoint } from '../checkpoint/read-checkpoint.js'
+import { DeltaError, isDeltaError } from '../errors.js'
+import { buildLogSegment, type CommitRef, type LogSegment } from '../log/log-segment.js'
+import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
+import { ReplayState } from '../log/replay.js'
+import { parseSchemaString, type StructType } from '../schema/data-type.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { checkReadSupported } from './table-features.js'
+import { tableConfig, type TableConfig } from './table-config.js'
+
+/** How many commit files are fetched concurrently during replay. */
+const READ_CONCURRENCY = 16
+
+/**
+ * Reads and parses one commit file.
+ * @param store - the table's store
+ * @param location - table location for messages
+ * @param commit - the commit to read
+ * @returns its actions in file order
+ * @throws DeltaError `VERSION_NOT_FOUND` if the file vanished, `MALFORMED_LOG`/`MALFORMED_ACTION`
+ * @internal
+ */
+export async function readCommit(
+  store: ObjectStore,
+  location: string,
+  commit: CommitRef,
+): Promise<Action[]> {
+  let data: Uint8Array
+  try {
+    data = await store.get(commit.key)
+  } catch (cause) {
+    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
+      throw new DeltaError(
+        'VERSION_NOT_FOUND',
+        `delta log: commit ${commit.version} of table ${location} disappeared while reading (log cleanup?)`,
+        { cause, context: { table: location, version: commit.version } },
+      )
+    }
+    throw cause
+  }
+  return parseCommitFile(new TextDecoder().decode(data), `${location}/${commit.key}`)
+}
+
+/**
+ * Reads several commits with bounded concurrency, preserving order.
+ * @internal
+ */
+export async function readCommits(
+  store: ObjectStore,
+  location: string,
+  commits: readonly CommitRef[],
+): Promise<Action[][]> {
+  const out: Action[][] = new Array<Action[]>(commits.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < commits.length) {
+      const i = next++
+      out[i] = await readCommit(store, location, commits[i] as CommitRef)
+    }
+  }
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(READ_CONCURRENCY, commits.length) }, worker),
+  )
+  for (const r of results) if (r.status === 'rejected') throw r.reason
+  return out
+}
+
+/** An immutable view of a table at one version. */
+export class Snapshot {
+  /** The version of this snapshot. */
+  readonly version: number
+  /** The protocol in effect. */
+  readonly protocol: ProtocolAction
+  /** The metadata in effect. */
+  readonly metadata: MetadataAction
+  /** The parsed table schema. */
+  readonly schema: StructType
+  /** Typed table properties. */
+  readonly config: TableConfig
+  /** Location of the table, for messages. */
+  readonly location: string
+  /** The commitInfo of this version's commit, when it was read. */
+  readonly commitInfo: CommitInfoAction | undefined
+  readonly #state: ReplayState
+
+  private constructor(
+    location: string,
+    version: number,
+    state: ReplayState,
+    commitInfo: CommitInfoAction | undefined,
+  ) {
+    const { protocol, metadata } = state
+    if (!protocol) {
+      throw new DeltaError(
+        'MISSING_PROTOCOL',
+        `delta snapshot: table ${location} at version ${version} has no protocol action in its log segment`,
+        { context: { table: location, version } },
+      )
+    }
+    if (!metadata) {
+      throw new DeltaError(
+        'MISSING_METADATA',
+        `delta snapshot: table ${location} at version ${version} has no metaData action in its log segment`,
+        { context: { table: location, version } },
+      )
+    }
+    checkReadSupported(protocol, metadata, location)
+    this.location = location
+    this.version = version
+    this.protocol = protocol
+    this.metadata = metadata
+    this.schema = parseSchemaString(metadata.schemaString)
+    for (const p of metadata.partitionColumns) {
+      if (!this.schema.fields.some((f) => f.name === p)) {
+        throw new DeltaError(
+          'INVALID_SCHEMA',
+          `delta snapshot: partition column ${JSON.stringify(p)} of table ${location} is not in the schema`,
+          { context: { table: location, column: p } },
+        )
+      }
+    }
+    this.config = tableConfig(metadata)
+    this.commitInfo = commitInfo
+    this.#state = state
+  }
+
+  /**
+   * Loads the snapshot of a version (latest when omitted).
+   * @param store - the table's store
+   * @param options - target version
+   * @returns the snapshot
+   * @throws DeltaError `TABLE_NOT_FOUND`, `VERSIONS_NOT_CONTIGUOUS`, `MALFORMED_LOG`,
+   *   `MALFORMED_ACTION`, `CORRUPT_CHECKPOINT`, `MISSING_PROTOCOL`, `MISSING_METADATA`,
+   *   `INVALID_VERSION`; VersionNotFoundError; UnsupportedProtocolError
+   */
+  static async load(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
+    const segment = await buildLogSegment(store, store.location, options)
+    return Snapshot.fromSegment(store, segment)
+  }
+
+  /**
+   * Replays a log segment.
+   * @internal
+   */
+  static async fromSegment(store: ObjectStore, segment: LogSegment): Promise<Snapshot> {
+    const location = store.location
+    const [checkpointActions, commits] = await Promise.all([
+      segment.checkpoint
+        ? readCheckpoint(store, location, segment.checkpoint)
+        : Promise.resolve([]),
+      readCommits(store, location, segment.commits),
+    ])
+    const state = new ReplayState()
+    if (segment.checkpoint) {
+      if (checkpointActions.some((a) => a.kind === 'sidecar' || a.kind === 'checkpointMetadata')) {
+        // A V2 checkpoint: only its protocol is trustworthy without sidecar support; take the
+        // protocol so the feature check below refuses the table with a precise message.
+        const protocol = checkpointActions.find((a): a is ProtocolAction => a.kind === 'protocol')
+        const metadata = checkpointActions.find((a): a is MetadataAction => a.kind === 'metaData')
+        if (protocol) checkReadSupported(protocol, metadata, location)
+        throw new DeltaError(
+          'UNSUPPORTED_FEATURE',
+          `delta checkpoint: table ${location} uses a V2 checkpoint (v2Checkpoint), which this engine does not read`,
+          { context: { table: location, version: segment.checkpoint.version } },
+        )
+      }
+      state.apply(checkpointActions)
+      if (!state.protocol || !state.metadata) {
+        throw new DeltaError(
+          state.protocol ? 'MISSING_METADATA' : 'MISSING_PROTOCOL',
+          `delta checkpoint: checkpoint ${segment.checkpoint.version} of table ${location} has no ` +
+            `${state.protocol ? 'metaData' : 'protocol'} action (corrupt checkpoint)`,
+          { context: { table: location, version: segment.checkpoint.version } },
+        )
+      }
+    }
+    for (const actions of commits) state.apply(actions)
+    const last = commits.at(-1)
+    const commitInfo = last?.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
+    return new Snapshot(location, segment.version, state, commitInfo)
+  }
+
+  /**
+   * Applies newer commits to this snapshot and returns the snapshot at the latest version (or
+   * this snapshot when nothing changed). Falls back to a full load when the commits after this
+   * version are no longer all present.
+   * @param store - the table's store
+   * @param options - stop at this version instead of the latest
+   * @returns the newer snapshot
+   * @throws like {@link Snapshot.load}
+   */
+  async update(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
+    const keys = await store.listKeys(LOG_DIR, {
+      startAfter: `${LOG_DIR}${padVersion(this.version)}.json`,
+    })
+    const commits: CommitRef[] = []
+    let expected = this.version + 1
+    for (const key of keys) {
+      const f = parseLogKey(key)
+      if (f?.type !== 'commit' || f.version < expected) continue
+      if (options.version !== undefined && f.version > options.version) break
+      if (f.version !== expected) return Snapshot.load(store, options)
+      commits.push({ version: f.version, key })
+      expected++
+    }
+    if (commits.length === 0) return this
+    return this.applyCommits(
+      await readCommits(store, this.location, commits),
+      commits.at(-1)?.version ?? this.version,
+    )
+  }
+
+  /**
+   * A new snapshot with the actions of the following versions applied (used by writers that
+   * know the content of commits they just made).
+   * @param commits - actions of versions `this.version + 1 ..= toVersion`, in order
+   * @param toVersion - the version after applying them
+   * @returns the new snapshot
+   * @internal
+   */
+  applyCommits(commits: readonly (readonly Action[])[], toVersion: number): Snapshot {
+    if (toVersion !== this.version + commits.length) {
+      throw new DeltaError('INTERNAL', 'delta snapshot: applyCommits given a non-contiguous range')
+    }
+    const state = new ReplayState(this.#state)
+    for (const actions of commits) state.apply(actions)
+    const commitInfo = commits.at(-1)?.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
+    return new Snapshot(this.location, toVersion, state, commitInfo)
+  }
+
+  /** Partition columns, in table order. */
+  get partitionColumns(): readonly string[] {
+    return this.metadata.partitionColumns
+  }
+
+  /** Number of live data files. */
+  get numFiles(): number {
+    return this.#state.files.size
+  }
+
+  /**
+   * The live data files (`add` actions).
+   * @returns a new array of the live files
+   */
+  files(): AddAction[] {
+    return [...this.#state.files.values()]
+  }
+
+  /**
+   * Tombstones (`remove` actions) still present in the state, expired or not.
+   * @returns a new array of tombstones
+   */
+  tombstones(): RemoveAction[] {
+    return [...this.#state.tombstones.values()]
+  }
+
+  /**
+   * The live add of a path (without deletion vector), if any.
+   * @param path - the path as written in the log
+   * @returns the add action or undefined
+   */
+  file(path: string): AddAction | undefined {
+    return this.#state.files.get(path)
+  }
+
+  /**
+   * The latest committed version of an application id (`txn`), for idempotent writes.
+   * @param appId - the application id
+   * @returns its version, or undefined when the app never committed (or it expired)
+   */
+  txnVersion(appId: string, now = Date.now()): number | undefined {
+    const txn: TxnAction | undefined = this.#state.txns.get(appId)
+    if (!txn) return undefined
+    const retention = this.config.setTransactionRetentionMs
+    if (
+      retention !== undefined &&
+      typeof txn.lastUpdated === 'number' &&
+      txn.lastUpdated <= now - retention
+    ) {
+      return undefined
+    }
+    return txn.version
+  }
+
+  /**
+   * All live app transactions.
+   * @returns txn actions
+   */
+  txns(): TxnAction[] {
+    return [...this.#state.txns.values()]
+  }
+
+  /**
+   * Live (non-removed) domain metadata.
+   * @returns domain metadata actions
+   */
+  domainMetadata(): DomainMetadataAction[] {
+    return [...this.#state.domains.values()]
+  }
+
+  /**
+   * The key of the commit file of this snapshot's version.
+   * @returns the store key
+   */
+  commitKey(): string {
+    return commitKey(this.version)
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Reading data from a snapshot: file pruning by partition values and stats, then row reads
+ * with projection and filtering ("Reader Requirements" in PROTOCOL.md).
+ *
+ * Partition values come from the log (never from paths); columns missing from a data file read
+ * as null; extra columns in a file (such as CDF's `_change_type`) are ignored.
+ * @module
+ */
+import type { AddAction } from '../actions/actions.js'
+import { DeltaError, isDeltaError, UnsupportedProtocolError } from '../errors.js'
+import { bindExpression, type BoundExpression } from '../expr/bind-expression.js'
+import { evaluateOnRow } from '../expr/evaluate.js'
+import type { Expression } from '../expr/expression.js'
+import { fileMayMatch, parseStats } from '../expr/skipping.js'
+import { readParquetRows } from '../parquet/index.js'
+import { findField, type StructField, type StructType } from '../schema/data-type.js'
+import { parsePartitionValue } from '../schema/partition-values.js'
+import { resolveDataFilePath } from '../schema/paths.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import type { Snapshot } from '../snapshot/snapshot.js'
+
+/** Options of a file listing. */
+export interface FilesOptions {
+  /** Only files that may contain rows matching this predicate. */
+  readonly filter?: Expression
+}
+
+/** Options of a row scan. */
+export interface ScanOptions extends FilesOptions {
+  /** Columns to return, in this order; all columns in schema order when omitted. */
+  readonly columns?: readonly string[]
+}
+
+/** How many data files are read concurrently. */
+const FILE_CONCURRENCY = 8
+
+/**
+ * The live files that may contain rows matching the filter (partition pruning + stats skipping).
+ * @param snapshot - the snapshot to list
+ * @param filter - optional predicate (already bound or not)
+ * @returns add actions, in a stable order (by path)
+ * @throws DeltaError `COLUMN_NOT_FOUND` / `INVALID_EXPRESSION` for a bad filter
+ */
+export function pruneFiles(snapshot: Snapshot, filter?: Expression | BoundExpression): AddAction[] {
+  const files = snapshot.files().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  if (!filter) return files
+  const bound = 'bound' in filter ? filter : bindExpression(filter, snapshot.schema)
+  const parts = snapshot.partitionColumns
+  return files.filter((f) =>
+    fileMayMatch(bound, { partitionValues: f.partitionValues, stats: parseStats(f.stats) }, parts),
+  )
+}
+
+/**
+ * Maps an `add.path` to the store key of the data file.
+ * @param snapshot - for messages
+ * @param store - the table's store
+ * @param path - `add.path` as written in the log
+ * @returns the key relative to the table root
+ * @throws UnsupportedProtocolError for absolute paths outside the table root
+ * @internal
+ */
+export function dataFileKey(snapshot: Snapshot, store: ObjectStore, path: string): string {
+  const resolved = resolveDataFilePath(path)
+  if ('relative' in resolved) return resolved.relative
+  const root = store.location.replace(/\/+$/, '')
+  const abs = resolved.absolute.replace(/^file:(\/\/)?/, '')
+  if (abs.startsWith(`${root}/`)) return abs.slice(root.length + 1)
+  throw new UnsupportedProtocolError(
+    `delta scan: table ${snapshot.location} references a data file outside the table root (${path})`,
+    ['absolutePaths'],
+  )
+}
+
+/**
+ * Reads the rows of a snapshot.
+ * @param store - the table's store
+ * @param snapshot - the snapshot to read
+ * @param options - projection and filter
+ * @returns rows as objects keyed by column name
+ * @throws DeltaError `COLUMN_NOT_FOUND`, `INVALID_EXPRESSION`, `DATA_FILE_NOT_FOUND`,
+ *   `PARQUET_ERROR`, `MALFORMED_ACTION` (bad partition value)
+ */
+export async function scanRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  options: ScanOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const schema = snapshot.schema
+  const output = resolveColumns(schema, options.columns, snapshot.location)
+  const bound = options.filter ? bindExpression(options.filter, schema) : undefined
+  const files = pruneFiles(snapshot, bound)
+  const partitionSet = new Set(snapshot.partitionColumns)
+  // Data columns needed: the output ones plus the ones the filter references.
+  const needed = new Set(output.map((f) => f.name))
+  if (bound) for (const c of bound.columns) needed.add(c)
+  const dataFields = schema.fields.filter((f) => !partitionSet.has(f.name))
+  const dataSchema: StructType = { type: 'struct', fields: dataFields }
+  const dataColumns = dataFields.filter((f) => needed.has(f.name)).map((f) => f.name)
+  const partitionFields = schema.fields.filter(
+    (f) => partitionSet.has(f.name) && needed.has(f.name),
+  )
+
+  const results: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(files.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++
+      const add = files[i] as AddAction
+      results[i] = await readFileRows(
+        store,
+        snapshot,
+        add,
+        dataSchema,
+        dataColumns,
+        partitionFields,
+        bound,
+        output,
+      )
+    }
+  }
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(FILE_CONCURRENCY, files.length) }, worker),
+  )
+  for (const s of settled) if (s.status === 'rejected') throw s.reason
+  return results.flat()
+}
+
+function resolveColumns(
+  schema: StructType,
+  columns: readonly string[] | undefined,
+  location: string,
+): StructField[] {
+  if (columns === undefined) return [...schema.fields]
+  return columns.map((name) => {
+    const f = findField(schema, name)
+    if (!f) {
+      throw new DeltaError(
+        'COLUMN_NOT_FOUND',
+        `delta scan: column ${JSON.stringify(name)} does not exist in table ${location}`,
+        { context: { table: location, column: name } },
+      )
+    }
+    return f
+  })
+}
+
+async function readFileRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddAction,
+  dataSchema: StructType,
+  dataColumns: readonly string[],
+  partitionFields: readonly StructField[],
+  bound: BoundExpression | undefined,
+  output: readonly StructField[],
+): Promise<Record<string, unknown>[]> {
+  const key = dataFileKey(snapshot, store, add.path)
+  let data: Uint8Array
+  try {
+    data = await store.get(key)
+  } catch (cause) {
+    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
+      throw new DeltaError(
+        'DATA_FILE_NOT_FOUND',
+        `delta scan: data file ${key} of table ${snapshot.location} at version ${snapshot.version} ` +
+          'is missing (removed by VACUUM, or the table was copied incompletely)',
+        { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
+      )
+    }
+    throw cause
+  }
+  const rows = await readParquetRows(data, {
+    schema: dataSchema,
+    columns: dataColumns,
+    fileName: key,
+  })
+  if (partitionFields.length > 0) {
+    const values = partitionFields.map((f) => [
+      f.name,
+      parsePartitionValue(f.type, add.partitionValues[f.name], `${add.path} partition ${f.name}`),
+    ])
+    for (const row of rows) for (const [name, v] of values) row[name as string] = v
+  }
+  const matched = bound ? rows.filter((r) => evaluateOnRow(bound, r) === true) : rows
+  return matched.map((r) => {
+    const out: Record<string, unknown> = {}
+    for (const f of output) out[f.name] = r[f.name] ?? null
+    return out
+  })
+}

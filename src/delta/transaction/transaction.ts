@@ -1,0 +1,334 @@
+/**
+ * Optimistic transactions ("Optimistic Concurrency Control" in PROTOCOL.md; digest 6.2).
+ *
+ * A transaction reads a snapshot, declares what it read (predicates, files), stages actions,
+ * then tries to create `_delta_log/<v>.json` with put-if-absent. When another writer won that
+ * version, the winning commits are read and checked against this transaction's footprint
+ * (conflict-checker.ts); without conflict it retries at the next version, otherwise it fails
+ * with a {@link CommitConflictError} carrying the conflict kind.
+ *
+ * A commit is visible if and only if its log file exists, and the store makes that file appear
+ * atomically and complete; data files are written (durably) before it.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { Action, AddAction, CommitInfoAction, RemoveAction } from '../actions/actions.js'
+import { serializeCommit } from '../actions/serialize-action.js'
+import type { Clock } from '../clock.js'
+import { CommitConflictError, DeltaError } from '../errors.js'
+import { bindExpression, type BoundExpression } from '../expr/bind-expression.js'
+import type { Expression } from '../expr/expression.js'
+import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
+import { readCommit, type Snapshot } from '../snapshot/snapshot.js'
+import { checkWriteSupported } from '../snapshot/table-features.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { checkConflict, type TransactionFootprint } from './conflict-checker.js'
+
+/** Engine identification written to `commitInfo.engineInfo`. */
+export const ENGINE_INFO = 'polarway-lakehouse/0.1.0'
+
+/** Default maximum number of commit attempts (first try included). */
+export const DEFAULT_MAX_COMMIT_ATTEMPTS = 30
+
+/** Options of a transaction. */
+export interface TransactionOptions {
+  /** `commitInfo.operation`, e.g. `WRITE`, `DELETE`, `MERGE`, `OPTIMIZE`. */
+  readonly operation: string
+  /** `commitInfo.operationParameters`; non-string values are JSON-encoded, as Spark does. */
+  readonly operationParameters?: Readonly<Record<string, unknown>>
+  /** Maximum attempts before failing with `MAX_COMMIT_ATTEMPTS`. */
+  readonly maxAttempts?: number
+  /** `commitInfo.userMetadata`. */
+  readonly userMetadata?: string
+  /** Idempotent write: skip the commit if this app already committed this version or later. */
+  readonly appTransaction?: { readonly appId: string; readonly version: number }
+}
+
+/** Result of a successful (or skipped idempotent) commit. */
+export interface CommitResult {
+  /** The committed version (for a skipped idempotent write, the latest version seen). */
+  readonly version: number
+  /** The table snapshot right after the commit. */
+  readonly snapshot: Snapshot
+  /** True when the write was skipped because its app transaction was already committed. */
+  readonly skipped: boolean
+  /** Number of attempts used. */
+  readonly attempts: number
+}
+
+/** One transaction over a snapshot. Use once. */
+export class Transaction {
+  readonly #store: ObjectStore
+  readonly #clock: Clock
+  readonly #options: TransactionOptions
+  readonly #actions: Action[] = []
+  readonly #readPredicates: BoundExpression[] = []
+  readonly #readFiles = new Set<string>()
+  #readWholeTable = false
+  #committed = false
+  #operationMetrics: Record<string, unknown> = {}
+  /** The snapshot this transaction reads. */
+  readonly snapshot: Snapshot
+
+  /**
+   * @param store - the table's store
+   * @param snapshot - the snapshot read by the transaction
+   * @param clock - time source
+   * @param options - operation, retries, idempotence
+   * @throws UnsupportedProtocolError when the table needs writer features we do not implement
+   */
+  constructor(store: ObjectStore, snapshot: Snapshot, clock: Clock, options: TransactionOptions) {
+    checkWriteSupported(snapshot.protocol, snapshot.metadata, snapshot.schema, snapshot.location)
+    this.#store = store
+    this.snapshot = snapshot
+    this.#clock = clock
+    this.#options = options
+  }
+
+  /**
+   * Declares a read: the rows matching `predicate` (all rows when omitted) and the files that
+   * were read to find them. Concurrent commits that add matching data or remove those files
+   * make the commit fail instead of silently overwriting what was read.
+   * @param predicate - the predicate of the read, or undefined for the whole table
+   * @param files - the files the read scanned
+   * @throws DeltaError `COLUMN_NOT_FOUND` / `INVALID_EXPRESSION` for a bad predicate
+   */
+  recordRead(
+    predicate: Expression | BoundExpression | undefined,
+    files: Iterable<AddAction>,
+  ): void {
+    if (predicate === undefined) this.#readWholeTable = true
+    else {
+      this.#readPredicates.push(
+        'bound' in predicate ? predicate : bindExpression(predicate, this.snapshot.schema),
+      )
+    }
+    for (const f of files) this.#readFiles.add(f.path)
+  }
+
+  /**
+   * Stages actions for the commit (adds, removes, metadata, txn, domain metadata).
+   * @param actions - actions in the order they should appear after commitInfo
+   */
+  addActions(actions: Iterable<Action>): void {
+    for (const a of actions) this.#actions.push(a)
+  }
+
+  /**
+   * Sets `commitInfo.operationMetrics`.
+   * @param metrics - metric name to value
+   */
+  setOperationMetrics(metrics: Record<string, unknown>): void {
+    this.#operationMetrics = metrics
+  }
+
+  /** The actions staged so far. */
+  get actions(): readonly Action[] {
+    return this.#actions
+  }
+
+  #footprint(): TransactionFootprint {
+    const removedPaths = new Set<string>()
+    const appIds = new Set<string>()
+    const domains = new Set<string>()
+    let changesMetadata = false
+    let changesProtocol = false
+    let fileActions = 0
+    let dataChanging = 0
+    for (const a of this.#actions) {
+      if (a.kind === 'remove') removedPaths.add(a.path)
+      else if (a.kind === 'txn') appIds.add(a.appId)
+      else if (a.kind === 'domainMetadata') domains.add(a.domain)
+      else if (a.kind === 'metaData') changesMetadata = true
+      else if (a.kind === 'protocol') changesProtocol = true
+      if (a.kind === 'add' || a.kind === 'remove') {
+        fileActions++
+        if (a.dataChange) dataChanging++
+      }
+    }
+    const onlyFiles = this.#actions.every((a) => a.kind === 'add' || a.kind === 'remove')
+    return {
+      readPredicates: this.#readPredicates,
+      readWholeTable: this.#readWholeTable,
+      readFiles: this.#readFiles,
+      removedPaths,
+      appIds,
+      domains,
+      changesMetadata,
+      changesProtocol,
+      onlyRearrangesData: onlyFiles && fileActions > 0 && dataChanging === 0,
+      partitionColumns: this.snapshot.partitionColumns,
+    }
+  }
+
+  #isBlindAppend(): boolean {
+    return (
+      !this.#readWholeTable &&
+      this.#readPredicates.length === 0 &&
+      this.#readFiles.size === 0 &&
+      this.#actions.every((a) => a.kind === 'add' && a.dataChange)
+    )
+  }
+
+  #checkAppendOnly(): void {
+    if (!this.snapshot.config.appendOnly) return
+    const bad = this.#actions.find((a): a is RemoveAction => a.kind === 'remove' && a.dataChange)
+    if (bad) {
+      throw new DeltaError(
+        'APPEND_ONLY',
+        `delta transaction: table ${this.snapshot.location} is append-only (delta.appendOnly=true); ` +
+          `${this.#options.operation} would remove data (${bad.path})`,
+        { context: { table: this.snapshot.location, operation: this.#options.operation } },
+      )
+    }
+  }
+
+  async #previousIct(version: number, known: Map<number, Action[]>): Promise<number | undefined> {
+    const actions =
+      known.get(version) ??
+      (version === this.snapshot.version && this.snapshot.commitInfo
+        ? [this.snapshot.commitInfo]
+        : undefined) ??
+      (await readCommit(this.#store, this.snapshot.location, { version, key: commitKey(version) }))
+    const info = actions.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
+    const v = info?.info.inCommitTimestamp
+    return typeof v === 'number' ? v : undefined
+  }
+
+  #commitInfo(now: number, ict: number | undefined): CommitInfoAction {
+    const params: Record<string, string> = {}
+    for (const [k, v] of Object.entries(this.#options.operationParameters ?? {})) {
+      if (v === undefined) continue
+      params[k] = typeof v === 'string' ? v : JSON.stringify(v)
+    }
+    const info: Record<string, unknown> = {
+      ...(ict === undefined ? {} : { inCommitTimestamp: ict }),
+      timestamp: now,
+      operation: this.#options.operation,
+      operationParameters: params,
+      readVersion: this.snapshot.version,
+      isolationLevel: this.snapshot.config.isolationLevel,
+      isBlindAppend: this.#isBlindAppend(),
+      operationMetrics: this.#operationMetrics,
+      engineInfo: ENGINE_INFO,
+      txnId: randomUUID(),
+    }
+    if (this.#options.userMetadata !== undefined) info.userMetadata = this.#options.userMetadata
+    return { kind: 'commitInfo', info }
+  }
+
+  /**
+   * Commits the staged actions, retrying on non-conflicting concurrent commits.
+   * @returns the committed version and the snapshot after it
+   * @throws CommitConflictError (`COMMIT_CONFLICT`) with the conflict kind; DeltaError
+   *   `MAX_COMMIT_ATTEMPTS`, `APPEND_ONLY`, `STORAGE_ERROR`
+   */
+  async commit(): Promise<CommitResult> {
+    if (this.#committed) {
+      throw new DeltaError(
+        'INVALID_ARGUMENT',
+        'delta transaction: a transaction can be committed only once',
+      )
+    }
+    this.#committed = true
+    this.#checkAppendOnly()
+    const location = this.snapshot.location
+    const app = this.#options.appTransaction
+    if (app) {
+      const done = this.snapshot.txnVersion(app.appId, this.#clock.now())
+      if (done !== undefined && done >= app.version) {
+        return {
+          version: this.snapshot.version,
+          snapshot: this.snapshot,
+          skipped: true,
+          attempts: 0,
+        }
+      }
+      this.#actions.push({
+        kind: 'txn',
+        appId: app.appId,
+        version: app.version,
+        lastUpdated: this.#clock.now(),
+      })
+    }
+    const footprint = this.#footprint()
+    const maxAttempts = this.#options.maxAttempts ?? DEFAULT_MAX_COMMIT_ATTEMPTS
+    const ictEnabled = this.snapshot.config.enableInCommitTimestamps
+    const winners = new Map<number, Action[]>()
+    let version = this.snapshot.version + 1
+    for (let attempt = 1; ; attempt++) {
+      const now = this.#clock.now()
+      let ict: number | undefined
+      if (ictEnabled) {
+        const prev = await this.#previousIct(version - 1, winners)
+        ict = Math.max(now, prev === undefined ? now : prev + 1)
+      }
+      const commitActions: Action[] = [this.#commitInfo(now, ict), ...this.#actions]
+      const body = new TextEncoder().encode(serializeCommit(commitActions))
+      if (await this.#store.putIfAbsent(commitKey(version), body)) {
+        const chain: Action[][] = []
+        for (let v = this.snapshot.version + 1; v < version; v++) chain.push(winners.get(v) ?? [])
+        chain.push(commitActions)
+        return {
+          version,
+          snapshot: this.snapshot.applyCommits(chain, version),
+          skipped: false,
+          attempts: attempt,
+        }
+      }
+      // Lost the race for `version`: check every commit that won since then.
+      const latest = await this.#latestVersion(version)
+      for (let w = version; w <= latest; w++) {
+        const actions = await readCommit(this.#store, location, { version: w, key: commitKey(w) })
+        winners.set(w, actions)
+        if (app) {
+          const dup = actions.find(
+            (a) => a.kind === 'txn' && a.appId === app.appId && a.version >= app.version,
+          )
+          if (dup) {
+            const snapshot = await this.snapshot.update(this.#store, { version: w })
+            return { version: w, snapshot, skipped: true, attempts: attempt }
+          }
+        }
+        const conflict = checkConflict(footprint, actions)
+        if (conflict) {
+          throw new CommitConflictError(
+            conflict.kind,
+            w,
+            `delta transaction: ${this.#options.operation} on table ${location} (read version ` +
+              `${this.snapshot.version}) conflicts with commit ${w}: ${conflict.kind} (${conflict.detail})`,
+            { context: { table: location, readVersion: this.snapshot.version, winningVersion: w } },
+          )
+        }
+      }
+      version = latest + 1
+      if (attempt >= maxAttempts) {
+        throw new DeltaError(
+          'MAX_COMMIT_ATTEMPTS',
+          `delta transaction: ${this.#options.operation} on table ${location} gave up after ${attempt} attempts ` +
+            'lost to concurrent writers',
+          { context: { table: location, attempts: attempt } },
+        )
+      }
+      // Jittered backoff grows with contention but stays short: losers retry immediately
+      // after a non-conflicting winner most of the time.
+      if (attempt > 2) await sleep(Math.random() * Math.min(100, 2 ** attempt))
+    }
+  }
+
+  async #latestVersion(atLeast: number): Promise<number> {
+    const keys = await this.#store.listKeys(LOG_DIR, {
+      startAfter: `${LOG_DIR}${padVersion(atLeast - 1)}.json`,
+    })
+    let latest = atLeast
+    for (const k of keys) {
+      const f = parseLogKey(k)
+      if (f?.type === 'commit' && f.version === latest + 1) latest = f.version
+    }
+    return latest
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
