@@ -2,12 +2,13 @@
  * Page decompressors for Parquet codecs beyond hyparquet's built-in UNCOMPRESSED and SNAPPY,
  * built only on `node:zlib` and a small LZ4 block decoder.
  *
- * ZSTD (Polars' default codec) uses `zlib.zstdDecompressSync` when the Node.js runtime provides
- * it (22.15+); on older runtimes ZSTD files fail with a PARQUET_ERROR naming the codec. LZO and
+ * ZSTD (the default codec of delta-rs and Polars) uses `zlib.zstdDecompressSync` when the
+ * Node.js runtime provides it (22.15+) and the pure-JS `fzstd` decoder otherwise. LZO and
  * the deprecated Hadoop-framed LZ4 are not supported.
  * @module
  */
 import * as zlib from 'node:zlib'
+import * as fzstd from 'fzstd'
 import type { CompressionCodec, Compressors } from 'hyparquet'
 
 type Decompressor = (input: Uint8Array, outputLength: number) => Uint8Array
@@ -65,6 +66,17 @@ function fromZlib(decompress: (input: Uint8Array) => Buffer): Decompressor {
   }
 }
 
+function fzstdDecompress(input: Uint8Array, outputLength: number): Uint8Array {
+  let out: Uint8Array
+  try {
+    out = fzstd.decompress(input, new Uint8Array(outputLength))
+  } catch (error) {
+    throw new Error(`corrupt ZSTD page: ${(error as Error).message}`)
+  }
+  if (out.byteLength !== outputLength) throw new Error('corrupt ZSTD page (unexpected length)')
+  return out
+}
+
 function runtimeZstd(): Decompressor | undefined {
   const candidate = (zlib as unknown as Record<string, unknown>).zstdDecompressSync
   if (typeof candidate !== 'function') return undefined
@@ -80,7 +92,9 @@ export const DECOMPRESSORS: Compressors = {
   GZIP: fromZlib((input) => zlib.unzipSync(input)),
   BROTLI: fromZlib((input) => zlib.brotliDecompressSync(input)),
   LZ4_RAW: lz4RawDecompress,
-  ...(runtimeZstd() === undefined ? {} : { ZSTD: runtimeZstd() }),
+  // delta-rs and Polars write ZSTD by default: the runtime's codec when it has one (Node
+  // 22.15+), else a pure-JS decoder.
+  ZSTD: runtimeZstd() ?? fzstdDecompress,
 }
 
 /**
