@@ -1,0 +1,499 @@
+/**
+ * Copy-on-write rewriting of data files, shared by DELETE, UPDATE, MERGE and overwrite with
+ * `replaceWhere` (digest section 7.2; "Add File and Remove File" in PROTOCOL.md).
+ *
+ * An operation decides, row by row, what happens to the rows of its candidate files: kept,
+ * deleted, or replaced by a new row. Only a file holding at least one deleted or replaced row is
+ * touched: it gets a `remove` (`dataChange=true`, path copied byte for byte from its `add`), and
+ * its kept rows are written to new files together with the replaced and inserted rows (new
+ * unique files, with stats and Hive-style partitioning, so a row whose partition column changed
+ * lands in its new partition). A file whose rows all go away is removed without a replacement;
+ * a file known to be deleted entirely (a partition-only predicate) is removed without being read.
+ * Files without a deleted or replaced row are left alone: no `remove`, no `add`.
+ *
+ * New files are invisible until the commit that references them. When the commit certainly did
+ * not happen (a failure before committing, a conflict, an append-only refusal, too many
+ * attempts) they are deleted again, best effort; after an ambiguous storage failure of the
+ * commit itself they are kept, since the commit may have landed (VACUUM removes orphans).
+ * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md#add-file-and-remove-file
+ * @module
+ */
+import type { Action, AddAction, RemoveAction } from '../actions/actions.js'
+import type { Clock } from '../clock.js'
+import { CommitConflictError, DeltaError, isDeltaError } from '../errors.js'
+import type { BoundExpression } from '../expr/bind-expression.js'
+import { evaluateOnRow } from '../expr/evaluate.js'
+import { parseStats } from '../expr/skipping.js'
+import { readParquetMetadata, readParquetRows } from '../parquet/index.js'
+import { findField, type StructField, type StructType } from '../schema/data-type.js'
+import { parsePartitionValue } from '../schema/partition-values.js'
+import { coerceValue } from '../schema/values.js'
+import type { Snapshot } from '../snapshot/snapshot.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { dataFileKey } from '../table/scan.js'
+import type { Transaction } from '../transaction/transaction.js'
+import { finishCommit, type FinishedWrite } from './finish-commit.js'
+import { DEFAULT_MAX_ROWS_PER_FILE, removeFor, writeDataFiles } from './write-files.js'
+
+/** How many candidate files are read concurrently. */
+const READ_CONCURRENCY = 4
+
+/** Rows buffered before they are written out (bounds memory on large rewrites). */
+const FLUSH_ROWS = DEFAULT_MAX_ROWS_PER_FILE
+
+/**
+ * The fate of one row of a candidate file: `undefined` keeps it (copied when its file is
+ * rewritten), `null` deletes it, a row replaces it. A replacement row must be complete and in
+ * canonical form (validated by the caller): it is written without further checks.
+ * @internal
+ */
+export type RowOutcome = Record<string, unknown> | null | undefined
+
+/** Where a row comes from, for error messages. @internal */
+export interface RowPosition {
+  /** The file's `add`. */
+  readonly file: AddAction
+  /** Index of the row within the file. */
+  readonly index: number
+}
+
+/**
+ * Decides the fate of one row. The row holds every column (partition values included) in
+ * canonical form; the function must not modify it.
+ * @internal
+ */
+export type RowClassifier = (row: Readonly<Record<string, unknown>>, at: RowPosition) => RowOutcome
+
+/** What a rewrite did, for the operation metrics. @internal */
+export interface RewriteCounts {
+  /** Files removed (`remove` actions). */
+  readonly removedFiles: number
+  /** Files written (`add` actions). */
+  readonly addedFiles: number
+  /** Bytes of the files written. */
+  readonly outputBytes: number
+  /** Unchanged rows rewritten because they share a file with a changed row. */
+  readonly copiedRows: number
+  /** Rows deleted. */
+  readonly deletedRows: number
+  /** Rows replaced by a new version. */
+  readonly replacedRows: number
+  /** New rows (merge inserts, replaceWhere content). */
+  readonly insertedRows: number
+}
+
+/**
+ * Accumulates the `remove`s and `add`s of a copy-on-write operation. Use through
+ * {@link executeRewrite}.
+ * @internal
+ */
+export class CopyOnWrite {
+  readonly #store: ObjectStore
+  readonly #snapshot: Snapshot
+  readonly #now: number
+  readonly #operation: string
+  readonly #removes: RemoveAction[] = []
+  readonly #adds: AddAction[] = []
+  #pending: Record<string, unknown>[] = []
+  #copiedRows = 0
+  #deletedRows = 0
+  #replacedRows = 0
+  #insertedRows = 0
+
+  /**
+   * @param store - the table's store
+   * @param snapshot - the snapshot the operation reads
+   * @param now - deletion timestamp of the removes, modification time of the adds
+   * @param operation - operation name, for messages
+   */
+  constructor(store: ObjectStore, snapshot: Snapshot, now: number, operation: string) {
+    this.#store = store
+    this.#snapshot = snapshot
+    this.#now = now
+    this.#operation = operation
+  }
+
+  /** True when the operation changes the table (something removed or added). */
+  get changed(): boolean {
+    return this.#removes.length > 0 || this.#adds.length > 0 || this.#pending.length > 0
+  }
+
+  /** The counts so far (final after {@link CopyOnWrite.finish}). */
+  get counts(): RewriteCounts {
+    return {
+      removedFiles: this.#removes.length,
+      addedFiles: this.#adds.length,
+      outputBytes: this.#adds.reduce((s, a) => s + a.size, 0),
+      copiedRows: this.#copiedRows,
+      deletedRows: this.#deletedRows,
+      replacedRows: this.#replacedRows,
+      insertedRows: this.#insertedRows,
+    }
+  }
+
+  #remove(add: AddAction): void {
+    // Checked before anything is written for this file, so an append-only table is refused
+    // without leaving data files behind. The transaction enforces the same rule at commit.
+    if (this.#snapshot.config.appendOnly) {
+      throw new DeltaError(
+        'APPEND_ONLY',
+        `delta ${this.#operation.toLowerCase()}: table ${this.#snapshot.location} is append-only ` +
+          `(delta.appendOnly=true); ${this.#operation} would remove data (${add.path})`,
+        { context: { table: this.#snapshot.location, operation: this.#operation } },
+      )
+    }
+    this.#removes.push(removeFor(add, this.#now, true))
+  }
+
+  async #emit(rows: readonly Record<string, unknown>[]): Promise<void> {
+    for (const r of rows) this.#pending.push(r)
+    if (this.#pending.length >= FLUSH_ROWS) await this.#flush()
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending
+    this.#pending = []
+    if (batch.length === 0) return
+    const adds = await writeDataFiles(this.#store, this.#snapshot, batch, {
+      now: this.#now,
+      trusted: true,
+    })
+    for (const a of adds) this.#adds.push(a)
+  }
+
+  /**
+   * Removes files whose rows are all deleted, without reading their rows. The deleted-row count
+   * comes from the file's stats, or from its Parquet footer when the stats have no count.
+   * @param files - live files of the snapshot
+   * @throws DeltaError `APPEND_ONLY`, `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`
+   */
+  async removeWholeFiles(files: readonly AddAction[]): Promise<void> {
+    for (const f of files) this.#remove(f)
+    await forEachConcurrently(files, async (f) => {
+      const known = parseStats(f.stats)?.numRecords
+      if (known !== undefined) {
+        this.#deletedRows += known
+        return
+      }
+      const { key, data } = await readDataFile(this.#store, this.#snapshot, f)
+      this.#deletedRows += readParquetMetadata(data, key).numRows
+    })
+  }
+
+  /**
+   * Reads candidate files and applies `classify` to each row; files with a deleted or replaced
+   * row are removed and their remaining rows written anew.
+   * @param files - candidate files of the snapshot
+   * @param classify - the fate of each row
+   * @throws whatever `classify` throws; DeltaError `APPEND_ONLY`, `DATA_FILE_NOT_FOUND`,
+   *   `PARQUET_ERROR`, `STORAGE_ERROR`
+   */
+  async rewriteFiles(files: readonly AddAction[], classify: RowClassifier): Promise<void> {
+    await forEachConcurrently(files, async (file) => {
+      const rows = await readDataFileRows(this.#store, this.#snapshot, file)
+      const out: Record<string, unknown>[] = []
+      let copied = 0
+      let deleted = 0
+      let replaced = 0
+      rows.forEach((row, index) => {
+        const outcome = classify(row, { file, index })
+        if (outcome === undefined) {
+          out.push(row)
+          copied++
+        } else if (outcome === null) {
+          deleted++
+        } else {
+          out.push(outcome)
+          replaced++
+        }
+      })
+      if (deleted === 0 && replaced === 0) return
+      this.#remove(file)
+      this.#copiedRows += copied
+      this.#deletedRows += deleted
+      this.#replacedRows += replaced
+      await this.#emit(out)
+    })
+  }
+
+  /**
+   * Adds new rows.
+   * @param rows - complete rows in canonical form (validated by the caller)
+   * @throws DeltaError `STORAGE_ERROR`
+   */
+  async insertRows(rows: readonly Record<string, unknown>[]): Promise<void> {
+    this.#insertedRows += rows.length
+    await this.#emit(rows)
+  }
+
+  /**
+   * Writes the buffered rows.
+   * @returns the actions to commit: the removes, then the adds
+   * @throws DeltaError `STORAGE_ERROR`
+   */
+  async finish(): Promise<Action[]> {
+    await this.#flush()
+    return [...this.#removes, ...this.#adds]
+  }
+
+  /** Deletes the files written so far (best effort: a file left behind is only an orphan). */
+  async discard(): Promise<void> {
+    const keys = this.#adds.map((a) => dataFileKey(this.#snapshot, this.#store, a.path))
+    this.#adds.length = 0
+    // Failures are deliberately not reported: the operation's own error is what the caller
+    // needs, and unreferenced files are invisible to readers and removed by VACUUM.
+    await Promise.allSettled(keys.map((k) => this.#store.delete(k)))
+  }
+}
+
+/** What {@link executeRewrite} needs to run an operation. @internal */
+export interface RewriteContext {
+  readonly store: ObjectStore
+  readonly clock: Clock
+  /** The operation's transaction, not yet committed. */
+  readonly txn: Transaction
+  /** Operation name (`DELETE`, ...), for messages. */
+  readonly operation: string
+}
+
+/**
+ * Runs a copy-on-write operation: `plan` records the read on the transaction and feeds the
+ * rewriter, then the removes and adds are committed with the metrics. When nothing changed,
+ * nothing is committed and the result is `skipped` at the snapshot's version.
+ * @param ctx - store, clock, transaction
+ * @param plan - reads and classifies rows (must call `txn.recordRead` itself)
+ * @param metrics - the operation metrics from the final counts
+ * @returns the result and the snapshot after it
+ * @throws whatever `plan` throws; the transaction's commit errors
+ * @internal
+ */
+export async function executeRewrite(
+  ctx: RewriteContext,
+  plan: (cow: CopyOnWrite) => Promise<void>,
+  metrics: (counts: RewriteCounts) => Record<string, number>,
+): Promise<FinishedWrite> {
+  const { store, clock, txn } = ctx
+  const snapshot = txn.snapshot
+  const cow = new CopyOnWrite(store, snapshot, clock.now(), ctx.operation)
+  try {
+    await plan(cow)
+    if (!cow.changed) {
+      return {
+        result: { version: snapshot.version, skipped: true, metrics: metrics(cow.counts) },
+        snapshot,
+      }
+    }
+    txn.addActions(await cow.finish())
+  } catch (error) {
+    await cow.discard()
+    throw error
+  }
+  try {
+    return await finishCommit(store, txn, clock, metrics(cow.counts))
+  } catch (error) {
+    if (commitCertainlyFailed(error)) await cow.discard()
+    throw error
+  }
+}
+
+/** Errors after which no commit file of ours can exist. */
+function commitCertainlyFailed(error: unknown): boolean {
+  return (
+    error instanceof CommitConflictError ||
+    isDeltaError(error, 'MAX_COMMIT_ATTEMPTS') ||
+    isDeltaError(error, 'APPEND_ONLY')
+  )
+}
+
+/**
+ * Runs `fn` over items with bounded concurrency; stops taking new items after a failure and
+ * rethrows the first failure once every started call has settled.
+ */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  let failed = false
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T
+      try {
+        await fn(item)
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    }
+  }
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker),
+  )
+  for (const s of settled) if (s.status === 'rejected') throw s.reason
+}
+
+async function readDataFile(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddAction,
+): Promise<{ key: string; data: Uint8Array }> {
+  const key = dataFileKey(snapshot, store, add.path)
+  try {
+    return { key, data: await store.get(key) }
+  } catch (cause) {
+    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
+      throw new DeltaError(
+        'DATA_FILE_NOT_FOUND',
+        `delta rewrite: data file ${key} of table ${snapshot.location} at version ` +
+          `${snapshot.version} is missing`,
+        { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
+      )
+    }
+    throw cause
+  }
+}
+
+/**
+ * Every row of a data file, with all columns of the schema (partition values from the log).
+ * @param store - the table's store
+ * @param snapshot - the snapshot the file belongs to
+ * @param add - the file
+ * @returns rows in canonical form
+ * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `MALFORMED_ACTION`
+ */
+async function readDataFileRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddAction,
+): Promise<Record<string, unknown>[]> {
+  const { key, data } = await readDataFile(store, snapshot, add)
+  const partitionSet = new Set(snapshot.partitionColumns)
+  const schema = snapshot.schema
+  const dataSchema: StructType = {
+    type: 'struct',
+    fields: schema.fields.filter((f) => !partitionSet.has(f.name)),
+  }
+  const rows = await readParquetRows(data, { schema: dataSchema, fileName: key })
+  const partitionRow = partitionValuesRow(snapshot, add, snapshot.partitionColumns)
+  return rows.map((r) => {
+    const row: Record<string, unknown> = {}
+    for (const f of schema.fields)
+      row[f.name] = partitionSet.has(f.name) ? partitionRow[f.name] : (r[f.name] ?? null)
+    return row
+  })
+}
+
+/** The typed partition values of a file, as a row holding only those columns. */
+function partitionValuesRow(
+  snapshot: Snapshot,
+  add: AddAction,
+  columns: readonly string[],
+): Record<string, unknown> {
+  const row: Record<string, unknown> = {}
+  for (const name of columns) {
+    const field = findField(snapshot.schema, name)
+    if (!field) continue
+    row[field.name] = parsePartitionValue(
+      field.type,
+      add.partitionValues[field.name],
+      `${add.path} partition ${field.name}`,
+    )
+  }
+  return row
+}
+
+/**
+ * True when the predicate references partition columns only, so that its value is the same
+ * for every row of a file and is known from the log.
+ * @param bound - the bound predicate
+ * @param snapshot - the snapshot (partition columns)
+ * @returns whether the predicate is partition-only
+ * @internal
+ */
+export function isPartitionOnly(bound: BoundExpression, snapshot: Snapshot): boolean {
+  const partitions = new Set(snapshot.partitionColumns)
+  return bound.columns.every((c) => partitions.has(c))
+}
+
+/**
+ * For a partition-only predicate: whether every row of the file satisfies it.
+ * @param bound - a partition-only bound predicate (see {@link isPartitionOnly})
+ * @param add - the file
+ * @param snapshot - the snapshot the file belongs to
+ * @returns true when the predicate is true on the file's partition values
+ * @throws DeltaError `MALFORMED_ACTION` for an unparsable partition value
+ * @internal
+ */
+export function matchesWholeFile(
+  bound: BoundExpression,
+  add: AddAction,
+  snapshot: Snapshot,
+): boolean {
+  return evaluateOnRow(bound, partitionValuesRow(snapshot, add, bound.columns)) === true
+}
+
+/**
+ * Coerces a value for a column: the column type's canonical form, and no null in a
+ * non-nullable column.
+ * @param field - the column
+ * @param value - user input (`undefined` counts as null)
+ * @param where - what the value is, for messages (e.g. `source row 3 column "id" of table …`)
+ * @returns the canonical value
+ * @throws DeltaError `SCHEMA_MISMATCH` naming `where`
+ * @internal
+ */
+export function coerceColumnValue(field: StructField, value: unknown, where: string): unknown {
+  const v = coerceValue(field.type, value, where)
+  if (v === null && !field.nullable && field.type !== 'void') {
+    throw new DeltaError(
+      'SCHEMA_MISMATCH',
+      `delta write: ${where} is null, but column ${JSON.stringify(field.name)} is not nullable`,
+      { context: { where, column: field.name } },
+    )
+  }
+  return v
+}
+
+/**
+ * Coerces the columns present in a partial row (a key whose value is `undefined` counts as
+ * absent). Column names match exactly, as in appends.
+ * @param schema - the table schema
+ * @param input - the partial row
+ * @param what - the row, for messages (e.g. `source row 3`)
+ * @param location - table location, for messages
+ * @returns a new object holding the canonical values of the present columns
+ * @throws DeltaError `SCHEMA_MISMATCH` for a non-object, an unknown column, or a bad value
+ * @internal
+ */
+export function coercePartialRow(
+  schema: StructType,
+  input: unknown,
+  what: string,
+  location: string,
+): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || input instanceof Map) {
+    throw new DeltaError(
+      'SCHEMA_MISMATCH',
+      `delta write: ${what} for table ${location} is not an object`,
+      { context: { table: location, row: what } },
+    )
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    const field = schema.fields.find((f) => f.name === key)
+    if (!field) {
+      throw new DeltaError(
+        'SCHEMA_MISMATCH',
+        `delta write: ${what} has column ${JSON.stringify(key)}, which table ${location} does not have`,
+        { context: { table: location, row: what, column: key } },
+      )
+    }
+    if (value === undefined) continue
+    out[key] = coerceColumnValue(
+      field,
+      value,
+      `${what} column ${JSON.stringify(key)} of table ${location}`,
+    )
+  }
+  return out
+}
