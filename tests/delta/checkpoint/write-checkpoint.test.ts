@@ -1,0 +1,221 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { Action, AddAction } from '../../../src/delta/actions/actions.js'
+import { serializeCommit } from '../../../src/delta/actions/serialize-action.js'
+import { readLastCheckpoint } from '../../../src/delta/checkpoint/last-checkpoint.js'
+import { writeCheckpoint } from '../../../src/delta/checkpoint/write-checkpoint.js'
+import { buildLogSegment } from '../../../src/delta/log/log-segment.js'
+import { commitKey, LAST_CHECKPOINT_KEY } from '../../../src/delta/log/log-path.js'
+import { Snapshot } from '../../../src/delta/snapshot/snapshot.js'
+import { MemoryStore } from '../../../src/delta/storage/memory-store.js'
+
+const NOW = Date.UTC(2026, 10, 25)
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+const SCHEMA = JSON.stringify({
+  type: 'struct',
+  fields: [
+    { name: 'id', type: 'long', nullable: true, metadata: {} },
+    { name: 'p', type: 'string', nullable: true, metadata: {} },
+  ],
+})
+
+function baseCommit(config: Record<string, string> = {}): Action[] {
+  return [
+    { kind: 'commitInfo', info: { operation: 'CREATE TABLE' } },
+    { kind: 'protocol', minReaderVersion: 1, minWriterVersion: 2 },
+    {
+      kind: 'metaData',
+      id: 'table-id',
+      format: { provider: 'parquet', options: {} },
+      schemaString: SCHEMA,
+      partitionColumns: ['p'],
+      configuration: config,
+      createdTime: NOW,
+    },
+  ]
+}
+
+/** A generated step: add files, remove some live ones, set txn versions, change a property. */
+interface Step {
+  adds: { p: string | null; size: number }[]
+  removeIdx: number[]
+  txn: { app: string; v: number } | null
+  setInterval: number | null
+}
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  adds: fc.array(
+    fc.record({
+      p: fc.option(fc.constantFrom('a', 'b', 'c d', 'x/y'), { nil: null }),
+      size: fc.nat(5000),
+    }),
+    { maxLength: 4 },
+  ),
+  removeIdx: fc.array(fc.nat(50), { maxLength: 3 }),
+  txn: fc.option(fc.record({ app: fc.constantFrom('app-1', 'app-2'), v: fc.nat(100) }), {
+    nil: null,
+  }),
+  setInterval: fc.option(fc.integer({ min: 2, max: 50 }), { nil: null }),
+})
+
+async function writeLog(store: MemoryStore, steps: Step[]): Promise<void> {
+  await store.putIfAbsent(commitKey(0), enc(serializeCommit(baseCommit())))
+  const live: AddAction[] = []
+  let n = 0
+  for (let v = 1; v <= steps.length; v++) {
+    const step = steps[v - 1] as Step
+    const actions: Action[] = [{ kind: 'commitInfo', info: { operation: 'WRITE' } }]
+    const removed = new Set<number>()
+    for (const i of step.removeIdx) {
+      if (live.length === 0) break
+      const idx = i % live.length
+      if (removed.has(idx)) continue
+      removed.add(idx)
+      const f = live[idx] as AddAction
+      actions.push({
+        kind: 'remove',
+        path: f.path,
+        dataChange: true,
+        deletionTimestamp: NOW - 1000,
+        extendedFileMetadata: true,
+        partitionValues: f.partitionValues,
+        size: f.size,
+      })
+    }
+    for (const idx of [...removed].sort((a, b) => b - a)) live.splice(idx, 1)
+    for (const a of step.adds) {
+      const add: AddAction = {
+        kind: 'add',
+        path: `p=${encodeURIComponent(a.p ?? '__HIVE_DEFAULT_PARTITION__')}/f-${n++}.parquet`,
+        partitionValues: { p: a.p },
+        size: a.size,
+        modificationTime: NOW - 5000 + n,
+        dataChange: true,
+        stats: JSON.stringify({ numRecords: a.size % 7 }),
+      }
+      actions.push(add)
+      live.push(add)
+    }
+    if (step.txn)
+      actions.push({ kind: 'txn', appId: step.txn.app, version: step.txn.v, lastUpdated: NOW })
+    if (step.setInterval !== null) {
+      actions.push({
+        ...(baseCommit()[2] as Action & { kind: 'metaData' }),
+        configuration: { 'delta.checkpointInterval': String(step.setInterval) },
+      })
+    }
+    await store.putIfAbsent(commitKey(v), enc(serializeCommit(actions)))
+  }
+}
+
+function stateOf(s: Snapshot): unknown {
+  return {
+    version: s.version,
+    files: s
+      .files()
+      .map((f) => ({
+        path: f.path,
+        pv: f.partitionValues,
+        size: f.size,
+        mt: f.modificationTime,
+        stats: f.stats,
+      }))
+      .sort((a, b) => (a.path < b.path ? -1 : 1)),
+    tombstones: s
+      .tombstones()
+      .map((r) => r.path)
+      .sort(),
+    txns: s
+      .txns()
+      .map((t) => [t.appId, t.version])
+      .sort(),
+    metadata: s.metadata.configuration,
+    protocol: [s.protocol.minReaderVersion, s.protocol.minWriterVersion],
+  }
+}
+
+describe('writeCheckpoint', () => {
+  it('gives the same state with and without a checkpoint in the middle (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(stepArb, { minLength: 1, maxLength: 12 }),
+        fc.nat(),
+        async (steps, k) => {
+          const store = new MemoryStore({ clock: { now: () => NOW } })
+          await writeLog(store, steps)
+          const plain = await Snapshot.load(store)
+          const at = k % (steps.length + 1)
+          await writeCheckpoint(store, await Snapshot.load(store, { version: at }), NOW)
+          const seg = await buildLogSegment(store, store.location)
+          expect(seg.checkpoint?.version).toBe(at)
+          const viaCheckpoint = await Snapshot.load(store)
+          expect(stateOf(viaCheckpoint)).toEqual(stateOf(plain))
+          // And every intermediate version agrees too.
+          for (let v = at; v <= steps.length; v++) {
+            expect(stateOf(await Snapshot.load(store, { version: v }))).toEqual(
+              stateOf(
+                await Snapshot.fromSegment(store, {
+                  version: v,
+                  checkpoint: undefined,
+                  commits: Array.from({ length: v + 1 }, (_, i) => ({
+                    version: i,
+                    key: commitKey(i),
+                  })),
+                  checkpointCommit: undefined,
+                }),
+              ),
+            )
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
+  it('drops expired tombstones and writes dataChange=false adds', async () => {
+    const store = new MemoryStore({ clock: { now: () => NOW } })
+    await writeLog(store, [
+      {
+        adds: [
+          { p: 'a', size: 1 },
+          { p: 'b', size: 2 },
+        ],
+        removeIdx: [],
+        txn: null,
+        setInterval: null,
+      },
+      { adds: [], removeIdx: [0], txn: null, setInterval: null },
+    ])
+    const snap = await Snapshot.load(store)
+    // Eight days later the tombstone (deleted at NOW - 1s) is past the 7-day retention.
+    await writeCheckpoint(store, snap, NOW + 8 * 86_400_000)
+    const fromCp = await Snapshot.load(store)
+    expect(fromCp.tombstones()).toEqual([])
+    expect(fromCp.files().every((f) => !f.dataChange)).toBe(true)
+    await writeCheckpoint(store, snap, NOW)
+    expect((await Snapshot.load(store)).tombstones().map((t) => t.path)).toHaveLength(1)
+  })
+
+  it('updates _last_checkpoint but never moves it backwards', async () => {
+    const store = new MemoryStore({ clock: { now: () => NOW } })
+    await writeLog(
+      store,
+      Array.from({ length: 4 }, () => ({
+        adds: [{ p: 'a', size: 1 }],
+        removeIdx: [],
+        txn: null,
+        setInterval: null,
+      })),
+    )
+    await writeCheckpoint(store, await Snapshot.load(store, { version: 3 }), NOW)
+    expect((await readLastCheckpoint(store))?.version).toBe(3)
+    await writeCheckpoint(store, await Snapshot.load(store, { version: 2 }), NOW)
+    expect((await readLastCheckpoint(store))?.version).toBe(3)
+    const hint = JSON.parse(
+      new TextDecoder().decode(await store.get(LAST_CHECKPOINT_KEY)),
+    ) as Record<string, number>
+    expect(hint).toMatchObject({ version: 3, size: 5, numOfAddFiles: 3 })
+    expect(hint.sizeInBytes).toBeGreaterThan(0)
+  })
+})

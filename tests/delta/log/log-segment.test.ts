@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest'
+import { serializeCommit } from '../../../src/delta/actions/serialize-action.js'
+import type { Action } from '../../../src/delta/actions/actions.js'
+import { writeCheckpoint } from '../../../src/delta/checkpoint/write-checkpoint.js'
+import { isDeltaError, VersionNotFoundError } from '../../../src/delta/errors.js'
+import { buildLogSegment } from '../../../src/delta/log/log-segment.js'
+import {
+  checkpointKey,
+  commitKey,
+  LAST_CHECKPOINT_KEY,
+  parseLogKey,
+} from '../../../src/delta/log/log-path.js'
+import { Snapshot } from '../../../src/delta/snapshot/snapshot.js'
+import { MemoryStore } from '../../../src/delta/storage/memory-store.js'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+const SCHEMA = JSON.stringify({
+  type: 'struct',
+  fields: [{ name: 'id', type: 'long', nullable: true, metadata: {} }],
+})
+
+function commit(v: number): Action[] {
+  const actions: Action[] = [{ kind: 'commitInfo', info: { operation: 'WRITE' } }]
+  if (v === 0) {
+    actions.push(
+      { kind: 'protocol', minReaderVersion: 1, minWriterVersion: 2 },
+      {
+        kind: 'metaData',
+        id: 'x',
+        format: { provider: 'parquet', options: {} },
+        schemaString: SCHEMA,
+        partitionColumns: [],
+        configuration: {},
+      },
+    )
+  }
+  actions.push({
+    kind: 'add',
+    path: `f${v}.parquet`,
+    partitionValues: {},
+    size: 1,
+    modificationTime: v,
+    dataChange: true,
+  })
+  return actions
+}
+
+async function table(versions: number): Promise<MemoryStore> {
+  const store = new MemoryStore()
+  for (let v = 0; v < versions; v++)
+    await store.putIfAbsent(commitKey(v), enc(serializeCommit(commit(v))))
+  return store
+}
+
+async function checkpointAt(store: MemoryStore, v: number): Promise<void> {
+  await writeCheckpoint(store, await Snapshot.load(store, { version: v }), Date.now())
+}
+
+describe('parseLogKey', () => {
+  it.each([
+    ['_delta_log/00000000000000000007.json', { type: 'commit', version: 7 }],
+    [
+      '_delta_log/00000000000000000010.checkpoint.parquet',
+      { type: 'checkpoint', flavor: 'classic', version: 10 },
+    ],
+    [
+      '_delta_log/00000000000000000010.checkpoint.0000000001.0000000002.parquet',
+      { type: 'checkpoint', flavor: 'multipart', part: 1, parts: 2 },
+    ],
+    [
+      '_delta_log/00000000000000000002.checkpoint.e8fa2696-9728-4e9c-b285-634743fdd4fb.parquet',
+      { type: 'checkpoint', flavor: 'v2' },
+    ],
+    [
+      '_delta_log/00000000000000000001.00000000000000000003.compacted.json',
+      { type: 'compacted', version: 1, endVersion: 3 },
+    ],
+    ['_delta_log/00000000000000000003.crc', { type: 'crc', version: 3 }],
+  ])('classifies %s', (key, want) => {
+    expect(parseLogKey(key)).toMatchObject(want)
+  })
+
+  it.each([
+    '_delta_log/.00000000000000000003.json.crc',
+    '_delta_log/.tmp/00000000000000000005.json',
+    '_delta_log/_last_checkpoint',
+    '_delta_log/0000000000000000003.json',
+    '_delta_log/00000000000000000003.json.tmp',
+    '_delta_log/_commit_abc.json.tmp',
+    '_delta_log/00000000000000000010.checkpoint.0000000003.0000000002.parquet',
+    'data/00000000000000000003.json',
+  ])('ignores %s', (key) => {
+    expect(parseLogKey(key)).toBeUndefined()
+  })
+})
+
+describe('buildLogSegment', () => {
+  it('replays from the newest checkpoint at or below the target', async () => {
+    const store = await table(25)
+    await checkpointAt(store, 10)
+    await checkpointAt(store, 20)
+    const latest = await buildLogSegment(store, 't')
+    expect(latest.checkpoint?.version).toBe(20)
+    expect(latest.commits.map((c) => c.version)).toEqual([21, 22, 23, 24])
+    const v15 = await buildLogSegment(store, 't', { version: 15 })
+    expect(v15.checkpoint?.version).toBe(10)
+    expect(v15.commits.map((c) => c.version)).toEqual([11, 12, 13, 14, 15])
+    expect((await buildLogSegment(store, 't', { version: 20 })).commits).toEqual([])
+  })
+
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['corrupt', '{"version": '],
+    ['not an object', '42'],
+    ['pointing to a deleted checkpoint', JSON.stringify({ version: 30, size: 3 })],
+    ['stale', JSON.stringify({ version: 10, size: 3 })],
+  ])('tolerates a %s _last_checkpoint hint', async (_name, hint) => {
+    const store = await table(25)
+    await checkpointAt(store, 10)
+    await checkpointAt(store, 20)
+    if (hint === undefined) await store.delete(LAST_CHECKPOINT_KEY)
+    else await store.put(LAST_CHECKPOINT_KEY, enc(hint))
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.version).toBe(24)
+    expect(seg.checkpoint?.version).toBe(20)
+    expect((await Snapshot.load(store)).numFiles).toBe(25)
+  })
+
+  it('ignores an incomplete multi-part checkpoint', async () => {
+    const store = await table(12)
+    await checkpointAt(store, 5)
+    await store.put(
+      '_delta_log/00000000000000000010.checkpoint.0000000001.0000000002.parquet',
+      await store.get(checkpointKey(5)),
+    )
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.checkpoint?.version).toBe(5)
+  })
+
+  it('fails on a gap in the commits', async () => {
+    const store = await table(6)
+    await store.delete(commitKey(3))
+    const err = await buildLogSegment(store, 't').catch((e: unknown) => e)
+    expect(isDeltaError(err, 'VERSIONS_NOT_CONTIGUOUS')).toBe(true)
+    expect((err as { context: Record<string, unknown> }).context.missingVersion).toBe(3)
+  })
+
+  it('fails when the log neither starts at 0 nor has a checkpoint', async () => {
+    const store = await table(4)
+    await store.delete(commitKey(0))
+    expect(
+      isDeltaError(await buildLogSegment(store, 't').catch((e: unknown) => e), 'MALFORMED_LOG'),
+    ).toBe(true)
+  })
+
+  it('reports the reconstructable range for versions before log cleanup', async () => {
+    const store = await table(12)
+    await checkpointAt(store, 6)
+    for (let v = 0; v < 6; v++) await store.delete(commitKey(v))
+    const err = await buildLogSegment(store, 't', { version: 2 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(VersionNotFoundError)
+    expect((err as VersionNotFoundError).earliest).toBe(6)
+    expect((err as VersionNotFoundError).latest).toBe(11)
+    expect((await buildLogSegment(store, 't', { version: 6 })).checkpoint?.version).toBe(6)
+  })
+
+  it.each([
+    [-1, 'INVALID_VERSION'],
+    [1.5, 'INVALID_VERSION'],
+    [Number.NaN, 'INVALID_VERSION'],
+    [99, 'VERSION_NOT_FOUND'],
+  ] as const)('rejects version %s with %s', async (version, code) => {
+    const store = await table(3)
+    const err = await buildLogSegment(store, 't', { version }).catch((e: unknown) => e)
+    expect(isDeltaError(err, code)).toBe(true)
+    expect((err as Error).message).toContain('t')
+  })
+
+  it('reports TABLE_NOT_FOUND for an empty or junk-only log', async () => {
+    const store = new MemoryStore()
+    expect(
+      isDeltaError(await buildLogSegment(store, 't').catch((e: unknown) => e), 'TABLE_NOT_FOUND'),
+    ).toBe(true)
+    await store.put('_delta_log/.tmp/00000000000000000000.json', enc('{}'))
+    await store.put('_delta_log/_last_checkpoint', enc('{}'))
+    expect(
+      isDeltaError(await buildLogSegment(store, 't').catch((e: unknown) => e), 'TABLE_NOT_FOUND'),
+    ).toBe(true)
+  })
+})
