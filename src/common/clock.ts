@@ -1,0 +1,14 @@
+/**
+ * Time source of the domain layers (structurally the same as the engine's `Clock`, so one
+ * object serves both). Injected so that tests control session expiry, lockouts and time travel.
+ * @module
+ */
+
+/** A source of the current time. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+}
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => Date.now() }

@@ -1,0 +1,452 @@
+/**
+ * `DeltaStore`: the lakehouse facade over the four Delta tables.
+ *
+ * It creates missing tables at open, keeps live views of `users` and `sessions` (advanced by
+ * this process's own commits immediately and by other processes' commits every
+ * `refreshMs`), group-commits event rows (`audit_log`, `user_actions`), and exposes reads,
+ * time travel, history and maintenance with errors translated to {@link LakehouseError}s.
+ *
+ * @example
+ * ```ts
+ * const store = await DeltaStore.open(LakehouseConfig.fromEnv())
+ * await store.append('audit_log', [event])
+ * const admins = await store.query('users', col('role').eq('admin'))
+ * await store.close()
+ * ```
+ * @module
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { systemClock, type Clock } from '../common/clock.js'
+import { LakehouseError } from '../common/lakehouse-error.js'
+import { consoleLogger, type Logger } from '../common/logger.js'
+import {
+  DeltaError,
+  DeltaTable,
+  type Expression,
+  type HistoryEntry,
+  type OptimizeResult,
+  type ScanOptions,
+  type VacuumResult,
+  type WriteResult,
+} from '../delta/index.js'
+import type { LakehouseErrorCode } from './error-codes.js'
+import { resolveJwtSecret } from './jwt-secret.js'
+import type { LakehouseConfig } from './lakehouse-config.js'
+import { SESSION_CODEC, USER_CODEC, type SessionEntry, type StoredUser } from './rows.js'
+import { TableView, type AdvanceHint } from './table-view.js'
+import { isTableName, TABLE_NAMES, TABLES, type TableDefinition, type TableName } from './tables.js'
+
+/** Options of {@link DeltaStore.open}. */
+export interface DeltaStoreOptions {
+  /** Time source (tests inject a fake clock). */
+  readonly clock?: Clock
+  /** Where warnings go (weak secret, generated secret, refresh failures). */
+  readonly logger?: Logger
+  /** Refresh the live views in the background every `refreshMs` (default true). */
+  readonly autoRefresh?: boolean
+}
+
+const DELTA_TO_LAKEHOUSE: Readonly<Partial<Record<DeltaError['code'], LakehouseErrorCode>>> = {
+  VERSION_NOT_FOUND: 'VERSION_NOT_FOUND',
+  INVALID_VERSION: 'VERSION_NOT_FOUND',
+  INVALID_TIMESTAMP: 'INVALID_TIMESTAMP',
+  TIMESTAMP_BEFORE_FIRST_COMMIT: 'INVALID_TIMESTAMP',
+  TIMESTAMP_IN_FUTURE: 'INVALID_TIMESTAMP',
+  COLUMN_NOT_FOUND: 'INVALID_QUERY',
+  INVALID_EXPRESSION: 'INVALID_QUERY',
+  INVALID_ARGUMENT: 'INVALID_QUERY',
+  SCHEMA_MISMATCH: 'INVALID_QUERY',
+  COMMIT_CONFLICT: 'WRITE_CONFLICT',
+  MAX_COMMIT_ATTEMPTS: 'WRITE_CONFLICT',
+  UNSUPPORTED_FEATURE: 'UNSUPPORTED_TABLE',
+  // A retention below the table's minimum is a caller mistake, not a storage failure.
+  RETENTION_TOO_SHORT: 'INVALID_QUERY',
+}
+
+/**
+ * Translates an engine error into a lakehouse error (other errors pass through).
+ * @param error - anything thrown by the engine
+ * @param what - the operation, for the message
+ * @returns the error to throw
+ * @internal
+ */
+export function toLakehouseError(error: unknown, what: string): unknown {
+  if (!(error instanceof DeltaError)) return error
+  const code = DELTA_TO_LAKEHOUSE[error.code] ?? 'STORAGE_FAILURE'
+  return new LakehouseError(code, `lakehouse: ${what}: ${error.message}`, { cause: error })
+}
+
+async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    throw toLakehouseError(error, what)
+  }
+}
+
+/**
+ * Like {@link guard} for reads of an older version: there, a missing data file means that the
+ * version's files were vacuumed, i.e. the version is no longer available (not a storage failure).
+ */
+async function guardTimeTravel<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (error) {
+    if (error instanceof DeltaError && error.code === 'DATA_FILE_NOT_FOUND') {
+      throw new LakehouseError('VERSION_NOT_FOUND', `lakehouse: ${what}: ${error.message}`, {
+        cause: error,
+      })
+    }
+    throw toLakehouseError(error, what)
+  }
+}
+
+/** The lakehouse store: four Delta tables plus live views. */
+export class DeltaStore {
+  /** The configuration. */
+  readonly config: LakehouseConfig
+  /** The HS256 secret in use (configured, or the generated development secret). */
+  readonly jwtSecret: Uint8Array
+  /** Live view of `users`, keyed by `user_id`. */
+  readonly users: TableView<StoredUser>
+  /** Live view of `sessions`, keyed by `session_id`. */
+  readonly sessions: TableView<SessionEntry>
+  /** Time source. */
+  readonly clock: Clock
+  /** Where warnings go. */
+  readonly logger: Logger
+  readonly #tables: Readonly<Record<TableName, DeltaTable>>
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  private constructor(
+    config: LakehouseConfig,
+    secret: Uint8Array,
+    tables: Record<TableName, DeltaTable>,
+    users: TableView<StoredUser>,
+    sessions: TableView<SessionEntry>,
+    clock: Clock,
+    logger: Logger,
+  ) {
+    this.config = config
+    this.jwtSecret = secret
+    this.#tables = tables
+    this.users = users
+    this.sessions = sessions
+    this.clock = clock
+    this.logger = logger
+  }
+
+  /**
+   * Opens the lakehouse at `config.basePath`, creating missing tables, and builds the views.
+   * @param config - validated configuration
+   * @param options - clock, logger, background refresh
+   * @returns the open store
+   * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`, `UNSUPPORTED_TABLE` (an existing
+   *   table that does not match its definition), `STORAGE_FAILURE`
+   */
+  static async open(config: LakehouseConfig, options: DeltaStoreOptions = {}): Promise<DeltaStore> {
+    const clock = options.clock ?? systemClock
+    const logger = options.logger ?? consoleLogger
+    for (const w of config.warnings) logger.warn(w)
+    await fs.mkdir(config.basePath, { recursive: true })
+    const secret = await resolveJwtSecret(config, logger)
+    const tables = {} as Record<TableName, DeltaTable>
+    await Promise.all(
+      TABLE_NAMES.map(async (name) => {
+        tables[name] = await guard(`opening table ${name}`, () =>
+          openTable(config.basePath, TABLES[name], clock),
+        )
+      }),
+    )
+    const users = new TableView(await DeltaTable.open(tables.users.store, { clock }), USER_CODEC)
+    const sessions = new TableView(
+      await DeltaTable.open(tables.sessions.store, { clock }),
+      SESSION_CODEC,
+    )
+    const store = new DeltaStore(config, secret, tables, users, sessions, clock, logger)
+    await guard('building live views', () => Promise.all([users.advance(), sessions.advance()]))
+    if (options.autoRefresh ?? true) store.#startRefresh()
+    return store
+  }
+
+  #startRefresh(): void {
+    this.#timer = setInterval(() => {
+      this.refresh().catch((error: unknown) => {
+        this.logger.warn(`lakehouse: refreshing live views failed: ${(error as Error).message}`)
+      })
+    }, this.config.refreshMs)
+    this.#timer.unref()
+  }
+
+  #check(): void {
+    if (this.#closed) throw new LakehouseError('STORE_CLOSED', 'lakehouse: the store is closed')
+  }
+
+  /**
+   * The writer handle of a table (engine API; its errors are DeltaErrors).
+   * @param name - table name
+   * @returns the handle
+   * @throws LakehouseError `UNKNOWN_TABLE`, `STORE_CLOSED`
+   */
+  table(name: TableName): DeltaTable {
+    this.#check()
+    if (!isTableName(name)) {
+      throw new LakehouseError(
+        'UNKNOWN_TABLE',
+        `lakehouse: no table named ${JSON.stringify(String(name))}`,
+      )
+    }
+    return this.#tables[name]
+  }
+
+  /**
+   * Brings the live views up to date with every process's commits.
+   * @returns when both views are current
+   */
+  async refresh(): Promise<void> {
+    await Promise.all([this.users.advance(), this.sessions.advance()])
+  }
+
+  /**
+   * Advances the view of a table after this process committed to it.
+   * @param name - the table written
+   * @param hint - the writer's snapshot after the commit, and the commit itself when known
+   *   (see {@link TableView.advance}); without it the view probes the log
+   * @internal
+   */
+  async afterWrite(name: TableName, hint?: AdvanceHint): Promise<void> {
+    if (name === 'users') await this.users.advance(hint)
+    else if (name === 'sessions') await this.sessions.advance(hint)
+  }
+
+  /**
+   * Appends rows. Every table but `users` goes through group commit (concurrent callers' rows
+   * ride one commit; checkpoints are written in the background); the promise resolves once the
+   * rows are durable and visible in the table's live view.
+   * @param name - table
+   * @param rows - rows (validated against the schema)
+   * @param options - `canonical`: the rows are in canonical form (the values a read returns:
+   *   `Date` for timestamps, `'YYYY-MM-DD'` for dates), so the live view can take them without
+   *   reading the new file back
+   * @returns the commit result
+   * @throws LakehouseError `INVALID_QUERY` (bad rows), `WRITE_CONFLICT`, `STORAGE_FAILURE`
+   */
+  async append(
+    name: TableName,
+    rows: readonly Record<string, unknown>[],
+    options: { readonly canonical?: boolean } = {},
+  ): Promise<WriteResult> {
+    const table = this.table(name)
+    const result = await guard(`appending to ${name}`, () =>
+      name === 'users' ? table.append(rows) : table.appendQueued(rows),
+    )
+    // The handle's snapshot already holds the commit: the view needs no log probe.
+    const commit =
+      options.canonical && !result.skipped
+        ? { version: result.version, removed: [], rows }
+        : undefined
+    await guard(`refreshing the ${name} view`, () =>
+      this.afterWrite(name, { snapshot: table.snapshot, commit }),
+    )
+    return result
+  }
+
+  /**
+   * Reads the current rows of a table.
+   * @param name - table
+   * @param options - projection and filter
+   * @returns rows
+   * @throws LakehouseError `INVALID_QUERY`, `STORAGE_FAILURE`
+   */
+  scan(name: TableName, options: ScanOptions = {}): Promise<Record<string, unknown>[]> {
+    const table = this.table(name)
+    return guard(`scanning ${name}`, async () => (await table.refresh()).toRows(options))
+  }
+
+  /**
+   * Reads the current rows matching a typed predicate.
+   * @param name - table
+   * @param filter - predicate built with `col(...)`
+   * @param options - projection
+   * @returns matching rows
+   * @throws LakehouseError `INVALID_QUERY`, `STORAGE_FAILURE`
+   */
+  query(
+    name: TableName,
+    filter: Expression,
+    options: Omit<ScanOptions, 'filter'> = {},
+  ): Promise<Record<string, unknown>[]> {
+    return this.scan(name, { ...options, filter })
+  }
+
+  /**
+   * Reads a table as of a version.
+   * @param name - table
+   * @param version - the version
+   * @param options - projection and filter
+   * @returns rows of that version
+   * @throws LakehouseError `VERSION_NOT_FOUND` (also when its files were vacuumed),
+   *   `STORAGE_FAILURE`
+   */
+  readVersion(
+    name: TableName,
+    version: number,
+    options: ScanOptions = {},
+  ): Promise<Record<string, unknown>[]> {
+    const table = this.table(name)
+    return guardTimeTravel(`reading ${name} at version ${version}`, async () =>
+      (await DeltaTable.open(table.store, { version, clock: this.clock })).toRows(options),
+    )
+  }
+
+  /**
+   * Reads a table as of a timestamp (the last commit at or before it; the latest version when
+   * the timestamp is after the last commit).
+   * @param name - table
+   * @param timestamp - a Date, epoch ms, or ISO-8601 with zone
+   * @param options - projection and filter
+   * @returns rows as of that time
+   * @throws LakehouseError `INVALID_TIMESTAMP`, `VERSION_NOT_FOUND`, `STORAGE_FAILURE`
+   */
+  readTimestamp(
+    name: TableName,
+    timestamp: Date | string | number,
+    options: ScanOptions = {},
+  ): Promise<Record<string, unknown>[]> {
+    const table = this.table(name)
+    return guardTimeTravel(`reading ${name} as of ${String(timestamp)}`, async () =>
+      (await DeltaTable.open(table.store, { timestamp, clock: this.clock })).toRows(options),
+    )
+  }
+
+  /**
+   * The latest version of a table.
+   * @param name - table
+   * @returns the version
+   * @throws LakehouseError `STORAGE_FAILURE`
+   */
+  async version(name: TableName): Promise<number> {
+    const table = this.table(name)
+    return guard(`reading the version of ${name}`, async () => (await table.refresh()).version)
+  }
+
+  /**
+   * Commit history of a table, newest first.
+   * @param name - table
+   * @param limit - maximum entries
+   * @returns history entries
+   * @throws LakehouseError `STORAGE_FAILURE`
+   */
+  history(name: TableName, limit?: number): Promise<HistoryEntry[]> {
+    const table = this.table(name)
+    return guard(`reading the history of ${name}`, async () =>
+      (await table.refresh()).history({ limit }),
+    )
+  }
+
+  /**
+   * Compacts small files (all tables when `name` is omitted).
+   * @param name - table
+   * @returns results per table
+   * @throws LakehouseError `WRITE_CONFLICT`, `STORAGE_FAILURE`
+   */
+  async compact(name?: TableName): Promise<Partial<Record<TableName, OptimizeResult>>> {
+    const out: Partial<Record<TableName, OptimizeResult>> = {}
+    for (const n of name ? [name] : TABLE_NAMES) {
+      out[n] = await guard(`compacting ${n}`, () => this.table(n).optimize())
+      await this.afterWrite(n)
+    }
+    return out
+  }
+
+  /**
+   * Z-orders a table's rows (default: `audit_log` and `user_actions` on the configured columns).
+   * @param name - table
+   * @param columns - z-order columns (default from the configuration, filtered to the table)
+   * @returns results per table
+   * @throws LakehouseError `INVALID_QUERY` for unknown columns, `WRITE_CONFLICT`
+   */
+  async zOrder(
+    name?: TableName,
+    columns?: readonly string[],
+  ): Promise<Partial<Record<TableName, OptimizeResult>>> {
+    const out: Partial<Record<TableName, OptimizeResult>> = {}
+    const targets: TableName[] = name ? [name] : ['audit_log', 'user_actions']
+    for (const n of targets) {
+      const def = TABLES[n]
+      const cols = (columns ?? this.config.zOrderColumns).filter(
+        (c) =>
+          columns !== undefined ||
+          def.schema.fields.some((f) => f.name === c && !def.partitionColumns.includes(c)),
+      )
+      if (cols.length === 0) continue
+      out[n] = await guard(`z-ordering ${n}`, () => this.table(n).optimize({ zOrder: cols }))
+      await this.afterWrite(n)
+    }
+    return out
+  }
+
+  /**
+   * Vacuums tables with the configured retention (or `retentionHours`).
+   * @param name - table (all when omitted)
+   * @param retentionHours - override of the configured retention
+   * @returns results per table
+   * @throws LakehouseError `INVALID_QUERY` (retention below the table minimum), `STORAGE_FAILURE`
+   */
+  async vacuum(
+    name?: TableName,
+    retentionHours?: number,
+  ): Promise<Partial<Record<TableName, VacuumResult>>> {
+    const out: Partial<Record<TableName, VacuumResult>> = {}
+    for (const n of name ? [name] : TABLE_NAMES) {
+      out[n] = await guard(`vacuuming ${n}`, () =>
+        this.table(n).vacuum({
+          retentionHours: retentionHours ?? this.config.vacuumRetentionHours,
+        }),
+      )
+    }
+    return out
+  }
+
+  /**
+   * Stops the background refresh and waits for queued event rows to be committed.
+   * @returns when everything queued is durable
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer) clearInterval(this.#timer)
+    await Promise.all(TABLE_NAMES.map((n) => this.#tables[n].close()))
+  }
+}
+
+async function openTable(
+  basePath: string,
+  def: TableDefinition,
+  clock: Clock,
+): Promise<DeltaTable> {
+  const table = await DeltaTable.create(path.join(basePath, def.name), {
+    schema: def.schema,
+    partitionColumns: def.partitionColumns,
+    properties: def.properties,
+    description: def.description,
+    name: def.name,
+    ifNotExists: true,
+    clock,
+  })
+  // An existing table must have every column of the definition with the same type.
+  for (const f of def.schema.fields) {
+    const existing = table.schema.fields.find((x) => x.name === f.name)
+    if (!existing || JSON.stringify(existing.type) !== JSON.stringify(f.type)) {
+      throw new LakehouseError(
+        'UNSUPPORTED_TABLE',
+        `lakehouse: table ${def.name} at ${table.store.location} does not match this version's schema ` +
+          `(column ${f.name})`,
+        { context: { table: def.name, column: f.name } },
+      )
+    }
+  }
+  return table
+}

@@ -1,0 +1,317 @@
+/**
+ * `LakehouseConfig`: validated configuration of an embedded lakehouse.
+ *
+ * @example
+ * ```ts
+ * const config = LakehouseConfig.builder()
+ *   .basePath('/data/lakehouse').jwtSecret(secret)
+ *   .sessionDurationHours(24).vacuumRetentionHours(168).zOrderColumns(['user_id', 'action'])
+ *   .build()
+ * const fromEnv = LakehouseConfig.fromEnv() // LAKEHOUSE_PATH, POLARWAY_JWT_SECRET, ...
+ * ```
+ * @module
+ */
+import path from 'node:path'
+import { LakehouseError } from '../common/lakehouse-error.js'
+import type { LakehouseErrorCode } from './error-codes.js'
+
+/** Secrets shorter than this many bytes are weak (HS256 wants at least 256 bits). */
+export const MIN_SECRET_BYTES = 32
+
+/** argon2id parameters (OWASP minimum by default: m=19456 KiB, t=2, p=1). */
+export interface Argon2Params {
+  readonly memoryCost: number
+  readonly timeCost: number
+  readonly parallelism: number
+}
+
+/** The OWASP-recommended argon2id parameters. */
+export const OWASP_ARGON2: Argon2Params = Object.freeze({
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+})
+
+/** Deployment environment, from `NODE_ENV`. */
+export type Environment = 'production' | 'development' | 'test'
+
+/** All configuration values, validated. */
+export interface LakehouseSettings {
+  readonly basePath: string
+  /** The HS256 secret; undefined = generate/load a development secret at open. */
+  readonly jwtSecret: Uint8Array | undefined
+  readonly jwtIssuer: string
+  readonly jwtAudience: string
+  readonly sessionDurationHours: number
+  readonly vacuumRetentionHours: number
+  readonly zOrderColumns: readonly string[]
+  readonly refreshMs: number
+  readonly maxFailedLogins: number
+  readonly lockoutWindowMinutes: number
+  readonly argon2: Argon2Params
+  readonly environment: Environment
+}
+
+function fail(field: string, message: string, code: LakehouseErrorCode = 'CONFIG_INVALID'): never {
+  throw new LakehouseError(code, `lakehouse config: ${field} ${message}`, { context: { field } })
+}
+
+function checkNumber(field: string, v: number, min: number, max: number, integer = false): void {
+  if (
+    typeof v !== 'number' ||
+    !Number.isFinite(v) ||
+    v < min ||
+    v > max ||
+    (integer && !Number.isInteger(v))
+  ) {
+    fail(
+      field,
+      `must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${String(v)})`,
+    )
+  }
+}
+
+/** The validated configuration of a lakehouse. Create with {@link LakehouseConfig.builder}. */
+export class LakehouseConfig implements LakehouseSettings {
+  readonly basePath: string
+  readonly jwtSecret: Uint8Array | undefined
+  readonly jwtIssuer: string
+  readonly jwtAudience: string
+  readonly sessionDurationHours: number
+  readonly vacuumRetentionHours: number
+  readonly zOrderColumns: readonly string[]
+  readonly refreshMs: number
+  readonly maxFailedLogins: number
+  readonly lockoutWindowMinutes: number
+  readonly argon2: Argon2Params
+  readonly environment: Environment
+  /** Non-fatal problems found while validating (e.g. a short secret outside production). */
+  readonly warnings: readonly string[]
+
+  private constructor(s: LakehouseSettings, warnings: string[]) {
+    this.basePath = s.basePath
+    this.jwtSecret = s.jwtSecret
+    this.jwtIssuer = s.jwtIssuer
+    this.jwtAudience = s.jwtAudience
+    this.sessionDurationHours = s.sessionDurationHours
+    this.vacuumRetentionHours = s.vacuumRetentionHours
+    this.zOrderColumns = s.zOrderColumns
+    this.refreshMs = s.refreshMs
+    this.maxFailedLogins = s.maxFailedLogins
+    this.lockoutWindowMinutes = s.lockoutWindowMinutes
+    this.argon2 = s.argon2
+    this.environment = s.environment
+    this.warnings = warnings
+    Object.freeze(this)
+  }
+
+  /**
+   * A builder with defaults (sessions 24 h, vacuum retention 168 h, refresh 1000 ms, lockout
+   * after 10 failures in 15 minutes, OWASP argon2id, environment from NODE_ENV).
+   * @returns a new builder
+   */
+  static builder(): LakehouseConfigBuilder {
+    return new LakehouseConfigBuilder()
+  }
+
+  /**
+   * Configuration from environment variables: `LAKEHOUSE_PATH` (required), `POLARWAY_JWT_SECRET`,
+   * `LAKEHOUSE_REFRESH_MS`, `POLARWAY_SESSION_HOURS`, `LAKEHOUSE_VACUUM_RETENTION_HOURS`,
+   * `POLARWAY_JWT_ISSUER`, `POLARWAY_JWT_AUDIENCE`, `POLARWAY_MAX_FAILED_LOGINS`,
+   * `POLARWAY_LOCKOUT_MINUTES`, `NODE_ENV`.
+   * @param env - the environment (default `process.env`)
+   * @returns the validated configuration
+   * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`
+   */
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LakehouseConfig {
+    const b = LakehouseConfig.builder().environment(env.NODE_ENV)
+    const num = (name: string): number | undefined => {
+      const v = env[name]
+      if (v === undefined || v.trim() === '') return undefined
+      const n = Number(v)
+      if (!Number.isFinite(n)) fail(name, `must be a number (got ${JSON.stringify(v)})`)
+      return n
+    }
+    const basePath = env.LAKEHOUSE_PATH
+    if (basePath === undefined || basePath.trim() === '') fail('LAKEHOUSE_PATH', 'is required')
+    b.basePath(basePath)
+    if (env.POLARWAY_JWT_SECRET !== undefined && env.POLARWAY_JWT_SECRET !== '')
+      b.jwtSecret(env.POLARWAY_JWT_SECRET)
+    const refresh = num('LAKEHOUSE_REFRESH_MS')
+    if (refresh !== undefined) b.refreshMs(refresh)
+    const hours = num('POLARWAY_SESSION_HOURS')
+    if (hours !== undefined) b.sessionDurationHours(hours)
+    const vac = num('LAKEHOUSE_VACUUM_RETENTION_HOURS')
+    if (vac !== undefined) b.vacuumRetentionHours(vac)
+    const maxFailed = num('POLARWAY_MAX_FAILED_LOGINS')
+    const window = num('POLARWAY_LOCKOUT_MINUTES')
+    if (maxFailed !== undefined || window !== undefined) b.lockout(maxFailed ?? 10, window ?? 15)
+    if (env.POLARWAY_JWT_ISSUER) b.jwtIssuer(env.POLARWAY_JWT_ISSUER)
+    if (env.POLARWAY_JWT_AUDIENCE) b.jwtAudience(env.POLARWAY_JWT_AUDIENCE)
+    return b.build()
+  }
+
+  /** @internal */
+  static create(s: LakehouseSettings): LakehouseConfig {
+    const warnings: string[] = []
+    if (
+      typeof s.basePath !== 'string' ||
+      s.basePath.trim() === '' ||
+      s.basePath.includes('\u0000')
+    ) {
+      fail('basePath', 'must be a non-empty path')
+    }
+    checkNumber('sessionDurationHours', s.sessionDurationHours, 1 / 60, 24 * 366)
+    checkNumber('vacuumRetentionHours', s.vacuumRetentionHours, 0, 24 * 3660)
+    checkNumber('refreshMs', s.refreshMs, 10, 3_600_000, true)
+    checkNumber('maxFailedLogins', s.maxFailedLogins, 1, 100, true)
+    checkNumber('lockoutWindowMinutes', s.lockoutWindowMinutes, 1, 24 * 60)
+    checkNumber(
+      'argon2.memoryCost',
+      s.argon2.memoryCost,
+      8 * s.argon2.parallelism,
+      4 * 1024 * 1024,
+      true,
+    )
+    checkNumber('argon2.timeCost', s.argon2.timeCost, 1, 100, true)
+    checkNumber('argon2.parallelism', s.argon2.parallelism, 1, 64, true)
+    if (s.jwtIssuer.trim() === '') fail('jwtIssuer', 'must not be empty')
+    if (s.jwtAudience.trim() === '') fail('jwtAudience', 'must not be empty')
+    if (
+      !Array.isArray(s.zOrderColumns) ||
+      s.zOrderColumns.some((c) => typeof c !== 'string' || c === '')
+    ) {
+      fail('zOrderColumns', 'must be a list of column names')
+    }
+    const secret = s.jwtSecret
+    if (secret === undefined) {
+      if (s.environment === 'production') {
+        fail(
+          'jwtSecret',
+          'is required in production (set POLARWAY_JWT_SECRET to at least 32 random bytes)',
+          'WEAK_SECRET',
+        )
+      }
+    } else if (secret.byteLength < MIN_SECRET_BYTES) {
+      const risk =
+        `the JWT secret is ${secret.byteLength} bytes; HS256 secrets shorter than ${MIN_SECRET_BYTES} bytes ` +
+        '(256 bits) can be brute-forced offline from any issued token, letting an attacker forge tokens for any user'
+      if (s.environment === 'production') fail('jwtSecret', `is too short: ${risk}`, 'WEAK_SECRET')
+      warnings.push(
+        `lakehouse config: warning: ${risk}. Use at least ${MIN_SECRET_BYTES} random bytes.`,
+      )
+    }
+    if (
+      s.argon2.memoryCost < OWASP_ARGON2.memoryCost ||
+      s.argon2.timeCost < OWASP_ARGON2.timeCost
+    ) {
+      warnings.push(
+        'lakehouse config: warning: argon2 parameters are below the OWASP minimum (m=19456, t=2, p=1)',
+      )
+    }
+    return new LakehouseConfig(
+      { ...s, basePath: path.resolve(s.basePath), zOrderColumns: s.zOrderColumns.slice() },
+      warnings,
+    )
+  }
+}
+
+/** Chainable builder of a {@link LakehouseConfig}. */
+export class LakehouseConfigBuilder {
+  #s: {
+    -readonly [K in keyof LakehouseSettings]: LakehouseSettings[K]
+  } = {
+    basePath: '',
+    jwtSecret: undefined,
+    jwtIssuer: 'polarway-lakehouse',
+    jwtAudience: 'polarway-lakehouse',
+    sessionDurationHours: 24,
+    vacuumRetentionHours: 168,
+    zOrderColumns: ['user_id', 'action'],
+    refreshMs: 1000,
+    maxFailedLogins: 10,
+    lockoutWindowMinutes: 15,
+    argon2: OWASP_ARGON2,
+    environment: 'development',
+  }
+
+  /** Directory holding the four tables. */
+  basePath(value: string): this {
+    this.#s.basePath = value
+    return this
+  }
+
+  /** HS256 secret (string as UTF-8, or raw bytes); at least 32 bytes. */
+  jwtSecret(value: string | Uint8Array): this {
+    if (typeof value !== 'string' && !(value instanceof Uint8Array))
+      fail('jwtSecret', 'must be a string or bytes')
+    this.#s.jwtSecret =
+      typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(value)
+    return this
+  }
+
+  /** `iss` claim of issued tokens. */
+  jwtIssuer(value: string): this {
+    this.#s.jwtIssuer = value
+    return this
+  }
+
+  /** `aud` claim of issued tokens. */
+  jwtAudience(value: string): this {
+    this.#s.jwtAudience = value
+    return this
+  }
+
+  /** Lifetime of a login session (and of its token). */
+  sessionDurationHours(value: number): this {
+    this.#s.sessionDurationHours = value
+    return this
+  }
+
+  /** Retention used when vacuuming the tables. */
+  vacuumRetentionHours(value: number): this {
+    this.#s.vacuumRetentionHours = value
+    return this
+  }
+
+  /** Z-order columns of the event tables (`audit_log`, `user_actions`). */
+  zOrderColumns(value: readonly string[]): this {
+    this.#s.zOrderColumns = [...value]
+    return this
+  }
+
+  /** How often other processes' commits are picked up by the live views. */
+  refreshMs(value: number): this {
+    this.#s.refreshMs = value
+    return this
+  }
+
+  /** Lock an account after `maxFailures` failed logins within `windowMinutes`. */
+  lockout(maxFailures: number, windowMinutes: number): this {
+    this.#s.maxFailedLogins = maxFailures
+    this.#s.lockoutWindowMinutes = windowMinutes
+    return this
+  }
+
+  /** argon2id parameters (defaults to the OWASP minimum). */
+  argon2(value: Argon2Params): this {
+    this.#s.argon2 = { ...value }
+    return this
+  }
+
+  /** Deployment environment (`NODE_ENV` value); unknown values mean development. */
+  environment(value: string | undefined): this {
+    this.#s.environment =
+      value === 'production' ? 'production' : value === 'test' ? 'test' : 'development'
+    return this
+  }
+
+  /**
+   * Validates and freezes the configuration.
+   * @returns the configuration
+   * @throws LakehouseError `CONFIG_INVALID` naming the field, `WEAK_SECRET` in production
+   */
+  build(): LakehouseConfig {
+    return LakehouseConfig.create({ ...this.#s })
+  }
+}
