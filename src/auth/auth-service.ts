@@ -1,0 +1,1115 @@
+/**
+ * `AuthService`: registration, login, tokens, sessions, roles and approval over the lakehouse.
+ *
+ * - Hot paths read the live views: login finds the user by normalized username or email in
+ *   memory, token verification checks signature and claims, then the session (exists, not
+ *   revoked, not expired) and the user (active; the role that counts is the current one).
+ * - Uniqueness of usernames and emails holds across processes: registration commits in a
+ *   transaction that declares it read `username_key = k OR email_key = e`; a concurrent commit
+ *   that may add such a row makes it conflict, re-run, see the row and fail with USER_EXISTS.
+ * - Password hashing (argon2id) happens before any transaction, never inside a retry loop.
+ * - Unknown users and wrong passwords give the same error after the same work (a dummy hash is
+ *   verified); repeated failures lock the account (and unknown identifiers) across instances.
+ * - Every operation writes one audit event; admin operations check the acting user's current
+ *   role themselves.
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import { AuditLog, type AuditOutcome, type RequestContext } from '../audit/audit-log.js'
+import type { Clock } from '../common/clock.js'
+import { randomIds, type IdGenerator } from '../common/ids.js'
+import { LakehouseError } from '../common/lakehouse-error.js'
+import { and, col, or, type AddAction } from '../delta/index.js'
+import { toLakehouseError, type DeltaStore } from '../lakehouse/delta-store.js'
+import type { StoredUser, UserRecord } from '../lakehouse/rows.js'
+import type { OwnCommit } from '../lakehouse/table-view.js'
+import type { AuthErrorCode } from './error-codes.js'
+import { normalizeEmail, normalizeUsername } from './identity.js'
+import { SessionIndex, UserIndex } from './indexes.js'
+import { LOGIN_FAILED, LoginThrottle, throttleKey } from './login-throttle.js'
+import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
+import { checkPassword } from './password-policy.js'
+import { hasPermission, parseRole, parseTier, roleForTier, type Role } from './roles.js'
+import { MAX_LEEWAY_SECONDS, TokenService, type AccessClaims } from './tokens.js'
+
+/** The acting user of an operation: a user id, a verified identity, or the trusted system. */
+export type Actor = string | { readonly userId: string } | typeof SYSTEM_ACTOR
+
+/** The trusted system actor (bootstrap, maintenance jobs, the embedding application itself). */
+export const SYSTEM_ACTOR: { readonly system: true } = Object.freeze({ system: true })
+
+/** Input of {@link AuthService.register}. */
+export interface RegisterInput {
+  readonly username: unknown
+  readonly email: unknown
+  readonly password: unknown
+  /** Requested subscription tier (default `free`). */
+  readonly tier?: unknown
+  readonly firstName?: unknown
+  readonly lastName?: unknown
+  readonly preferences?: unknown
+}
+
+/** Result of a successful login. */
+export interface LoginResult {
+  /** The access token (HS256 JWT). Only its SHA-256 is stored. */
+  readonly token: string
+  readonly user: UserRecord
+  readonly sessionId: string
+  readonly expiresAt: Date
+}
+
+/** Result of a successful token verification. */
+export interface VerifiedToken {
+  readonly user: UserRecord
+  /** The user's current role (not the role claimed in the token). */
+  readonly role: Role
+  readonly sessionId: string
+  readonly expiresAt: Date
+  readonly claims: AccessClaims
+}
+
+/** A copy-on-write update of users this process made (see `OwnCommit`). */
+type OwnUpdate = Omit<OwnCommit, 'version'>
+
+/** Options of {@link AuthService.create}. */
+export interface AuthServiceOptions {
+  /** Password hasher (default argon2id with the configured parameters). */
+  readonly hasher?: PasswordHasher
+  readonly clock?: Clock
+  readonly ids?: IdGenerator
+  /** Tail other instances' failed logins in the background (default true). */
+  readonly backgroundSync?: boolean
+}
+
+const MAX_IDENTIFIER = 320
+const MAX_NAME = 100
+const MAX_PREFERENCES_BYTES = 16 * 1024
+const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}]/u
+
+function authError(
+  code: AuthErrorCode,
+  message: string,
+  options: ConstructorParameters<typeof LakehouseError>[2] = {},
+): LakehouseError<AuthErrorCode> {
+  return new LakehouseError(code, `auth: ${message}`, options)
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+function optionalName(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null
+  if (
+    typeof value !== 'string' ||
+    value.length > MAX_NAME ||
+    FORMAT_OR_CONTROL.test(value) ||
+    value.trim() !== value
+  ) {
+    throw authError(
+      'INVALID_INPUT',
+      `${field} must be a string of at most ${MAX_NAME} characters without control characters`,
+      {
+        context: { field },
+      },
+    )
+  }
+  return value.normalize('NFKC')
+}
+
+function preferencesJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw authError('INVALID_INPUT', 'preferences must be an object', {
+      context: { field: 'preferences' },
+    })
+  }
+  const json = JSON.stringify(value)
+  if (json.length > MAX_PREFERENCES_BYTES) {
+    throw authError(
+      'INVALID_INPUT',
+      `preferences must serialize to at most ${MAX_PREFERENCES_BYTES} bytes`,
+      {
+        context: { field: 'preferences' },
+      },
+    )
+  }
+  return json
+}
+
+/** Oldest first; the user id breaks ties, so current and time-travel lists order alike. */
+function byCreation(a: UserRecord, b: UserRecord): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || (a.userId < b.userId ? -1 : 1)
+}
+
+/** Authentication and user management over a {@link DeltaStore}. */
+export class AuthService {
+  readonly #store: DeltaStore
+  readonly #hasher: PasswordHasher
+  readonly #tokens: TokenService
+  readonly #clock: Clock
+  readonly #ids: IdGenerator
+  readonly #audit: AuditLog
+  readonly #throttle: LoginThrottle
+  readonly #userIndex = new UserIndex()
+  readonly #sessionIndex = new SessionIndex()
+  #dummyHash: Promise<string> | undefined
+  #usersWriter: Promise<unknown> = Promise.resolve()
+
+  private constructor(store: DeltaStore, options: AuthServiceOptions) {
+    this.#store = store
+    this.#clock = options.clock ?? store.clock
+    this.#ids = options.ids ?? randomIds
+    this.#hasher = options.hasher ?? new Argon2Hasher(store.config.argon2)
+    this.#tokens = new TokenService({
+      secret: store.jwtSecret,
+      issuer: store.config.jwtIssuer,
+      audience: store.config.jwtAudience,
+      clock: this.#clock,
+      // The largest leeway the standards allow (RFC 7519 "a few minutes", capped at 60 s): it
+      // absorbs clock skew between instances for iat/nbf/exp. Session expiry stays exact.
+      leewaySeconds: MAX_LEEWAY_SECONDS,
+    })
+    this.#audit = new AuditLog(store, this.#clock, this.#ids)
+    this.#throttle = new LoginThrottle(
+      store,
+      this.#clock,
+      store.config.maxFailedLogins,
+      store.config.lockoutWindowMinutes * 60_000,
+    )
+    store.users.listen(this.#userIndex)
+    store.sessions.listen(this.#sessionIndex)
+  }
+
+  /**
+   * Creates the service over an open store (loads the failed-login window).
+   * @param store - the lakehouse store
+   * @param options - hasher, clock, ids
+   * @returns the service
+   * @throws LakehouseError `STORAGE_FAILURE`
+   */
+  static async create(store: DeltaStore, options: AuthServiceOptions = {}): Promise<AuthService> {
+    const service = new AuthService(store, options)
+    try {
+      await service.#throttle.start(options.backgroundSync === false ? 0 : store.config.refreshMs)
+    } catch (error) {
+      throw toLakehouseError(error, 'loading failed logins')
+    }
+    // Compute the dummy hash now: computed lazily, the first login of an unknown user would
+    // take a hash longer than a wrong password (a timing signal).
+    await service.#dummy()
+    return service
+  }
+
+  /** The audit writer (shared with the client's `logAction`). */
+  get audit(): AuditLog {
+    return this.#audit
+  }
+
+  /** Stops background work. */
+  close(): void {
+    this.#throttle.stop()
+  }
+
+  /**
+   * Runs this instance's `users` transactions one at a time. Each of them declares a read that
+   * any concurrent add to `users` may match (the uniqueness keys carry no stats, and updates
+   * are copy-on-write adds), so run concurrently they would only conflict with each other and a
+   * burst of sign-ups would exhaust the retries with WRITE_CONFLICT. Queued, they conflict only
+   * with other processes' commits. Hashing happens before, outside the queue.
+   */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#usersWriter.then(fn, fn)
+    this.#usersWriter = run.catch(() => undefined)
+    return run
+  }
+
+  #dummy(): Promise<string> {
+    const pending = this.#dummyHash ?? this.#hasher.hash(this.#ids.token(24))
+    this.#dummyHash = pending
+    return pending
+  }
+
+  async #record(
+    action: string,
+    outcome: AuditOutcome,
+    user: { userId?: string | null; username?: string | null },
+    resource: string | null,
+    ctx: RequestContext | undefined,
+    details?: Record<string, unknown>,
+  ): Promise<string> {
+    const row = this.#audit.rowOf({
+      action,
+      outcome,
+      userId: user.userId ?? null,
+      username: user.username ?? null,
+      resource,
+      context: ctx,
+      details,
+    })
+    await this.#store.append('audit_log', [row])
+    return row.event_id as string
+  }
+
+  #stored(userId: string): StoredUser | undefined {
+    return this.#store.users.get(userId)
+  }
+
+  /**
+   * Checks that the actor exists, is active and has at least `required`.
+   * @returns the acting user's id (or `system`)
+   */
+  async #authorize(
+    actor: Actor,
+    required: Role,
+    action: string,
+    ctx: RequestContext | undefined,
+  ): Promise<string> {
+    if (actor === SYSTEM_ACTOR) return 'system'
+    const id = typeof actor === 'string' ? actor : 'userId' in actor ? actor.userId : undefined
+    const u = typeof id === 'string' ? this.#stored(id) : undefined
+    const role = u?.record.role
+    if (
+      !u ||
+      !u.record.isActive ||
+      u.record.rejectedAt ||
+      !role ||
+      !hasPermission(role as Role, required)
+    ) {
+      await this.#record(
+        action,
+        'denied',
+        { userId: u?.record.userId ?? null, username: u?.record.username ?? null },
+        null,
+        ctx,
+        {
+          required,
+        },
+      )
+      throw authError('FORBIDDEN', `${action} requires the ${required} role`, {
+        context: { action, required },
+      })
+    }
+    return u.record.userId
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /**
+   * Registers a user as `pending` with the requested tier.
+   * @param input - username, email, password, tier, names, preferences
+   * @param ctx - request context for the audit trail
+   * @returns the new user
+   * @throws LakehouseError `INVALID_USERNAME`, `INVALID_EMAIL`, `INVALID_PASSWORD`,
+   *   `WEAK_PASSWORD`, `INVALID_TIER`, `INVALID_INPUT`, `USER_EXISTS`, `WRITE_CONFLICT`
+   */
+  register(input: RegisterInput, ctx?: RequestContext): Promise<UserRecord> {
+    return this.#register(input, ctx, false)
+  }
+
+  /**
+   * Registers a user; with `admin`, the first admin (only while no active admin exists, checked
+   * inside the transaction so that concurrent bootstraps cannot both succeed).
+   */
+  async #register(
+    input: RegisterInput,
+    ctx: RequestContext | undefined,
+    admin: boolean,
+  ): Promise<UserRecord> {
+    if (typeof input !== 'object' || input === null)
+      throw authError('INVALID_INPUT', 'registration input must be an object')
+    const { username, key: usernameKey } = normalizeUsername(input.username)
+    const { email, key: emailKey } = normalizeEmail(input.email)
+    const password = checkPassword(input.password, { username, email })
+    const tier = parseTier(input.tier ?? 'free')
+    const firstName = optionalName(input.firstName, 'firstName')
+    const lastName = optionalName(input.lastName, 'lastName')
+    const preferences = preferencesJson(input.preferences)
+    // Hash before the transaction: the retry loop below must stay cheap.
+    const passwordHash = await this.#hasher.hash(password)
+    const userId = this.#ids.uuid()
+    const now = new Date(this.#clock.now())
+    const row = {
+      user_id: userId,
+      username,
+      username_key: usernameKey,
+      email,
+      email_key: emailKey,
+      password_hash: passwordHash,
+      role: admin ? 'admin' : 'pending',
+      subscription_tier: tier,
+      first_name: firstName,
+      last_name: lastName,
+      is_active: true,
+      created_at: now,
+      updated_at: now,
+      last_login: null,
+      preferences_json: preferences,
+      approved_at: admin ? now : null,
+      approved_by: admin ? 'system' : null,
+      rejected_at: null,
+    }
+    const table = this.#store.table('users')
+    let version: number
+    try {
+      ;({
+        result: { version },
+      } = await this.#exclusive(() =>
+        table.transact(
+          async (tx) => {
+            // The view is at least as new as this run's snapshot once advanced.
+            await this.#store.users.advance({ snapshot: tx.snapshot })
+            if (
+              this.#userIndex.byUsernameKey.has(usernameKey) ||
+              this.#userIndex.byEmailKey.has(emailKey)
+            ) {
+              throw authError('USER_EXISTS', 'a user with this username or email already exists')
+            }
+            // Declare the uniqueness read without scanning: the keys carry no stats (personal
+            // data), so every file may match and any concurrent add to users conflicts.
+            tx.declareRead(
+              or(col('username_key').eq(usernameKey), col('email_key').eq(emailKey)),
+              tx.snapshot.files(),
+            )
+            if (admin) {
+              if (this.#userIndex.activeAdmins.size > 0) {
+                throw authError('INVALID_STATE', 'an admin already exists')
+              }
+              // A concurrent bootstrap adds a row with role = admin (role has stats): it
+              // conflicts with this read, and the re-run sees the other admin.
+              tx.declareRead(col('role').eq('admin'), tx.snapshot.files())
+            }
+            tx.append([row])
+          },
+          { operation: 'WRITE', userMetadata: admin ? 'bootstrap-admin' : 'register' },
+        ),
+      ))
+    } catch (error) {
+      if (error instanceof LakehouseError && error.code === 'USER_EXISTS') {
+        await this.#record('REGISTER', 'failure', { username }, null, ctx, { reason: 'exists' })
+      }
+      throw toLakehouseError(error, 'registering a user')
+    }
+    // The commit added exactly this row: the view takes it without reading the file back.
+    await this.#store.afterWrite('users', {
+      snapshot: table.snapshot,
+      commit: { version, removed: [], rows: [row] },
+    })
+    await this.#record(
+      admin ? 'BOOTSTRAP_ADMIN' : 'REGISTER',
+      'success',
+      { userId, username },
+      `user:${userId}`,
+      ctx,
+      {
+        tier,
+        role: row.role,
+      },
+    )
+    const stored = this.#stored(userId)
+    if (!stored) throw authError('USER_NOT_FOUND', 'the new user is missing from the users view')
+    return stored.record
+  }
+
+  /**
+   * The throttled password check shared by login and password change: refuses a locked key,
+   * verifies (against a dummy hash for unknown users, so both cost the same), and records a
+   * failure as a `LOGIN_FAILED` audit event that every instance counts.
+   * @throws LakehouseError `ACCOUNT_LOCKED`, `INVALID_CREDENTIALS`
+   */
+  async #checkPassword(
+    user: StoredUser | undefined,
+    tkey: string,
+    password: string,
+    ctx: RequestContext | undefined,
+    action: string,
+  ): Promise<void> {
+    const who = { userId: user?.record.userId ?? null, username: user?.record.username ?? null }
+    const locked = this.#throttle.lockedFor(
+      tkey,
+      user ? this.#sessionIndex.lastLogin.get(user.record.userId) : undefined,
+    )
+    if (locked > 0) {
+      await this.#record(action, 'denied', who, `login:${tkey}`, ctx, { reason: 'locked' })
+      throw authError('ACCOUNT_LOCKED', 'too many failed logins; try again later', {
+        retryAfterSeconds: locked,
+        context: { reason: 'locked' },
+      })
+    }
+    // Counted as a failure until decided, so concurrent guesses cannot all pass the check above.
+    this.#throttle.beginAttempt(tkey)
+    try {
+      const ok = await this.#hasher.verify(
+        user ? user.passwordHash : await this.#dummy(),
+        password.normalize('NFKC'),
+      )
+      if (!user || !ok) {
+        const at = this.#clock.now()
+        const eventId = await this.#record(LOGIN_FAILED, 'failure', who, `login:${tkey}`, ctx, {
+          via: action,
+        })
+        this.#throttle.noteFailure(tkey, eventId, at)
+        throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
+          context: { reason: 'credentials' },
+        })
+      }
+    } finally {
+      this.#throttle.endAttempt(tkey)
+    }
+  }
+
+  // ---------------------------------------------------------------- login and tokens
+
+  #findByIdentifier(identifier: string): { user: StoredUser | undefined; key: string } {
+    try {
+      if (identifier.includes('@')) {
+        const { key } = normalizeEmail(identifier)
+        const id = this.#userIndex.byEmailKey.get(key)
+        return { user: id === undefined ? undefined : this.#stored(id), key: `e:${key}` }
+      }
+      const { key } = normalizeUsername(identifier)
+      const id = this.#userIndex.byUsernameKey.get(key)
+      return { user: id === undefined ? undefined : this.#stored(id), key: `u:${key}` }
+    } catch {
+      // Not a valid identifier: treated exactly like an unknown user.
+      return { user: undefined, key: `x:${identifier.normalize('NFKC').toLowerCase()}` }
+    }
+  }
+
+  /**
+   * Logs in by username or email; writes a session row and returns a token.
+   * @param identifier - username or email
+   * @param password - the password
+   * @param ctx - request context (IP, user agent) stored with the session and audit event
+   * @returns token, user, session id and expiry
+   * @throws LakehouseError `INVALID_CREDENTIALS` (unknown user or wrong password, alike),
+   *   `ACCOUNT_LOCKED` (with retryAfterSeconds), `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`
+   */
+  async login(identifier: unknown, password: unknown, ctx?: RequestContext): Promise<LoginResult> {
+    if (
+      typeof identifier !== 'string' ||
+      identifier.length === 0 ||
+      identifier.length > MAX_IDENTIFIER
+    ) {
+      throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
+        context: { reason: 'identifier' },
+      })
+    }
+    if (typeof password !== 'string' || Buffer.byteLength(password) > 1024) {
+      throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
+        context: { reason: 'password-shape' },
+      })
+    }
+    const { user, key } = this.#findByIdentifier(identifier)
+    const tkey = throttleKey(user?.record.userId, key)
+    await this.#checkPassword(user, tkey, password, ctx, 'LOGIN')
+    if (!user) throw new Error('unreachable: checkPassword accepts only known users')
+    const record = user.record
+    if (record.rejectedAt) {
+      await this.#record('LOGIN', 'denied', record, `user:${record.userId}`, ctx, {
+        reason: 'rejected',
+      })
+      throw authError('ACCOUNT_REJECTED', 'this account was not approved', {
+        context: { reason: 'rejected' },
+      })
+    }
+    if (!record.isActive) {
+      await this.#record('LOGIN', 'denied', record, `user:${record.userId}`, ctx, {
+        reason: 'disabled',
+      })
+      throw authError('ACCOUNT_DISABLED', 'this account is disabled', {
+        context: { reason: 'disabled' },
+      })
+    }
+    if (this.#hasher.needsRehash(user.passwordHash)) {
+      const rehashed = await this.#hasher.hash(password.normalize('NFKC'))
+      // The login itself succeeds even if storing the stronger hash fails; the next login
+      // retries. The failure is reported, never swallowed.
+      await this.#updateUser(record.userId, () => ({ password_hash: rehashed }), {}).catch(
+        (error: unknown) => {
+          this.#store.logger.warn(
+            `auth: rehashing the password of user ${record.userId} failed: ${(error as Error).message}`,
+          )
+        },
+      )
+    }
+    const now = this.#clock.now()
+    // 128 random bits (a UUID has only 122), as ASVS 7.2.3 asks of session identifiers.
+    const sessionId = this.#ids.token(16)
+    const ttl = Math.round(this.#store.config.sessionDurationHours * 3600)
+    const signed = this.#tokens.sign(
+      { sub: record.userId, sid: sessionId, role: record.role, username: record.username },
+      ttl,
+    )
+    const expiresAt = new Date(signed.expiresAt)
+    const sessionRow = {
+      session_id: sessionId,
+      token_hash: sha256(signed.token),
+      user_id: record.userId,
+      username: record.username,
+      role: record.role,
+      created_at: new Date(now),
+      expires_at: expiresAt,
+      is_revoked: false,
+      revoked_at: null,
+      ip_address: ctx?.ipAddress ?? null,
+      user_agent: ctx?.userAgent ?? null,
+      expires_date: expiresAt.toISOString().slice(0, 10),
+    }
+    // The session row and the audit event go to different tables: both commits run at once
+    // (one durable commit of latency instead of two), and the login succeeds only when both
+    // are durable. Should the session fail after its audit event landed, a failure event
+    // records that the login did not complete.
+    const auditRow = this.#audit.rowOf({
+      action: 'LOGIN',
+      outcome: 'success',
+      userId: record.userId,
+      username: record.username,
+      resource: `session:${sessionId}`,
+      context: ctx,
+    })
+    const [session, audit] = await Promise.allSettled([
+      this.#store.append('sessions', [sessionRow], { canonical: true }),
+      this.#store.append('audit_log', [auditRow]),
+    ])
+    if (session.status === 'rejected') {
+      if (audit.status === 'fulfilled') {
+        await this.#record('LOGIN', 'failure', record, `session:${sessionId}`, ctx, {
+          reason: 'session-not-stored',
+          event: auditRow.event_id,
+        }).catch(() => undefined)
+      }
+      throw session.reason
+    }
+    this.#throttle.noteSuccess(tkey, now)
+    if (audit.status === 'rejected') throw audit.reason
+    return {
+      token: signed.token,
+      user: this.#stored(record.userId)?.record ?? record,
+      sessionId,
+      expiresAt,
+    }
+  }
+
+  /**
+   * Verifies a token: signature and claims, then the session and the user in the live views.
+   * @param token - the access token
+   * @returns the user (current role) and session
+   * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED`
+   */
+  verifyToken(token: unknown): VerifiedToken {
+    const claims = this.#tokens.verify(token)
+    const session = this.#store.sessions.get(claims.sid)
+    const now = this.#clock.now()
+    if (!session || session.userId !== claims.sub || session.revoked || session.expiresAt <= now) {
+      throw authError('INVALID_TOKEN', 'the token is invalid', { context: { reason: 'session' } })
+    }
+    const user = this.#stored(claims.sub)
+    if (!user || !user.record.isActive || user.record.rejectedAt) {
+      throw authError('INVALID_TOKEN', 'the token is invalid', { context: { reason: 'user' } })
+    }
+    return {
+      user: user.record,
+      role: user.record.role as Role,
+      sessionId: session.sessionId,
+      expiresAt: new Date(session.expiresAt),
+      claims,
+    }
+  }
+
+  async #revokeSessions(userId: string, sessionIds: readonly string[]): Promise<number> {
+    const live = sessionIds.filter((id) => {
+      const s = this.#store.sessions.get(id)
+      return s && !s.revoked
+    })
+    if (live.length === 0) return 0
+    const now = new Date(this.#clock.now())
+    const filter = and(
+      col('user_id').eq(userId),
+      col('session_id').in(live),
+      col('is_revoked').eq(false),
+    )
+    try {
+      const result = await this.#store
+        .table('sessions')
+        .update(filter, { is_revoked: true, revoked_at: now })
+      await this.#store.afterWrite('sessions')
+      return result.metrics.numUpdatedRows ?? live.length
+    } catch (error) {
+      throw toLakehouseError(error, 'revoking sessions')
+    }
+  }
+
+  /**
+   * Revokes the session of a token (logout). An already revoked or expired session is a no-op.
+   * @param token - the access token
+   * @param ctx - request context
+   * @throws LakehouseError `INVALID_TOKEN` for tokens that are not ours
+   */
+  async logout(token: unknown, ctx?: RequestContext): Promise<void> {
+    let claims: AccessClaims
+    try {
+      claims = this.verifyToken(token).claims
+    } catch (error) {
+      if (
+        error instanceof LakehouseError &&
+        (error.code === 'TOKEN_EXPIRED' || error.context.reason === 'session')
+      )
+        return
+      throw error
+    }
+    await this.#revokeSessions(claims.sub, [claims.sid])
+    await this.#record(
+      'LOGOUT',
+      'success',
+      { userId: claims.sub, username: claims.username },
+      `session:${claims.sid}`,
+      ctx,
+    )
+  }
+
+  /**
+   * Revokes every session of a user (the user themself or an admin).
+   * @param actor - the acting user
+   * @param userId - whose sessions
+   * @param ctx - request context
+   * @returns the number of sessions revoked
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`
+   */
+  async revokeAllSessions(actor: Actor, userId: string, ctx?: RequestContext): Promise<number> {
+    const self =
+      actor !== SYSTEM_ACTOR &&
+      (typeof actor === 'string' ? actor : 'userId' in actor ? actor.userId : '') === userId
+    if (!self) await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
+    const user = this.#stored(userId)
+    if (!user) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
+    await this.#store.sessions.advance()
+    const n = await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    await this.#record('REVOKE_ALL_SESSIONS', 'success', user.record, `user:${userId}`, ctx, {
+      revoked: n,
+    })
+    return n
+  }
+
+  /**
+   * Changes a password after verifying the old one; revokes the user's other sessions.
+   * @param userId - the user
+   * @param oldPassword - current password
+   * @param newPassword - new password (same policy as registration)
+   * @param ctx - request context; `keepSessionId` keeps that session alive
+   * @throws LakehouseError `INVALID_CREDENTIALS`, `INVALID_PASSWORD`, `WEAK_PASSWORD`, `USER_NOT_FOUND`
+   */
+  async changePassword(
+    userId: string,
+    oldPassword: unknown,
+    newPassword: unknown,
+    ctx?: RequestContext & { readonly keepSessionId?: string },
+  ): Promise<void> {
+    const user = this.#stored(userId)
+    if (typeof oldPassword !== 'string' || Buffer.byteLength(oldPassword) > 1024) {
+      throw authError('INVALID_CREDENTIALS', 'invalid username or password')
+    }
+    // Same throttle as login: a stolen session must not allow unlimited password guessing.
+    await this.#checkPassword(
+      user,
+      throttleKey(userId, `id:${userId}`),
+      oldPassword,
+      ctx,
+      'PASSWORD_CHANGE',
+    )
+    if (!user) throw new Error('unreachable: checkPassword accepts only known users')
+    if (user.record.rejectedAt || !user.record.isActive) {
+      await this.#record('PASSWORD_CHANGE', 'denied', user.record, `user:${userId}`, ctx, {
+        reason: user.record.rejectedAt ? 'rejected' : 'disabled',
+      })
+      throw authError(
+        user.record.rejectedAt ? 'ACCOUNT_REJECTED' : 'ACCOUNT_DISABLED',
+        'this account cannot change its password',
+      )
+    }
+    const password = checkPassword(newPassword, {
+      username: user.record.username,
+      email: user.record.email,
+    })
+    const hash = await this.#hasher.hash(password)
+    await this.#updateUser(userId, () => ({ password_hash: hash }), {})
+    await this.#store.sessions.advance()
+    const others = this.#sessionIndex.sessionsOf(userId).filter((s) => s !== ctx?.keepSessionId)
+    const revoked = await this.#revokeSessions(userId, others)
+    await this.#record('PASSWORD_CHANGE', 'success', user.record, `user:${userId}`, ctx, {
+      revokedSessions: revoked,
+    })
+  }
+
+  // ---------------------------------------------------------------- administration
+
+  /**
+   * Copy-on-write update of one user row in a transaction that also declares the reads its
+   * checks depend on (the user's row, and the admins when `guardAdmins`).
+   */
+  async #updateUser(
+    userId: string,
+    change: (current: StoredUser) => Record<string, unknown>,
+    options: { guardAdmins?: boolean },
+  ): Promise<UserRecord> {
+    const table = this.#store.table('users')
+    let version: number
+    let skipped: boolean
+    let own: OwnUpdate | undefined
+    try {
+      ;({
+        result: { version, skipped },
+      } = await this.#exclusive(() =>
+        table.transact(
+          async (tx) => {
+            own = undefined
+            await this.#store.users.advance({ snapshot: tx.snapshot })
+            const current = this.#stored(userId)
+            if (!current) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
+            const set = { ...change(current), updated_at: new Date(this.#clock.now()) }
+            if (options.guardAdmins) {
+              const after: Record<string, unknown> = { ...current.row, ...set }
+              const staysAdmin =
+                after.role === 'admin' && after.is_active === true && !after.rejected_at
+              const admins = this.#userIndex.activeAdmins
+              if (admins.has(userId) && !staysAdmin && admins.size <= 1) {
+                throw authError(
+                  'LAST_ADMIN',
+                  'the last active admin cannot be demoted or disabled',
+                  {
+                    context: { userId },
+                  },
+                )
+              }
+              // Another admin's concurrent demotion must make this commit conflict and re-check.
+              const adminFiles = tx.snapshot
+                .files()
+                .filter((f: AddAction) =>
+                  [...admins].some((id) => this.#store.users.fileOf(id) === f.path),
+                )
+              tx.declareRead(col('role').eq('admin'), adminFiles)
+            }
+            const path = this.#store.users.fileOf(userId)
+            const n = await tx.update(col('user_id').eq(userId), set)
+            own =
+              n === 1 && path !== undefined
+                ? this.#rewritten(path, userId, { ...current.row, ...set })
+                : undefined
+          },
+          { operation: 'UPDATE' },
+        ),
+      ))
+    } catch (error) {
+      throw toLakehouseError(error, 'updating a user')
+    }
+    // Copy-on-write replaced the user's file by one holding the same rows but this one updated:
+    // the view takes them without reading the new file back.
+    await this.#store.afterWrite('users', {
+      snapshot: table.snapshot,
+      commit: own && !skipped ? { version, ...own } : undefined,
+    })
+    const updated = this.#stored(userId)
+    if (!updated) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
+    return updated.record
+  }
+
+  /**
+   * What a copy-on-write update of one user did to the users table, from the view: the user's
+   * file was replaced by one holding its other rows unchanged and this row updated.
+   */
+  #rewritten(path: string, userId: string, row: Readonly<Record<string, unknown>>): OwnUpdate {
+    const keys = this.#store.users.keysOf(path) ?? []
+    return { removed: [path], rows: [row], moved: keys.filter((key) => key !== userId) }
+  }
+
+  /**
+   * Approves a pending user: sets the tier and the tier's role (free → registered, paid → trader).
+   * @param actor - an admin
+   * @param userId - the pending user
+   * @param tier - the tier (default: the one requested at registration)
+   * @param ctx - request context
+   * @returns the updated user
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_STATE`, `INVALID_TIER`
+   */
+  async approveUser(
+    actor: Actor,
+    userId: string,
+    tier?: unknown,
+    ctx?: RequestContext,
+  ): Promise<UserRecord> {
+    const actorId = await this.#authorize(actor, 'admin', 'APPROVE_USER', ctx)
+    const updated = await this.#updateUser(
+      userId,
+      (cur) => {
+        if (cur.record.role !== 'pending' || cur.record.rejectedAt) {
+          throw authError('INVALID_STATE', 'only pending users can be approved', {
+            context: { userId },
+          })
+        }
+        const t = parseTier(tier ?? cur.record.subscriptionTier)
+        return {
+          subscription_tier: t,
+          role: roleForTier(t),
+          approved_at: new Date(this.#clock.now()),
+          approved_by: actorId,
+        }
+      },
+      {},
+    )
+    await this.#record(
+      'APPROVE_USER',
+      'success',
+      { userId: updated.userId, username: updated.username },
+      `user:${userId}`,
+      ctx,
+      {
+        actor: actorId,
+        tier: updated.subscriptionTier,
+        role: updated.role,
+      },
+    )
+    return updated
+  }
+
+  /**
+   * Rejects a pending user: the account can no longer log in.
+   * @param actor - an admin
+   * @param userId - the pending user
+   * @param ctx - request context
+   * @returns the updated user
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_STATE`
+   */
+  async rejectUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
+    const actorId = await this.#authorize(actor, 'admin', 'REJECT_USER', ctx)
+    const updated = await this.#updateUser(
+      userId,
+      (cur) => {
+        if (cur.record.role !== 'pending' || cur.record.rejectedAt) {
+          throw authError('INVALID_STATE', 'only pending users can be rejected', {
+            context: { userId },
+          })
+        }
+        return { rejected_at: new Date(this.#clock.now()), is_active: false, approved_by: actorId }
+      },
+      {},
+    )
+    await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    await this.#record('REJECT_USER', 'success', updated, `user:${userId}`, ctx, { actor: actorId })
+    return updated
+  }
+
+  /**
+   * Sets a user's role. The last active admin cannot be demoted.
+   * @param actor - an admin
+   * @param userId - the user
+   * @param role - the new role
+   * @param ctx - request context
+   * @returns the updated user
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_ROLE`, `LAST_ADMIN`
+   */
+  async setRole(
+    actor: Actor,
+    userId: string,
+    role: unknown,
+    ctx?: RequestContext,
+  ): Promise<UserRecord> {
+    const actorId = await this.#authorize(actor, 'admin', 'SET_ROLE', ctx)
+    const newRole = parseRole(role)
+    const before = this.#stored(userId)?.record.role
+    const updated = await this.#updateUser(userId, () => ({ role: newRole }), { guardAdmins: true })
+    await this.#record('SET_ROLE', 'success', updated, `user:${userId}`, ctx, {
+      actor: actorId,
+      from: before,
+      to: newRole,
+    })
+    return updated
+  }
+
+  /**
+   * Disables an account and revokes its sessions. The last active admin cannot be disabled.
+   * @param actor - an admin
+   * @param userId - the user
+   * @param ctx - request context
+   * @returns the updated user
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `LAST_ADMIN`
+   */
+  async disableUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
+    const actorId = await this.#authorize(actor, 'admin', 'DISABLE_USER', ctx)
+    const updated = await this.#updateUser(userId, () => ({ is_active: false }), {
+      guardAdmins: true,
+    })
+    await this.#store.sessions.advance()
+    await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    await this.#record('DISABLE_USER', 'success', updated, `user:${userId}`, ctx, {
+      actor: actorId,
+    })
+    return updated
+  }
+
+  /**
+   * Re-enables a disabled account.
+   * @param actor - an admin
+   * @param userId - the user
+   * @param ctx - request context
+   * @returns the updated user
+   * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_STATE` (rejected users)
+   */
+  async enableUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
+    const actorId = await this.#authorize(actor, 'admin', 'ENABLE_USER', ctx)
+    const updated = await this.#updateUser(
+      userId,
+      (cur) => {
+        if (cur.record.rejectedAt)
+          throw authError('INVALID_STATE', 'a rejected user cannot be enabled', {
+            context: { userId },
+          })
+        return { is_active: true }
+      },
+      {},
+    )
+    await this.#record('ENABLE_USER', 'success', updated, `user:${userId}`, ctx, { actor: actorId })
+    return updated
+  }
+
+  /**
+   * Creates the first admin (only while no active admin exists).
+   * @param input - registration input
+   * @param ctx - request context
+   * @returns the admin
+   * @throws LakehouseError `INVALID_STATE` when an admin exists, plus registration errors
+   */
+  async bootstrapAdmin(input: RegisterInput, ctx?: RequestContext): Promise<UserRecord> {
+    await this.#store.users.advance()
+    if (this.#userIndex.activeAdmins.size > 0) {
+      throw authError('INVALID_STATE', 'an admin already exists')
+    }
+    return this.#register({ ...input, tier: input.tier ?? 'professional' }, ctx, true)
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * A user by id (current state, from the live view).
+   * @param userId - the user id
+   * @returns the user or undefined
+   */
+  getUser(userId: string): UserRecord | undefined {
+    const u = this.#stored(userId)
+    if (!u) return undefined
+    const last = this.#sessionIndex.lastLogin.get(userId)
+    if (last === undefined || (u.record.lastLogin && u.record.lastLogin.getTime() >= last))
+      return u.record
+    return Object.freeze({ ...u.record, lastLogin: new Date(last) })
+  }
+
+  /**
+   * A user by id, read on behalf of an acting user: like every admin operation, it checks the
+   * actor's current role itself.
+   * @param actor - an admin or the system
+   * @param userId - the user id
+   * @returns the user or undefined
+   * @throws LakehouseError `FORBIDDEN`
+   */
+  async getUserAs(actor: Actor, userId: string): Promise<UserRecord | undefined> {
+    await this.#authorize(actor, 'admin', 'GET_USER', undefined)
+    return this.getUser(userId)
+  }
+
+  /**
+   * A user by username or email.
+   * @param identifier - username or email
+   * @returns the user or undefined
+   */
+  findUser(identifier: string): UserRecord | undefined {
+    const { user } = this.#findByIdentifier(identifier)
+    return user ? this.getUser(user.record.userId) : undefined
+  }
+
+  /**
+   * Users waiting for approval, oldest first.
+   * @param actor - an admin
+   * @returns pending users
+   * @throws LakehouseError `FORBIDDEN`
+   */
+  async getPendingUsers(actor: Actor): Promise<UserRecord[]> {
+    await this.#authorize(actor, 'admin', 'LIST_PENDING_USERS', undefined)
+    return this.#allUsers().filter((u) => u.role === 'pending' && !u.rejectedAt)
+  }
+
+  /**
+   * All users, oldest first.
+   * @param actor - an admin
+   * @returns users
+   * @throws LakehouseError `FORBIDDEN`
+   */
+  async getAllUsers(actor: Actor): Promise<UserRecord[]> {
+    await this.#authorize(actor, 'admin', 'LIST_USERS', undefined)
+    return this.#allUsers()
+  }
+
+  #allUsers(): UserRecord[] {
+    const out: UserRecord[] = []
+    for (const u of this.#store.users.values()) out.push(this.getUser(u.record.userId) ?? u.record)
+    return out.sort(byCreation)
+  }
+
+  /**
+   * The users exactly as they were at a version of the `users` table.
+   * @param actor - an admin
+   * @param version - table version
+   * @returns users at that version
+   * @throws LakehouseError `FORBIDDEN`, `VERSION_NOT_FOUND`
+   */
+  async readUsersAtVersion(actor: Actor, version: number): Promise<UserRecord[]> {
+    await this.#authorize(actor, 'admin', 'TIME_TRAVEL_USERS', undefined)
+    const { userRecordOf } = await import('../lakehouse/rows.js')
+    const rows = await this.#store.readVersion('users', version)
+    return rows.map(userRecordOf).sort(byCreation)
+  }
+
+  /**
+   * The users as they were at a point in time.
+   * @param actor - an admin
+   * @param timestamp - a Date, epoch ms, or ISO-8601 with zone
+   * @returns users as of then
+   * @throws LakehouseError `FORBIDDEN`, `INVALID_TIMESTAMP`
+   */
+  async readUsersAtTimestamp(
+    actor: Actor,
+    timestamp: Date | string | number,
+  ): Promise<UserRecord[]> {
+    await this.#authorize(actor, 'admin', 'TIME_TRAVEL_USERS', undefined)
+    const { userRecordOf } = await import('../lakehouse/rows.js')
+    const rows = await this.#store.readTimestamp('users', timestamp)
+    return rows.map(userRecordOf).sort(byCreation)
+  }
+
+  /**
+   * Deletes sessions that expired before now (whole expired day partitions are dropped without
+   * rewriting). Registered as a maintenance job by the server.
+   * @param actor - an admin or the system
+   * @returns the number of sessions removed
+   * @throws LakehouseError `FORBIDDEN`, `WRITE_CONFLICT`
+   */
+  async cleanupExpiredSessions(actor: Actor = SYSTEM_ACTOR): Promise<number> {
+    await this.#authorize(actor, 'admin', 'CLEANUP_SESSIONS', undefined)
+    const now = new Date(this.#clock.now())
+    try {
+      const result = await this.#store
+        .table('sessions')
+        .delete(
+          or(col('expires_date').lt(now.toISOString().slice(0, 10)), col('expires_at').le(now)),
+        )
+      await this.#store.afterWrite('sessions')
+      const n = result.metrics.numDeletedRows ?? 0
+      if (n > 0)
+        await this.#record('CLEANUP_SESSIONS', 'success', {}, 'table:sessions', undefined, {
+          deleted: n,
+        })
+      return n
+    } catch (error) {
+      throw toLakehouseError(error, 'cleaning up expired sessions')
+    }
+  }
+}

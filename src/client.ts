@@ -1,0 +1,339 @@
+/**
+ * `LakehouseClient`: the embedded API (the seed's Python client, in TypeScript).
+ *
+ * The client is trusted application code. Admin operations run as the system by default;
+ * pass `{ actor }` (the verified user on whose behalf the application acts) to have the
+ * library enforce that user's role — the HTTP server always does.
+ *
+ * @example
+ * ```ts
+ * import { LakehouseClient, SubscriptionTier, ActionType } from 'polarway-lakehouse'
+ * const client = await LakehouseClient.open('/data/lakehouse', { jwtSecret })
+ * const user = await client.register('alice', 'alice@example.com', pw, { tier: SubscriptionTier.PIONEER })
+ * const { token, user: u } = await client.login('alice', pw)
+ * await client.verifyToken(token)
+ * await client.logAction(u.userId, u.username, ActionType.LOGIN)
+ * const v5 = await client.readUsersAtVersion(5)
+ * await client.logout(token)
+ * await client.close()
+ * ```
+ * @module
+ */
+import type { ActionTypeName, RequestContext } from './audit/audit-log.js'
+import {
+  AuthService,
+  SYSTEM_ACTOR,
+  type Actor,
+  type LoginResult,
+  type VerifiedToken,
+} from './auth/auth-service.js'
+import type { PasswordHasher } from './auth/password-hasher.js'
+import type { Clock } from './common/clock.js'
+import type { IdGenerator } from './common/ids.js'
+import type { Logger } from './common/logger.js'
+import type { HistoryEntry, OptimizeResult, VacuumResult } from './delta/index.js'
+import { DeltaStore } from './lakehouse/delta-store.js'
+import { LakehouseConfig } from './lakehouse/lakehouse-config.js'
+import type { UserRecord } from './lakehouse/rows.js'
+import type { TableName } from './lakehouse/tables.js'
+
+/** Options of {@link LakehouseClient.open}. */
+export interface LakehouseClientOptions {
+  /** HS256 secret (≥ 32 bytes); without it a development secret is generated under the path. */
+  readonly jwtSecret?: string | Uint8Array
+  /** Password hasher (tests inject a fast one). */
+  readonly hasher?: PasswordHasher
+  readonly clock?: Clock
+  readonly ids?: IdGenerator
+  readonly logger?: Logger
+  /** Background refresh of views and failed-login tails (default true). */
+  readonly autoRefresh?: boolean
+}
+
+/** Options of admin operations on the client. */
+export interface ActorOptions {
+  /** Enforce this user's role (default: the trusted system). */
+  readonly actor?: Actor
+  readonly context?: RequestContext
+}
+
+/** Optional fields of {@link LakehouseClient.register}. */
+export interface RegisterOptions {
+  readonly tier?: string
+  readonly firstName?: string
+  readonly lastName?: string
+  readonly preferences?: Readonly<Record<string, unknown>>
+  readonly context?: RequestContext
+}
+
+/** Extra fields of {@link LakehouseClient.logAction}. */
+export interface LogActionDetails {
+  readonly sessionId?: string
+  readonly resource?: string
+  readonly rowCount?: number | bigint
+  readonly bytesScanned?: number | bigint
+  readonly computeTimeMs?: number
+  readonly cost?: string | number
+  readonly metadata?: Readonly<Record<string, unknown>>
+}
+
+/** The embedded lakehouse client. */
+export class LakehouseClient {
+  /** The underlying store (tables, views, time travel, maintenance). */
+  readonly store: DeltaStore
+  /** The auth service. */
+  readonly auth: AuthService
+
+  private constructor(store: DeltaStore, auth: AuthService) {
+    this.store = store
+    this.auth = auth
+  }
+
+  /**
+   * Opens (creating if needed) the lakehouse at a path or from a configuration.
+   * @param pathOrConfig - base path, or a built {@link LakehouseConfig}
+   * @param options - secret, hasher, clock, logger
+   * @returns the client
+   * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`, `STORAGE_FAILURE`
+   */
+  static async open(
+    pathOrConfig: string | LakehouseConfig,
+    options: LakehouseClientOptions = {},
+  ): Promise<LakehouseClient> {
+    let config: LakehouseConfig
+    if (typeof pathOrConfig === 'string') {
+      const b = LakehouseConfig.builder().basePath(pathOrConfig).environment(process.env.NODE_ENV)
+      if (options.jwtSecret !== undefined) b.jwtSecret(options.jwtSecret)
+      config = b.build()
+    } else {
+      config = pathOrConfig
+    }
+    const store = await DeltaStore.open(config, {
+      clock: options.clock,
+      logger: options.logger,
+      autoRefresh: options.autoRefresh,
+    })
+    try {
+      const auth = await AuthService.create(store, {
+        hasher: options.hasher,
+        clock: options.clock,
+        ids: options.ids,
+        backgroundSync: options.autoRefresh,
+      })
+      return new LakehouseClient(store, auth)
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+  }
+
+  /**
+   * Registers a user (pending until an admin approves).
+   * @returns the new user
+   * @throws LakehouseError `INVALID_USERNAME`, `INVALID_EMAIL`, `INVALID_PASSWORD`,
+   *   `WEAK_PASSWORD`, `INVALID_TIER`, `USER_EXISTS`
+   */
+  register(
+    username: string,
+    email: string,
+    password: string,
+    options: RegisterOptions = {},
+  ): Promise<UserRecord> {
+    return this.auth.register(
+      {
+        username,
+        email,
+        password,
+        tier: options.tier,
+        firstName: options.firstName,
+        lastName: options.lastName,
+        preferences: options.preferences,
+      },
+      options.context,
+    )
+  }
+
+  /**
+   * Logs in by username or email.
+   * @returns `{ token, user, sessionId, expiresAt }`
+   * @throws LakehouseError `INVALID_CREDENTIALS`, `ACCOUNT_LOCKED`, `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`
+   */
+  login(
+    usernameOrEmail: string,
+    password: string,
+    options: { context?: RequestContext } = {},
+  ): Promise<LoginResult> {
+    return this.auth.login(usernameOrEmail, password, options.context)
+  }
+
+  /**
+   * Verifies a token against the live session and user views.
+   * @returns the user (current role) and session
+   * @throws LakehouseError `INVALID_TOKEN`, `TOKEN_EXPIRED`
+   */
+  verifyToken(token: string): Promise<VerifiedToken> {
+    // A failure becomes a rejection, never a synchronous throw.
+    return Promise.resolve().then(() => this.auth.verifyToken(token))
+  }
+
+  /**
+   * Revokes the token's session.
+   * @throws LakehouseError `INVALID_TOKEN`
+   */
+  logout(token: string, options: { context?: RequestContext } = {}): Promise<void> {
+    return this.auth.logout(token, options.context)
+  }
+
+  /**
+   * Revokes every session of a user.
+   * @returns the number revoked
+   */
+  revokeAllSessions(userId: string, options: ActorOptions = {}): Promise<number> {
+    return this.auth.revokeAllSessions(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+  }
+
+  /**
+   * Changes a password (verifying the old one) and revokes the user's other sessions.
+   * @throws LakehouseError `INVALID_CREDENTIALS`, `INVALID_PASSWORD`, `WEAK_PASSWORD`
+   */
+  changePassword(
+    userId: string,
+    oldPassword: string,
+    newPassword: string,
+    options: { context?: RequestContext; keepSessionId?: string } = {},
+  ): Promise<void> {
+    return this.auth.changePassword(userId, oldPassword, newPassword, {
+      ...options.context,
+      keepSessionId: options.keepSessionId,
+    })
+  }
+
+  /** Approves a pending user with a tier (default: the requested one). */
+  approveUser(userId: string, tier?: string, options: ActorOptions = {}): Promise<UserRecord> {
+    return this.auth.approveUser(options.actor ?? SYSTEM_ACTOR, userId, tier, options.context)
+  }
+
+  /** Rejects a pending user. */
+  rejectUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
+    return this.auth.rejectUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+  }
+
+  /** Sets a user's role (the last admin cannot be demoted). */
+  setRole(userId: string, role: string, options: ActorOptions = {}): Promise<UserRecord> {
+    return this.auth.setRole(options.actor ?? SYSTEM_ACTOR, userId, role, options.context)
+  }
+
+  /** Disables an account and revokes its sessions. */
+  disableUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
+    return this.auth.disableUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+  }
+
+  /** Re-enables an account. */
+  enableUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
+    return this.auth.enableUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+  }
+
+  /** Creates the first admin (only while none exists). */
+  bootstrapAdmin(
+    username: string,
+    email: string,
+    password: string,
+    options: RegisterOptions = {},
+  ): Promise<UserRecord> {
+    return this.auth.bootstrapAdmin(
+      {
+        username,
+        email,
+        password,
+        tier: options.tier,
+        firstName: options.firstName,
+        lastName: options.lastName,
+      },
+      options.context,
+    )
+  }
+
+  /** A user by id (current state); with an `actor`, only an admin may read it. */
+  getUser(userId: string, options: ActorOptions = {}): Promise<UserRecord | undefined> {
+    if (options.actor !== undefined) return this.auth.getUserAs(options.actor, userId)
+    return Promise.resolve(this.auth.getUser(userId))
+  }
+
+  /** Users waiting for approval. */
+  getPendingUsers(options: ActorOptions = {}): Promise<UserRecord[]> {
+    return this.auth.getPendingUsers(options.actor ?? SYSTEM_ACTOR)
+  }
+
+  /** All users. */
+  getAllUsers(options: ActorOptions = {}): Promise<UserRecord[]> {
+    return this.auth.getAllUsers(options.actor ?? SYSTEM_ACTOR)
+  }
+
+  /** The users exactly as they were at a version of the users table. */
+  readUsersAtVersion(version: number, options: ActorOptions = {}): Promise<UserRecord[]> {
+    return this.auth.readUsersAtVersion(options.actor ?? SYSTEM_ACTOR, version)
+  }
+
+  /** The users as they were at a time (ISO-8601 with zone, Date or epoch ms). */
+  readUsersAtTimestamp(
+    timestamp: string | Date | number,
+    options: ActorOptions = {},
+  ): Promise<UserRecord[]> {
+    return this.auth.readUsersAtTimestamp(options.actor ?? SYSTEM_ACTOR, timestamp)
+  }
+
+  /**
+   * Records a user action in `user_actions` (durable when the promise resolves).
+   * @returns the action id
+   */
+  logAction(
+    userId: string,
+    username: string,
+    actionType: ActionTypeName,
+    details: LogActionDetails = {},
+  ): Promise<string> {
+    return this.auth.audit.logAction({
+      userId,
+      actionType,
+      ...details,
+      metadata: { username, ...details.metadata },
+    })
+  }
+
+  /** Deletes expired sessions. */
+  cleanupExpiredSessions(): Promise<number> {
+    return this.auth.cleanupExpiredSessions()
+  }
+
+  /** Commit history of a table (default `users`), newest first. */
+  history(table: TableName = 'users', limit?: number): Promise<HistoryEntry[]> {
+    return this.store.history(table, limit)
+  }
+
+  /** Compacts small files. */
+  compact(table?: TableName): Promise<Partial<Record<TableName, OptimizeResult>>> {
+    return this.store.compact(table)
+  }
+
+  /** Z-orders the event tables (or one table on given columns). */
+  zOrder(
+    table?: TableName,
+    columns?: readonly string[],
+  ): Promise<Partial<Record<TableName, OptimizeResult>>> {
+    return this.store.zOrder(table, columns)
+  }
+
+  /** Vacuums with the configured retention. */
+  vacuum(
+    table?: TableName,
+    retentionHours?: number,
+  ): Promise<Partial<Record<TableName, VacuumResult>>> {
+    return this.store.vacuum(table, retentionHours)
+  }
+
+  /** Stops background work and waits for queued events to be durable. */
+  async close(): Promise<void> {
+    this.auth.close()
+    await this.store.close()
+  }
+}

@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it, vi } from 'vitest'
+import { AuditLog } from '../../src/audit/audit-log.js'
+import { LOGIN_FAILED, LoginThrottle, throttleKey } from '../../src/auth/login-throttle.js'
+import { randomIds } from '../../src/common/ids.js'
+import { DeltaStore } from '../../src/lakehouse/delta-store.js'
+import { makeTempDir } from '../support/temp.js'
+import {
+  fakeClock,
+  recordingLogger,
+  testConfig,
+  type FakeClock,
+} from '../lakehouse/support/test-lakehouse.js'
+
+const MINUTE = 60_000
+const WINDOW = 15 * MINUTE
+
+async function openStore(dir: string, clock: FakeClock): Promise<DeltaStore> {
+  return DeltaStore.open(testConfig(dir), { clock, logger: recordingLogger(), autoRefresh: false })
+}
+
+/** Commits a failed-login event for `key` at the clock's time, as AuthService does. */
+async function recordFailure(store: DeltaStore, clock: FakeClock, key: string): Promise<string> {
+  const row = new AuditLog(store, clock, randomIds).rowOf({
+    action: LOGIN_FAILED,
+    outcome: 'failure',
+    resource: `login:${key}`,
+  })
+  await store.append('audit_log', [row])
+  return row.event_id as string
+}
+
+describe('throttleKey', () => {
+  it('keys known accounts by user id and unknown identifiers by a hash', () => {
+    expect(throttleKey('u-1', 'u:alice')).toBe('user:u-1')
+    const unknown = throttleKey(undefined, 'u:ghost')
+    expect(unknown).toBe(`id:${createHash('sha256').update('u:ghost').digest('hex')}`)
+    expect(unknown).not.toContain('ghost')
+  })
+})
+
+describe('LoginThrottle', () => {
+  async function setup(max = 3): Promise<{
+    throttle: LoginThrottle
+    store: DeltaStore
+    clock: FakeClock
+    dir: string
+  }> {
+    const dir = await makeTempDir('throttle-')
+    const clock = fakeClock()
+    const store = await openStore(dir, clock)
+    const throttle = new LoginThrottle(store, clock, max, WINDOW)
+    await throttle.start(0)
+    return { throttle, store, clock, dir }
+  }
+
+  it('locks a key at the limit until the oldest counted failure leaves the window', async () => {
+    const { throttle, clock } = await setup()
+    throttle.noteFailure('user:a', 'e1', clock.now())
+    clock.advance(MINUTE)
+    throttle.noteFailure('user:a', 'e2', clock.now())
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    clock.advance(MINUTE)
+    throttle.noteFailure('user:a', 'e3', clock.now())
+    expect(throttle.lockedFor('user:a')).toBe((WINDOW - 2 * MINUTE) / 1000)
+    expect(throttle.lockedFor('user:b')).toBe(0)
+    clock.advance(WINDOW - 2 * MINUTE - 1000)
+    expect(throttle.lockedFor('user:a')).toBe(1)
+    clock.advance(1000)
+    expect(throttle.lockedFor('user:a')).toBe(0)
+  })
+
+  it('counts one event once, however often it is noted', async () => {
+    const { throttle, clock } = await setup()
+    for (let i = 0; i < 5; i++) throttle.noteFailure('user:a', 'same-event', clock.now())
+    expect(throttle.lockedFor('user:a')).toBe(0)
+  })
+
+  it('forgets failures before a success, noted here or seen in the sessions', async () => {
+    const { throttle, clock } = await setup()
+    for (let i = 0; i < 3; i++) throttle.noteFailure('user:a', `e${i}`, clock.now())
+    expect(throttle.lockedFor('user:a')).toBeGreaterThan(0)
+    // Another instance's successful login (a session created after the failures).
+    expect(throttle.lockedFor('user:a', clock.now() + 1)).toBe(0)
+    clock.advance(1000)
+    throttle.noteSuccess('user:a', clock.now())
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    // Failures reported later (tailed from another instance) that predate the success.
+    throttle.noteFailure('user:a', 'late', clock.now() - 500)
+    expect(throttle.lockedFor('user:a')).toBe(0)
+  })
+
+  it('counts attempts still being checked, so a burst cannot pass the lock check at once', async () => {
+    const { throttle, clock } = await setup()
+    throttle.noteFailure('user:a', 'e1', clock.now())
+    throttle.beginAttempt('user:a')
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    throttle.beginAttempt('user:a')
+    expect(throttle.lockedFor('user:a')).toBe(1)
+    throttle.endAttempt('user:a')
+    throttle.endAttempt('user:a')
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    throttle.endAttempt('user:a') // unbalanced end: harmless
+    expect(throttle.lockedFor('user:a')).toBe(0)
+  })
+
+  it('loads the failures of the current window from the audit log at start', async () => {
+    const { store, clock } = await setup()
+    await recordFailure(store, clock, 'user:old')
+    clock.advance(WINDOW + MINUTE)
+    for (let i = 0; i < 3; i++) await recordFailure(store, clock, 'user:a')
+    await recordFailure(store, clock, 'user:old')
+    await store.append('audit_log', [
+      new AuditLog(store, clock, randomIds).rowOf({
+        action: 'LOGIN',
+        outcome: 'success',
+        resource: 'login:user:b',
+      }),
+    ])
+    const fresh = new LoginThrottle(store, clock, 3, WINDOW)
+    await fresh.start(0)
+    expect(fresh.lockedFor('user:a')).toBe(WINDOW / 1000)
+    expect(fresh.lockedFor('user:old')).toBe(0) // one failure is out of the window
+    expect(fresh.lockedFor('user:b')).toBe(0)
+  })
+
+  it('picks up failures committed by other instances on sync', async () => {
+    const { throttle, clock, dir } = await setup()
+    const other = await openStore(dir, clock)
+    for (let i = 0; i < 3; i++) await recordFailure(other, clock, 'user:a')
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    await Promise.all([throttle.sync(), throttle.sync()])
+    expect(throttle.lockedFor('user:a')).toBe(WINDOW / 1000)
+    await throttle.sync() // nothing new: still locked, nothing counted twice
+    clock.advance(WINDOW)
+    await throttle.sync()
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    await other.close()
+  })
+
+  it('tails other instances in the background every refresh interval until stopped', async () => {
+    const { clock, dir } = await setup()
+    const store = await openStore(dir, clock)
+    const throttle = new LoginThrottle(store, clock, 2, WINDOW)
+    await throttle.start(20)
+    const other = await openStore(dir, clock)
+    await recordFailure(other, clock, 'user:a')
+    await recordFailure(other, clock, 'user:a')
+    await vi.waitFor(() => expect(throttle.lockedFor('user:a')).toBeGreaterThan(0), {
+      timeout: 3000,
+      interval: 10,
+    })
+    throttle.stop()
+    await recordFailure(other, clock, 'user:b')
+    await recordFailure(other, clock, 'user:b')
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    expect(throttle.lockedFor('user:b')).toBe(0)
+    await Promise.all([store.close(), other.close()])
+  })
+})

@@ -1,0 +1,221 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ActionType } from '../src/audit/audit-log.js'
+import { LakehouseClient } from '../src/client.js'
+import { LakehouseError } from '../src/common/lakehouse-error.js'
+import { col } from '../src/delta/expr/expression.js'
+import { DEV_SECRET_FILE } from '../src/lakehouse/jwt-secret.js'
+import { makeTempDir } from './support/temp.js'
+import {
+  CountingHasher,
+  expectError,
+  fakeClock,
+  PASSWORD,
+  recordingLogger,
+  TEST_SECRET,
+  testConfig,
+  type FakeClock,
+} from './lakehouse/support/test-lakehouse.js'
+
+const CTX = { ipAddress: '198.51.100.7', userAgent: 'client-test' }
+
+async function openClient(clock: FakeClock = fakeClock()): Promise<LakehouseClient> {
+  return LakehouseClient.open(await makeTempDir('client-'), {
+    jwtSecret: TEST_SECRET,
+    hasher: new CountingHasher(),
+    clock,
+    logger: recordingLogger(),
+    autoRefresh: false,
+  })
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs()
+})
+
+describe('LakehouseClient', () => {
+  it('opens a path with a given secret, or a built configuration', async () => {
+    const client = await openClient()
+    expect(Buffer.from(client.store.jwtSecret).toString()).toBe(TEST_SECRET)
+    expect(client.store.config.environment).toBe('test')
+    await client.close()
+    const dir = await makeTempDir('client-')
+    const configured = await LakehouseClient.open(
+      testConfig(dir, (b) => b.refreshMs(250)),
+      {
+        hasher: new CountingHasher(),
+        logger: recordingLogger(),
+        autoRefresh: false,
+      },
+    )
+    expect(configured.store.config.refreshMs).toBe(250)
+    expect(configured.store.config.basePath).toBe(dir)
+    await configured.close()
+  })
+
+  it('generates a development secret when none is given and says so', async () => {
+    const dir = await makeTempDir('client-')
+    const logger = recordingLogger()
+    const client = await LakehouseClient.open(dir, {
+      hasher: new CountingHasher(),
+      logger,
+      autoRefresh: false,
+    })
+    const file = path.join(dir, DEV_SECRET_FILE)
+    expect(Buffer.from(client.store.jwtSecret).toString()).toBe(
+      (await fs.readFile(file, 'utf8')).trim(),
+    )
+    expect(logger.warnings.some((w) => w.includes(file))).toBe(true)
+    await client.close()
+  })
+
+  it('refuses to open in production without a strong secret', async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    const dir = await makeTempDir('client-')
+    await expectError(() => LakehouseClient.open(dir, { autoRefresh: false }), 'WEAK_SECRET')
+    await expectError(
+      () => LakehouseClient.open(dir, { jwtSecret: 'short', autoRefresh: false }),
+      'WEAK_SECRET',
+    )
+    expect(await fs.readdir(dir)).toEqual([])
+  })
+
+  it('runs the user life cycle: register, approve, login, verify, role change, logout', async () => {
+    const clock = fakeClock()
+    const client = await openClient(clock)
+    const admin = await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    clock.advance(1000)
+    const user = await client.register('alice', 'alice@example.com', PASSWORD, {
+      tier: 'pioneer',
+      firstName: 'Alice',
+      lastName: 'L',
+      preferences: { lang: 'de' },
+      context: CTX,
+    })
+    expect(user).toMatchObject({
+      role: 'pending',
+      subscriptionTier: 'pioneer',
+      firstName: 'Alice',
+      preferences: { lang: 'de' },
+    })
+    expect((await client.getPendingUsers()).map((u) => u.userId)).toEqual([user.userId])
+    const approved = await client.approveUser(user.userId, undefined, { actor: admin.userId })
+    expect(approved.role).toBe('trader')
+    const login = await client.login('Alice@Example.com', PASSWORD, { context: CTX })
+    expect((await client.verifyToken(login.token)).role).toBe('trader')
+    await client.setRole(user.userId, 'registered', { actor: admin.userId })
+    expect((await client.verifyToken(login.token)).role).toBe('registered')
+    expect((await client.getUser(user.userId))?.role).toBe('registered')
+    await client.logout(login.token, { context: CTX })
+    // verifyToken reports failures as a rejected promise, not a synchronous throw.
+    const pending = client.verifyToken(login.token)
+    await expect(pending).rejects.toBeInstanceOf(LakehouseError)
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+    expect((await client.getAllUsers()).map((u) => u.username)).toEqual(['root_admin', 'alice'])
+    await client.close()
+  })
+
+  it('runs admin operations as the system by default and enforces a given actor', async () => {
+    const client = await openClient()
+    const admin = await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const bob = await client.register('bob', 'bob@example.com', PASSWORD)
+    const carol = await client.register('carol', 'carol@example.com', PASSWORD)
+    await client.approveUser(bob.userId, 'free')
+    const actor = { actor: bob.userId }
+    await expectError(() => client.approveUser(carol.userId, undefined, actor), 'FORBIDDEN')
+    await expectError(() => client.rejectUser(carol.userId, actor), 'FORBIDDEN')
+    await expectError(() => client.setRole(carol.userId, 'admin', actor), 'FORBIDDEN')
+    await expectError(() => client.disableUser(carol.userId, actor), 'FORBIDDEN')
+    await expectError(() => client.enableUser(carol.userId, actor), 'FORBIDDEN')
+    await expectError(() => client.getUser(carol.userId, actor), 'FORBIDDEN')
+    expect((await client.getUser(carol.userId, { actor: admin.userId }))?.username).toBe('carol')
+    expect((await client.getUser(carol.userId))?.username).toBe('carol')
+    await expectError(() => client.getPendingUsers(actor), 'FORBIDDEN')
+    await expectError(() => client.getAllUsers(actor), 'FORBIDDEN')
+    await expectError(() => client.readUsersAtVersion(1, actor), 'FORBIDDEN')
+    await expectError(() => client.readUsersAtTimestamp(new Date(), actor), 'FORBIDDEN')
+    await expectError(() => client.revokeAllSessions(carol.userId, actor), 'FORBIDDEN')
+    expect(
+      (await client.rejectUser(carol.userId, { actor: admin.userId })).rejectedAt,
+    ).toBeInstanceOf(Date)
+    expect((await client.disableUser(bob.userId)).isActive).toBe(false)
+    expect((await client.enableUser(bob.userId)).isActive).toBe(true)
+    await expectError(() => client.setRole(admin.userId, 'trader'), 'LAST_ADMIN')
+    await client.close()
+  })
+
+  it('revokes sessions and changes passwords, keeping the named session', async () => {
+    const client = await openClient()
+    await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const u = await client.register('dana', 'dana@example.com', PASSWORD)
+    await client.approveUser(u.userId)
+    const a = await client.login('dana', PASSWORD)
+    const b = await client.login('dana', PASSWORD)
+    await client.changePassword(u.userId, PASSWORD, 'brand new passphrase', {
+      keepSessionId: a.sessionId,
+      context: CTX,
+    })
+    await expect(client.verifyToken(b.token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+    expect((await client.verifyToken(a.token)).sessionId).toBe(a.sessionId)
+    const changed = await client.store.query('audit_log', col('action').eq('PASSWORD_CHANGE'))
+    expect(changed[0]).toMatchObject({ ip_address: CTX.ipAddress, user_agent: CTX.userAgent })
+    expect(await client.revokeAllSessions(u.userId, { actor: u.userId })).toBe(1)
+    await expect(client.verifyToken(a.token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+    await client.close()
+  })
+
+  it('time-travels the users table by version and by timestamp', async () => {
+    const clock = fakeClock()
+    const client = await openClient(clock)
+    const admin = await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    clock.advance(60_000)
+    const u = await client.register('erin', 'erin@example.com', PASSWORD)
+    const version = await client.store.version('users')
+    const at = clock.now()
+    clock.advance(60_000)
+    await client.approveUser(u.userId, 'professional', { actor: admin.userId })
+    const then = await client.readUsersAtVersion(version)
+    expect(then.find((x) => x.userId === u.userId)?.role).toBe('pending')
+    const asOf = await client.readUsersAtTimestamp(new Date(at + 1000).toISOString())
+    expect(asOf).toEqual(then)
+    const now = await client.readUsersAtTimestamp(clock.now(), { actor: admin.userId })
+    expect(now.find((x) => x.userId === u.userId)?.role).toBe('trader')
+    const history = await client.history()
+    expect(history[0]).toMatchObject({ version: version + 1, operation: 'UPDATE' })
+    expect(await client.history('audit_log', 1)).toHaveLength(1)
+    await client.close()
+  })
+
+  it('logs user actions with the username in the metadata', async () => {
+    const client = await openClient()
+    const id = await client.logAction('u-1', 'alice', ActionType.EXPORT, {
+      sessionId: 's-1',
+      rowCount: 10,
+      cost: 0.5,
+      metadata: { format: 'csv' },
+    })
+    const [row] = await client.store.query('user_actions', col('action_id').eq(id))
+    expect(row).toMatchObject({ user_id: 'u-1', action_type: 'export', session_id: 's-1' })
+    expect(JSON.parse(row?.metadata_json as string)).toEqual({ username: 'alice', format: 'csv' })
+    await client.close()
+  })
+
+  it('cleans up expired sessions and runs maintenance', async () => {
+    const clock = fakeClock()
+    const client = await openClient(clock)
+    await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    await client.login('root_admin', PASSWORD)
+    await client.logAction('u-1', 'alice', ActionType.QUERY)
+    await client.logAction('u-1', 'alice', ActionType.QUERY)
+    clock.advance(3 * 24 * 3600_000)
+    expect(await client.cleanupExpiredSessions()).toBe(1)
+    const compacted = await client.compact('user_actions')
+    expect(compacted.user_actions?.metrics.numFilesRemoved).toBe(2)
+    expect(Object.keys(await client.zOrder()).sort()).toEqual(['audit_log', 'user_actions'])
+    const vacuumed = await client.vacuum('user_actions')
+    expect(vacuumed.user_actions?.dryRun).toBe(false)
+    await client.close()
+    await client.close()
+  })
+})

@@ -1,0 +1,271 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { LakehouseError } from '../../src/common/lakehouse-error.js'
+import {
+  LakehouseConfig,
+  MIN_SECRET_BYTES,
+  OWASP_ARGON2,
+  type LakehouseConfigBuilder,
+} from '../../src/lakehouse/lakehouse-config.js'
+import { expectError, TEST_SECRET } from './support/test-lakehouse.js'
+
+const base = (): LakehouseConfigBuilder =>
+  LakehouseConfig.builder().basePath('/data/lakehouse').environment('test').jwtSecret(TEST_SECRET)
+
+function configError(fn: () => unknown): LakehouseError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(LakehouseError)
+    return error as LakehouseError
+  }
+  throw new Error('expected a LakehouseError')
+}
+
+describe('LakehouseConfig', () => {
+  it('applies the documented defaults when only the base path and secret are set', () => {
+    const config = base().build()
+    expect(config).toMatchObject({
+      basePath: '/data/lakehouse',
+      jwtIssuer: 'polarway-lakehouse',
+      jwtAudience: 'polarway-lakehouse',
+      sessionDurationHours: 24,
+      vacuumRetentionHours: 168,
+      zOrderColumns: ['user_id', 'action'],
+      refreshMs: 1000,
+      maxFailedLogins: 10,
+      lockoutWindowMinutes: 15,
+      argon2: OWASP_ARGON2,
+      environment: 'test',
+      warnings: [],
+    })
+    expect(Buffer.from(config.jwtSecret!).toString()).toBe(TEST_SECRET)
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('resolves a relative base path and copies the z-order columns', () => {
+    const columns = ['user_id']
+    const config = LakehouseConfig.builder()
+      .basePath('rel/lh')
+      .jwtSecret(TEST_SECRET)
+      .zOrderColumns(columns)
+      .build()
+    columns.push('action')
+    expect(config.basePath).toBe(path.resolve('rel/lh'))
+    expect(config.zOrderColumns).toEqual(['user_id'])
+  })
+
+  it('keeps every value set through the builder', () => {
+    const secret = new Uint8Array(48).fill(7)
+    const config = LakehouseConfig.builder()
+      .basePath('/x')
+      .jwtSecret(secret)
+      .jwtIssuer('iss')
+      .jwtAudience('aud')
+      .sessionDurationHours(2)
+      .vacuumRetentionHours(0)
+      .zOrderColumns(['action'])
+      .refreshMs(200)
+      .lockout(5, 30)
+      .argon2({ memoryCost: 65536, timeCost: 3, parallelism: 2 })
+      .environment('production')
+      .build()
+    secret.fill(0) // the builder copied the bytes
+    expect(config).toMatchObject({
+      jwtIssuer: 'iss',
+      jwtAudience: 'aud',
+      sessionDurationHours: 2,
+      vacuumRetentionHours: 0,
+      zOrderColumns: ['action'],
+      refreshMs: 200,
+      maxFailedLogins: 5,
+      lockoutWindowMinutes: 30,
+      argon2: { memoryCost: 65536, timeCost: 3, parallelism: 2 },
+      environment: 'production',
+    })
+    expect(config.jwtSecret?.every((b) => b === 7)).toBe(true)
+  })
+
+  it.each([
+    ['production', 'production'],
+    ['test', 'test'],
+    ['development', 'development'],
+    ['staging', 'development'],
+    [undefined, 'development'],
+  ] as const)('maps NODE_ENV %s to the %s environment', (value, expected) => {
+    expect(base().environment(value).build().environment).toBe(expected)
+  })
+
+  it.each<[string, (b: LakehouseConfigBuilder) => LakehouseConfigBuilder]>([
+    ['basePath', (b) => b.basePath('')],
+    ['basePath', (b) => b.basePath('   ')],
+    ['basePath', (b) => b.basePath('/a\u0000b')],
+    ['sessionDurationHours', (b) => b.sessionDurationHours(0)],
+    ['sessionDurationHours', (b) => b.sessionDurationHours(Number.NaN)],
+    ['sessionDurationHours', (b) => b.sessionDurationHours(24 * 367)],
+    ['vacuumRetentionHours', (b) => b.vacuumRetentionHours(-1)],
+    ['vacuumRetentionHours', (b) => b.vacuumRetentionHours(Number.POSITIVE_INFINITY)],
+    ['refreshMs', (b) => b.refreshMs(5)],
+    ['refreshMs', (b) => b.refreshMs(100.5)],
+    ['refreshMs', (b) => b.refreshMs(3_600_001)],
+    ['maxFailedLogins', (b) => b.lockout(0, 15)],
+    ['maxFailedLogins', (b) => b.lockout(101, 15)],
+    ['maxFailedLogins', (b) => b.lockout(2.5, 15)],
+    ['lockoutWindowMinutes', (b) => b.lockout(10, 0)],
+    ['lockoutWindowMinutes', (b) => b.lockout(10, 24 * 60 + 1)],
+    ['argon2.memoryCost', (b) => b.argon2({ memoryCost: 7, timeCost: 2, parallelism: 1 })],
+    ['argon2.memoryCost', (b) => b.argon2({ memoryCost: 16, timeCost: 2, parallelism: 4 })],
+    ['argon2.timeCost', (b) => b.argon2({ memoryCost: 19456, timeCost: 0, parallelism: 1 })],
+    ['argon2.parallelism', (b) => b.argon2({ memoryCost: 19456, timeCost: 2, parallelism: 0 })],
+    ['jwtIssuer', (b) => b.jwtIssuer(' ')],
+    ['jwtAudience', (b) => b.jwtAudience('')],
+    ['zOrderColumns', (b) => b.zOrderColumns(['user_id', ''])],
+    ['jwtSecret', (b) => b.jwtSecret(42 as unknown as string)],
+  ])('refuses an invalid %s with CONFIG_INVALID naming the field', (field, customize) => {
+    const error = configError(() => customize(base()).build())
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.context.field).toBe(field)
+    expect(error.message).toContain(field)
+  })
+
+  it('warns, naming the risk, when the secret is short outside production', () => {
+    for (const env of ['development', 'test'] as const) {
+      const config = base().environment(env).jwtSecret('too-short-secret').build()
+      expect(config.warnings).toHaveLength(1)
+      const [warning] = config.warnings
+      expect(warning).toContain('16 bytes')
+      expect(warning).toMatch(/brute-forced offline/)
+      expect(warning).toMatch(/forge tokens/)
+    }
+  })
+
+  it('accepts a secret of exactly 32 bytes without a warning', () => {
+    const config = base().jwtSecret('k'.repeat(MIN_SECRET_BYTES)).build()
+    expect(config.warnings).toEqual([])
+  })
+
+  it('refuses a short secret in production with WEAK_SECRET', () => {
+    const error = configError(() =>
+      base()
+        .environment('production')
+        .jwtSecret('k'.repeat(MIN_SECRET_BYTES - 1))
+        .build(),
+    )
+    expect(error.code).toBe('WEAK_SECRET')
+    expect(error.context.field).toBe('jwtSecret')
+    expect(error.message).not.toContain('k'.repeat(MIN_SECRET_BYTES - 1))
+  })
+
+  it('refuses a missing secret in production and allows it elsewhere', () => {
+    const noSecret = (env: string): LakehouseConfig =>
+      LakehouseConfig.builder().basePath('/x').environment(env).build()
+    expect(configError(() => noSecret('production')).code).toBe('WEAK_SECRET')
+    expect(noSecret('development').jwtSecret).toBeUndefined()
+    expect(noSecret('test').jwtSecret).toBeUndefined()
+  })
+
+  it('warns when the argon2 parameters are below the OWASP minimum', () => {
+    const config = base().argon2({ memoryCost: 4096, timeCost: 1, parallelism: 1 }).build()
+    expect(config.warnings.join('\n')).toMatch(/below the OWASP minimum/)
+  })
+
+  describe('fromEnv', () => {
+    const env = {
+      LAKEHOUSE_PATH: '/srv/lh',
+      POLARWAY_JWT_SECRET: TEST_SECRET,
+      NODE_ENV: 'production',
+    }
+
+    it('reads every variable', () => {
+      const config = LakehouseConfig.fromEnv({
+        ...env,
+        LAKEHOUSE_REFRESH_MS: '250',
+        POLARWAY_SESSION_HOURS: '8',
+        LAKEHOUSE_VACUUM_RETENTION_HOURS: '336',
+        POLARWAY_JWT_ISSUER: 'https://auth.example.com',
+        POLARWAY_JWT_AUDIENCE: 'api.example.com',
+        POLARWAY_MAX_FAILED_LOGINS: '5',
+        POLARWAY_LOCKOUT_MINUTES: '60',
+      })
+      expect(config).toMatchObject({
+        basePath: '/srv/lh',
+        environment: 'production',
+        refreshMs: 250,
+        sessionDurationHours: 8,
+        vacuumRetentionHours: 336,
+        jwtIssuer: 'https://auth.example.com',
+        jwtAudience: 'api.example.com',
+        maxFailedLogins: 5,
+        lockoutWindowMinutes: 60,
+      })
+      expect(Buffer.from(config.jwtSecret!).toString()).toBe(TEST_SECRET)
+    })
+
+    it('uses the defaults for unset or blank variables', () => {
+      const config = LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: ' ' })
+      expect(config).toMatchObject({
+        refreshMs: 1000,
+        maxFailedLogins: 10,
+        lockoutWindowMinutes: 15,
+      })
+    })
+
+    it('defaults the other lockout value when only one is set', () => {
+      expect(LakehouseConfig.fromEnv({ ...env, POLARWAY_MAX_FAILED_LOGINS: '3' })).toMatchObject({
+        maxFailedLogins: 3,
+        lockoutWindowMinutes: 15,
+      })
+      expect(LakehouseConfig.fromEnv({ ...env, POLARWAY_LOCKOUT_MINUTES: '5' })).toMatchObject({
+        maxFailedLogins: 10,
+        lockoutWindowMinutes: 5,
+      })
+    })
+
+    it.each([
+      ['LAKEHOUSE_PATH', { LAKEHOUSE_PATH: undefined }],
+      ['LAKEHOUSE_PATH', { LAKEHOUSE_PATH: '' }],
+      ['LAKEHOUSE_REFRESH_MS', { LAKEHOUSE_REFRESH_MS: 'fast' }],
+      ['POLARWAY_SESSION_HOURS', { POLARWAY_SESSION_HOURS: '8h' }],
+      ['LAKEHOUSE_VACUUM_RETENTION_HOURS', { LAKEHOUSE_VACUUM_RETENTION_HOURS: 'x' }],
+      ['POLARWAY_MAX_FAILED_LOGINS', { POLARWAY_MAX_FAILED_LOGINS: 'ten' }],
+      ['POLARWAY_LOCKOUT_MINUTES', { POLARWAY_LOCKOUT_MINUTES: 'NaN' }],
+    ])('refuses a bad %s with CONFIG_INVALID naming it', (field, overrides) => {
+      const error = configError(() => LakehouseConfig.fromEnv({ ...env, ...overrides }))
+      expect(error.code).toBe('CONFIG_INVALID')
+      expect(error.context.field).toBe(field)
+    })
+
+    it('validates the values it read like the builder does', () => {
+      const error = configError(() =>
+        LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: '1' }),
+      )
+      expect(error.context.field).toBe('refreshMs')
+    })
+
+    it('refuses a short secret in production and warns in development', async () => {
+      await expectError(
+        () => LakehouseConfig.fromEnv({ ...env, POLARWAY_JWT_SECRET: 'secret' }),
+        'WEAK_SECRET',
+      )
+      await expectError(
+        () => LakehouseConfig.fromEnv({ ...env, POLARWAY_JWT_SECRET: undefined }),
+        'WEAK_SECRET',
+      )
+      const dev = LakehouseConfig.fromEnv({
+        ...env,
+        NODE_ENV: 'development',
+        POLARWAY_JWT_SECRET: 'secret',
+      })
+      expect(dev.warnings[0]).toMatch(/6 bytes.*brute-forced/)
+    })
+
+    it('leaves the secret unset in development when the variable is empty', () => {
+      const config = LakehouseConfig.fromEnv({
+        LAKEHOUSE_PATH: '/srv/lh',
+        POLARWAY_JWT_SECRET: '',
+      })
+      expect(config.environment).toBe('development')
+      expect(config.jwtSecret).toBeUndefined()
+    })
+  })
+})
