@@ -2,8 +2,25 @@
  * `polarway-lakehouse/delta`: a Delta Lake engine for Node.js. It knows nothing of users.
  * @module
  */
-export { DeltaTable, type OpenOptions, type HistoryOptions } from './table/delta-table.js'
+export {
+  DeltaTable,
+  type OpenOptions,
+  type HistoryOptions,
+  type CreateOptions,
+  type CommitChanges,
+} from './table/delta-table.js'
+export type { WriteResult, DmlOptions } from './operations/finish-commit.js'
+export type { AppendOptions, OverwriteOptions } from './operations/write.js'
+export type { MergeOptions } from './operations/merge.js'
+export type { UpdateSet } from './operations/update.js'
+export type { OptimizeOptions, OptimizeResult } from './operations/optimize/execute.js'
+export type { VacuumOptions, VacuumResult, PurgeResult } from './operations/vacuum.js'
+export type { RestoreTarget } from './operations/restore.js'
+export type { LogCleanupOptions, LogCleanupResult } from './operations/log-cleanup.js'
+export type { CheckpointResult } from './checkpoint/write-checkpoint.js'
+export type { CreateTableOptions } from './operations/create-table.js'
 export type { FilesOptions, ScanOptions } from './table/scan.js'
+export type { TransactionContext, TransactOptions } from './transaction/transact.js'
 export { Snapshot } from './snapshot/snapshot.js'
 export type { HistoryEntry } from './snapshot/history.js'
 export type { TableConfig } from './snapshot/table-config.js'
@@ -43,4 +60,4 @@ export type { ObjectStore, ObjectMeta, ListOptions } from './storage/object-stor
 export { LocalFsStore } from './storage/local-fs-store.js'
 export { MemoryStore } from './storage/memory-store.js'
 export { systemClock, type Clock } from './clock.js'
-export { col, lit, and, or, not, type Expression } from './expr/expression.js'
+export { col, lit, and, or, not, describeExpression, type Expression } from './expr/expression.js'

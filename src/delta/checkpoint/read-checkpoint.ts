@@ -12,6 +12,7 @@ import { DeltaError, isDeltaError } from '../errors.js'
 import { readParquetRows } from '../parquet/index.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { CHECKPOINT_SCHEMA } from './checkpoint-schema.js'
+import { decodeCheckpoint, type CheckpointFileContent } from './decode-checkpoint.js'
 import type { CheckpointRef } from '../log/log-segment.js'
 
 /**
@@ -47,12 +48,6 @@ export async function readCheckpoint(
   return actions
 }
 
-interface CheckpointFileContent {
-  readonly actions: Action[]
-  /** The first malformed row, if any (rows after it are still parsed). */
-  readonly malformed: DeltaError | undefined
-}
-
 async function readCheckpointFile(
   store: ObjectStore,
   location: string,
@@ -77,6 +72,30 @@ async function readCheckpointFile(
   if (key.endsWith('.json')) {
     return { actions: parseCommitFile(new TextDecoder().decode(data), key), malformed: undefined }
   }
+  try {
+    return decodeCheckpoint(data, key)
+  } catch {
+    // A layout the column-wise decoder does not handle, or a corrupt file: the row reader
+    // reads every valid layout and reports corruption precisely.
+  }
+  return decodeCheckpointRows(data, location, key)
+}
+
+/**
+ * Reads a checkpoint Parquet file row by row with the generic reader: the reference for
+ * {@link decodeCheckpoint}, and the path for layouts it does not handle.
+ * @param data - the whole file
+ * @param location - table location for messages
+ * @param key - the file's key
+ * @returns the actions in row order, and the first malformed row's error
+ * @throws DeltaError `CORRUPT_CHECKPOINT` when the file is not a readable Parquet checkpoint
+ * @internal
+ */
+export async function decodeCheckpointRows(
+  data: Uint8Array,
+  location: string,
+  key: string,
+): Promise<CheckpointFileContent> {
   let rows: Record<string, unknown>[]
   try {
     rows = await readParquetRows(data, { schema: CHECKPOINT_SCHEMA, fileName: key })

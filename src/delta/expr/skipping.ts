@@ -340,6 +340,15 @@ function allEqual(type: DataType, b: Bounds, literal: unknown): boolean {
   )
 }
 
+// Module-level rather than closures in nonNullOutcomes: it runs once per file per scan.
+function t(cond: boolean): number {
+  return cond ? TRUE : 0
+}
+
+function f(cond: boolean): number {
+  return cond ? FALSE : 0
+}
+
 function nonNullOutcomes(node: BoundCompare | BoundIn, b: Bounds): number {
   const type = node.column.type
   if (node.kind === 'in') {
@@ -349,8 +358,6 @@ function nonNullOutcomes(node: BoundCompare | BoundIn, b: Bounds): number {
     return node.negated ? negate(o) : o
   }
   const l = node.value
-  const t = (cond: boolean): number => (cond ? TRUE : 0)
-  const f = (cond: boolean): number => (cond ? FALSE : 0)
   switch (node.op) {
     case 'eq':
       return t(someEqual(type, b, l)) | f(!allEqual(type, b, l))

@@ -88,22 +88,41 @@ function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointR
   return out
 }
 
+const COMMIT_KEY_LENGTH = LOG_DIR.length + 25
+
+/**
+ * The version of a commit key (`_delta_log/<20 digits>.json`), else -1: what `parseLogKey`
+ * returns for commits, without a regular expression and an object per key (a long log lists
+ * tens of thousands of commit files).
+ */
+function commitVersion(key: string): number {
+  if (key.length !== COMMIT_KEY_LENGTH || !key.startsWith(LOG_DIR) || !key.endsWith('.json')) {
+    return -1
+  }
+  const start = LOG_DIR.length
+  for (let i = start; i < start + 20; i++) {
+    const c = key.charCodeAt(i)
+    if (c < 48 || c > 57) return -1
+  }
+  return Number(key.slice(start, start + 20))
+}
+
 async function listLog(store: ObjectStore, startAfter?: string): Promise<Listing> {
   const keys = await store.listKeys(LOG_DIR, startAfter === undefined ? {} : { startAfter })
-  const files: LogFile[] = []
-  for (const key of keys) {
-    const f = parseLogKey(key)
-    if (f) files.push(f)
-  }
   const commits = new Map<number, string>()
+  const others: LogFile[] = []
   let maxVersion = -1
-  for (const f of files) {
-    if (f.type === 'commit') {
-      commits.set(f.version, f.key)
-      if (f.version > maxVersion) maxVersion = f.version
+  for (const key of keys) {
+    const version = commitVersion(key)
+    if (version >= 0) {
+      commits.set(version, key)
+      if (version > maxVersion) maxVersion = version
+      continue
     }
+    const f = parseLogKey(key)
+    if (f) others.push(f)
   }
-  const checkpoints = completeCheckpoints(files)
+  const checkpoints = completeCheckpoints(others)
   for (const v of checkpoints.keys()) if (v > maxVersion) maxVersion = v
   return { commits, checkpoints, maxVersion, empty: commits.size === 0 && checkpoints.size === 0 }
 }

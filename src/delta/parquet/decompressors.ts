@@ -71,7 +71,7 @@ function fzstdDecompress(input: Uint8Array, outputLength: number): Uint8Array {
   try {
     out = fzstd.decompress(input, new Uint8Array(outputLength))
   } catch (error) {
-    throw new Error(`corrupt ZSTD page: ${(error as Error).message}`)
+    throw new Error(`corrupt ZSTD page: ${(error as Error).message}`, { cause: error })
   }
   if (out.byteLength !== outputLength) throw new Error('corrupt ZSTD page (unexpected length)')
   return out

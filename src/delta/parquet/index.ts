@@ -11,5 +11,19 @@ export type {
   ReadParquetMetadataResult,
   ReadParquetRowsOptions,
 } from './read-parquet.js'
+export { openParquetColumns } from './read-columns.js'
+export type { LeafColumn, LeafValue, ParquetColumns, ParquetSchemaNode } from './read-columns.js'
 export { DEFAULT_CREATED_BY, writeParquet } from './write-parquet.js'
 export type { WriteParquetOptions } from './write-parquet.js'
+export {
+  duckDbAvailable,
+  duckDbReadsLiterally,
+  duckDbSupportsSchema,
+  rewriteWithDuckDb,
+} from './duckdb.js'
+export type {
+  DuckDbColumnSummary,
+  DuckDbRewriteRequest,
+  DuckDbRewrittenFile,
+  DuckDbZOrder,
+} from './duckdb.js'

@@ -206,6 +206,9 @@ export class Snapshot {
    * @throws like {@link Snapshot.load}
    */
   async update(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
+    if (options.version === this.version) return this
+    // Cheap probe first: on a quiet table one HEAD replaces a listing of the whole log.
+    if (!(await store.head(commitKey(this.version + 1)))) return this
     const keys = await store.listKeys(LOG_DIR, {
       startAfter: `${LOG_DIR}${padVersion(this.version)}.json`,
     })

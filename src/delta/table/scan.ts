@@ -11,7 +11,7 @@ import { DeltaError, isDeltaError, UnsupportedProtocolError } from '../errors.js
 import { bindExpression, type BoundExpression } from '../expr/bind-expression.js'
 import { evaluateOnRow } from '../expr/evaluate.js'
 import type { Expression } from '../expr/expression.js'
-import { fileMayMatch, parseStats } from '../expr/skipping.js'
+import { fileMayMatch, parseStats, type SkippingFile } from '../expr/skipping.js'
 import { readParquetRows } from '../parquet/index.js'
 import { findField, type StructField, type StructType } from '../schema/data-type.js'
 import { parsePartitionValue } from '../schema/partition-values.js'
@@ -42,13 +42,32 @@ const FILE_CONCURRENCY = 8
  * @throws DeltaError `COLUMN_NOT_FOUND` / `INVALID_EXPRESSION` for a bad filter
  */
 export function pruneFiles(snapshot: Snapshot, filter?: Expression | BoundExpression): AddAction[] {
-  const files = snapshot.files().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  if (!filter) return files
+  const files = snapshot.files()
+  if (!filter) return files.sort(byPath)
   const bound = 'bound' in filter ? filter : bindExpression(filter, snapshot.schema)
   const parts = snapshot.partitionColumns
-  return files.filter((f) =>
-    fileMayMatch(bound, { partitionValues: f.partitionValues, stats: parseStats(f.stats) }, parts),
-  )
+  // Sorting only the survivors: a selective filter leaves a handful of thousands of files.
+  return files.filter((f) => fileMayMatch(bound, skippingFile(f), parts)).sort(byPath)
+}
+
+function byPath(a: AddAction, b: AddAction): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+}
+
+/**
+ * Parsed skipping inputs per add action. Actions are immutable and a table's snapshots share
+ * them from version to version, so each file's stats JSON is parsed once, not on every scan
+ * (a point update of a table of thousands of files would otherwise parse them all each time).
+ */
+const skippingFiles = new WeakMap<AddAction, SkippingFile>()
+
+function skippingFile(add: AddAction): SkippingFile {
+  let file = skippingFiles.get(add)
+  if (file === undefined) {
+    file = { partitionValues: add.partitionValues, stats: parseStats(add.stats) }
+    skippingFiles.set(add, file)
+  }
+  return file
 }
 
 /**
@@ -126,6 +145,36 @@ export async function scanRows(
   return results.flat()
 }
 
+/**
+ * Reads the rows of one live data file of a snapshot (live views are maintained file by file).
+ * @param store - the table's store
+ * @param snapshot - the snapshot the file belongs to
+ * @param add - the file
+ * @param options - projection and filter, as for {@link scanRows}
+ * @returns the file's matching rows
+ * @throws like {@link scanRows}
+ */
+export async function scanFileRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddAction,
+  options: ScanOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const schema = snapshot.schema
+  const output = resolveColumns(schema, options.columns, snapshot.location)
+  const bound = options.filter ? bindExpression(options.filter, schema) : undefined
+  const partitionSet = new Set(snapshot.partitionColumns)
+  const needed = new Set(output.map((f) => f.name))
+  if (bound) for (const c of bound.columns) needed.add(c)
+  const dataFields = schema.fields.filter((f) => !partitionSet.has(f.name))
+  const dataSchema: StructType = { type: 'struct', fields: dataFields }
+  const dataColumns = dataFields.filter((f) => needed.has(f.name)).map((f) => f.name)
+  const partitionFields = schema.fields.filter(
+    (f) => partitionSet.has(f.name) && needed.has(f.name),
+  )
+  return readFileRows(store, snapshot, add, dataSchema, dataColumns, partitionFields, bound, output)
+}
+
 function resolveColumns(
   schema: StructType,
   columns: readonly string[] | undefined,
@@ -183,6 +232,15 @@ async function readFileRows(
     for (const row of rows) for (const [name, v] of values) row[name as string] = v
   }
   const matched = bound ? rows.filter((r) => evaluateOnRow(bound, r) === true) : rows
+  // The Parquet reader already returns exactly the data columns, in order, missing ones as
+  // null: when they are the output, its rows are the result (no copy per row).
+  if (
+    partitionFields.length === 0 &&
+    output.length === dataColumns.length &&
+    output.every((f, i) => f.name === dataColumns[i])
+  ) {
+    return matched
+  }
   return matched.map((r) => {
     const out: Record<string, unknown> = {}
     for (const f of output) out[f.name] = r[f.name] ?? null

@@ -56,6 +56,37 @@ export interface CommitResult {
   readonly attempts: number
 }
 
+/** Options of {@link Transaction.commit}. */
+export interface CommitOptions {
+  /**
+   * Settles when the data files the staged actions reference are durable. The commit file is
+   * published only after it resolves (and never when it rejects); meanwhile the commit file is
+   * already staged when the store supports it, so both writes overlap.
+   */
+  readonly dataWritten?: Promise<unknown>
+}
+
+/** A put-if-absent split in two (see `LocalFsStore.stagePutIfAbsent`). */
+interface StagedPut {
+  publish(): Promise<boolean>
+  discard(): Promise<void>
+}
+
+/** A store that can stage a put-if-absent before publishing it. */
+interface StagingStore {
+  stagePutIfAbsent(key: string, data: Uint8Array): Promise<StagedPut>
+}
+
+function canStage(store: ObjectStore): store is ObjectStore & StagingStore {
+  return typeof (store as Partial<StagingStore>).stagePutIfAbsent === 'function'
+}
+
+/** Longest backoff between two commit attempts, in milliseconds. */
+const MAX_BACKOFF_MS = 100
+
+/** How many commits after a lost race are probed one by one before listing the log instead. */
+const MAX_VERSION_PROBES = 8
+
 /** One transaction over a snapshot. Use once. */
 export class Transaction {
   readonly #store: ObjectStore
@@ -219,11 +250,23 @@ export class Transaction {
 
   /**
    * Commits the staged actions, retrying on non-conflicting concurrent commits.
+   * @param options - data files still being written (see {@link CommitOptions})
    * @returns the committed version and the snapshot after it
    * @throws CommitConflictError (`COMMIT_CONFLICT`) with the conflict kind; DeltaError
-   *   `MAX_COMMIT_ATTEMPTS`, `APPEND_ONLY`, `STORAGE_ERROR`
+   *   `MAX_COMMIT_ATTEMPTS`, `APPEND_ONLY`, `STORAGE_ERROR`; the rejection of `dataWritten`
    */
-  async commit(): Promise<CommitResult> {
+  async commit(options: CommitOptions = {}): Promise<CommitResult> {
+    const dataWritten = options.dataWritten
+    try {
+      return await this.#commit(dataWritten)
+    } finally {
+      // Every path waits for the data writes: nothing keeps running behind a returned or thrown
+      // commit, and a rejected write is never left unobserved.
+      if (dataWritten) await Promise.allSettled([dataWritten])
+    }
+  }
+
+  async #commit(dataWritten: Promise<unknown> | undefined): Promise<CommitResult> {
     if (this.#committed) {
       throw new DeltaError(
         'INVALID_ARGUMENT',
@@ -265,7 +308,13 @@ export class Transaction {
       }
       const commitActions: Action[] = [this.#commitInfo(now, ict), ...this.#actions]
       const body = new TextEncoder().encode(serializeCommit(commitActions))
-      if (await this.#store.putIfAbsent(commitKey(version), body)) {
+      let created: boolean
+      if (attempt === 1 && dataWritten) {
+        created = await this.#putAfter(commitKey(version), body, dataWritten)
+      } else {
+        created = await this.#store.putIfAbsent(commitKey(version), body)
+      }
+      if (created) {
         const chain: Action[][] = []
         for (let v = this.snapshot.version + 1; v < version; v++) chain.push(winners.get(v) ?? [])
         chain.push(commitActions)
@@ -276,7 +325,11 @@ export class Transaction {
           attempts: attempt,
         }
       }
-      // Lost the race for `version`: check every commit that won since then.
+      // Lost the race for `version`. Back off first (jittered, growing with contention), then
+      // catch up: the next attempt must target the version after the newest commit seen, and
+      // sleeping between finding it and attempting it would lose the race again on a busy table.
+      if (attempt > 2) await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt))
+      // Check every commit that won since then.
       const latest = await this.#latestVersion(version)
       for (let w = version; w <= latest; w++) {
         const actions = await readCommit(this.#store, location, { version: w, key: commitKey(w) })
@@ -310,17 +363,46 @@ export class Transaction {
           { context: { table: location, attempts: attempt } },
         )
       }
-      // Jittered backoff grows with contention but stays short: losers retry immediately
-      // after a non-conflicting winner most of the time.
-      if (attempt > 2) await sleep(Math.random() * Math.min(100, 2 ** attempt))
     }
   }
 
+  /**
+   * Put-if-absent of the commit file once the data files are durable. With a staging store the
+   * commit file is written and fsync-ed while the data files are, and only linked into place
+   * after them; the visible order (data durable, then commit) is the same as writing in sequence.
+   */
+  async #putAfter(key: string, body: Uint8Array, dataWritten: Promise<unknown>): Promise<boolean> {
+    const store = this.#store
+    if (!canStage(store)) {
+      await dataWritten
+      return store.putIfAbsent(key, body)
+    }
+    const [staged, data] = await Promise.allSettled([
+      store.stagePutIfAbsent(key, body),
+      dataWritten,
+    ])
+    if (data.status === 'rejected') {
+      if (staged.status === 'fulfilled') await staged.value.discard()
+      throw data.reason
+    }
+    if (staged.status === 'rejected') throw staged.reason
+    return staged.value.publish()
+  }
+
+  /**
+   * The latest version, knowing that `atLeast` exists. Commits are contiguous, so probing the
+   * next names one by one finds it; after a few probes (many concurrent winners) one listing
+   * of the log is cheaper.
+   */
   async #latestVersion(atLeast: number): Promise<number> {
-    const keys = await this.#store.listKeys(LOG_DIR, {
-      startAfter: `${LOG_DIR}${padVersion(atLeast - 1)}.json`,
-    })
     let latest = atLeast
+    for (let probe = 0; probe < MAX_VERSION_PROBES; probe++) {
+      if (!(await this.#store.head(commitKey(latest + 1)))) return latest
+      latest++
+    }
+    const keys = await this.#store.listKeys(LOG_DIR, {
+      startAfter: `${LOG_DIR}${padVersion(latest)}.json`,
+    })
     for (const k of keys) {
       const f = parseLogKey(k)
       if (f?.type === 'commit' && f.version === latest + 1) latest = f.version

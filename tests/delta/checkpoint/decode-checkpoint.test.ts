@@ -166,6 +166,23 @@ describe('decodeCheckpoint', () => {
     expect(actions.filter((a) => a.kind === 'add')).toHaveLength(50)
   })
 
+  it('rejects a mistyped column that no row uses, like the row reader', async () => {
+    const schema: StructType = structuredClone(CHECKPOINT_SCHEMA)
+    const remove = schema.fields.find((f) => f.name === 'remove')!.type as StructType
+    ;(remove.fields.find((f) => f.name === 'size') as { type: DataType }).type = 'string'
+    const file = writeParquet(
+      ROWS.filter((r) => !('remove' in r)),
+      schema,
+    )
+    expect(() => decodeCheckpoint(file, 'mistyped.parquet')).toThrow()
+    const store = new MemoryStore()
+    const key = '_delta_log/00000000000000000001.checkpoint.parquet'
+    await store.put(key, file)
+    await expect(
+      readCheckpoint(store, 'mem', { version: 1, flavor: 'classic', keys: [key] }),
+    ).rejects.toMatchObject({ code: 'CORRUPT_CHECKPOINT' })
+  })
+
   it('throws for a truncated file, and readCheckpoint reports CORRUPT_CHECKPOINT', async () => {
     const file = writtenCheckpoint().slice(0, 400)
     expect(() => decodeCheckpoint(file, 'cut.parquet')).toThrow(DeltaError)

@@ -188,4 +188,22 @@ describe('buildLogSegment', () => {
       isDeltaError(await buildLogSegment(store, 't').catch((e: unknown) => e), 'TABLE_NOT_FOUND'),
     ).toBe(true)
   })
+
+  it('ignores names that only look like commit files', async () => {
+    const store = await table(2)
+    for (const name of [
+      '0000000000000000000a.json',
+      '000000000000000000002.json',
+      '0000000000000000002.json',
+      '00000000000000000002.JSON',
+      '00000000000000000002.json.tmp',
+      '.00000000000000000002.json',
+      '０0000000000000000002.json',
+    ]) {
+      await store.put(`_delta_log/${name}`, enc('{}'))
+    }
+    const segment = await buildLogSegment(store, 't')
+    expect(segment.version).toBe(1)
+    expect(segment.commits.map((c) => c.version)).toEqual([0, 1])
+  })
 })

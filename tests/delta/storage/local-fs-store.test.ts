@@ -190,3 +190,34 @@ describe('LocalFsStore', () => {
     )
   }, 60_000)
 })
+
+describe('LocalFsStore commit fast paths', () => {
+  it('putNew creates a file in place, durably, and refuses an existing key', async () => {
+    const dir = await makeTempDir('local-store-')
+    const store = new LocalFsStore(path.join(dir, 'root'))
+    await store.putNew('p=1/part-0.parquet', bytes('data'))
+    expect(new TextDecoder().decode(await store.get('p=1/part-0.parquet'))).toBe('data')
+    expect(await allEntries(path.join(dir, 'root'))).toEqual(['p=1', 'p=1/part-0.parquet'])
+    await expectDeltaError(store.putNew('p=1/part-0.parquet', bytes('other')), 'STORAGE_ERROR')
+    expect(new TextDecoder().decode(await store.get('p=1/part-0.parquet'))).toBe('data')
+  })
+
+  it('stagePutIfAbsent publishes only on publish() and cleans up on discard()', async () => {
+    const dir = await makeTempDir('local-store-')
+    const store = new LocalFsStore(path.join(dir, 'root'))
+    const key = '_delta_log/00000000000000000001.json'
+    const staged = await store.stagePutIfAbsent(key, bytes('one'))
+    expect(await store.head(key)).toBeUndefined()
+    expect(await staged.publish()).toBe(true)
+    expect(new TextDecoder().decode(await store.get(key))).toBe('one')
+    const loser = await store.stagePutIfAbsent(key, bytes('two'))
+    expect(await loser.publish()).toBe(false)
+    const dropped = await store.stagePutIfAbsent('_delta_log/00000000000000000002.json', bytes('x'))
+    await dropped.discard()
+    await expect(dropped.publish()).rejects.toMatchObject({ code: 'INTERNAL' })
+    expect(await allEntries(path.join(dir, 'root', '_delta_log'))).toEqual([
+      '00000000000000000001.json',
+    ])
+    expect(new TextDecoder().decode(await store.get(key))).toBe('one')
+  })
+})

@@ -259,6 +259,7 @@ SETTINGS: list[tuple[str, dict[str, Any]]] = [
     ("gzip", {"compression": "gzip"}),
     ("brotli", {"compression": "brotli"}),
     ("lz4", {"compression": "lz4"}),
+    ("zstd", {"compression": "zstd"}),
     ("legacy-list-naming", {"use_compliant_nested_type": False}),
 ]
 

@@ -1,0 +1,152 @@
+/**
+ * OPTIMIZE's in-process rewriter: the rows of a bin are read with the engine's Parquet reader
+ * (hyparquet), z-ordered in JavaScript when asked, cut into the planned number of files and
+ * written with the engine's writer, with statistics from `collectStats` (as every write does).
+ * @module
+ */
+import type { AddAction } from '../../actions/actions.js'
+import { DeltaError, isDeltaError } from '../../errors.js'
+import { readParquetMetadata, readParquetRows, writeParquet } from '../../parquet/index.js'
+import { collectStats, serializeStats } from '../../stats/collect-stats.js'
+import { dataFileKey } from '../../table/scan.js'
+import { PARQUET_CREATED_BY } from '../write-files.js'
+import type { OptimizeBin } from './plan.js'
+import { nextOutputKey, type RewriteContext } from './rewriter.js'
+import { sortByZOrder } from './z-order.js'
+
+/**
+ * A bin reads a file written by another engine while timestamps must keep their microseconds
+ * (see `RewriteStrategy.timestampFallback`); the bin is then rewritten with DuckDB.
+ * @internal
+ */
+export class ForeignTimestampFileError extends Error {
+  /**
+   * @param key - the data file
+   * @param createdBy - its writer
+   */
+  constructor(key: string, createdBy: string | undefined) {
+    super(`delta optimize: ${key} was written by ${createdBy ?? 'an unknown writer'}`)
+    this.name = 'ForeignTimestampFileError'
+  }
+}
+
+/** The `created_by` of files this engine writes (`PARQUET_CREATED_BY`, or the bare name). */
+const OWN_WRITER_RE = /^polarway-lakehouse(?: |$)/
+
+/** Options of {@link rewriteBinWithHyparquet}. */
+export interface HyparquetRewriteOptions {
+  /** Fail with {@link ForeignTimestampFileError} on a file this engine did not write. */
+  readonly ownFilesOnly?: boolean
+}
+
+/** Files read (and written) concurrently. */
+const IO_CONCURRENCY = 16
+
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      await fn(items[i] as T, i)
+    }
+  }
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, worker),
+  )
+  for (const s of settled) if (s.status === 'rejected') throw s.reason
+}
+
+/**
+ * Reads one data file's rows (data columns only).
+ * @param context - the rewrite
+ * @param add - the file
+ * @param ownFilesOnly - refuse files another engine wrote
+ * @returns its rows
+ * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `SCHEMA_MISMATCH`;
+ *   ForeignTimestampFileError
+ */
+async function readFile(
+  context: RewriteContext,
+  add: AddAction,
+  ownFilesOnly: boolean,
+): Promise<Record<string, unknown>[]> {
+  const { store, snapshot } = context
+  const key = dataFileKey(snapshot, store, add.path)
+  let data: Uint8Array
+  try {
+    data = await store.get(key)
+  } catch (cause) {
+    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
+      throw new DeltaError(
+        'DATA_FILE_NOT_FOUND',
+        `delta optimize: data file ${key} of table ${snapshot.location} at version ` +
+          `${snapshot.version} is missing`,
+        { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
+      )
+    }
+    throw cause
+  }
+  if (ownFilesOnly) {
+    const { createdBy } = readParquetMetadata(data, key)
+    if (createdBy === undefined || !OWN_WRITER_RE.test(createdBy)) {
+      throw new ForeignTimestampFileError(key, createdBy)
+    }
+  }
+  return readParquetRows(data, { schema: context.dataSchema, fileName: key })
+}
+
+/**
+ * Rewrites one bin in process.
+ * @param context - the rewrite
+ * @param bin - the files to rewrite together
+ * @param options - whether only files this engine wrote may be read
+ * @returns the adds of the new files (none when the bin holds no rows)
+ * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `STORAGE_ERROR`;
+ *   {@link ForeignTimestampFileError} (before writing anything) with `ownFilesOnly`
+ */
+export async function rewriteBinWithHyparquet(
+  context: RewriteContext,
+  bin: OptimizeBin,
+  options: HyparquetRewriteOptions = {},
+): Promise<AddAction[]> {
+  const perFile: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(
+    bin.files.length,
+  )
+  await forEachConcurrently(bin.files, async (add, i) => {
+    perFile[i] = await readFile(context, add, options.ownFilesOnly === true)
+  })
+  let rows = perFile.flat()
+  if (rows.length === 0) return []
+  if (context.plan.zOrderBy.length > 0) rows = sortByZOrder(rows, context.plan.zOrderBy)
+  const count = Math.min(bin.outputFiles, rows.length)
+  const chunks: Record<string, unknown>[][] = []
+  for (let i = 0; i < count; i++) {
+    chunks.push(
+      rows.slice(
+        Math.floor((i * rows.length) / count),
+        Math.floor(((i + 1) * rows.length) / count),
+      ),
+    )
+  }
+  const adds = new Array<AddAction>(chunks.length)
+  const { snapshot, store } = context
+  await forEachConcurrently(chunks, async (chunk, i) => {
+    const { key, path } = nextOutputKey(context, bin.partitionValues)
+    const bytes = writeParquet(chunk, context.dataSchema, { createdBy: PARQUET_CREATED_BY })
+    context.written.push(key)
+    await store.put(key, bytes)
+    adds[i] = {
+      kind: 'add',
+      path,
+      partitionValues: bin.partitionValues,
+      size: bytes.byteLength,
+      modificationTime: context.now,
+      dataChange: false,
+      stats: serializeStats(collectStats(chunk, snapshot.schema, context.statsColumns)),
+    }
+  })
+  return adds
+}

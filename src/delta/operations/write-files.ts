@@ -1,0 +1,355 @@
+/**
+ * Writing data files for a commit: row validation against the schema, partitioning, Parquet
+ * encoding, per-file stats and the resulting `add` actions ("Add File and Remove File",
+ * "Per-file Statistics" and "Partition Value Serialization" in PROTOCOL.md).
+ *
+ * Data files get unique names (`part-NNNNN-<uuid>-c000.snappy.parquet`) under Hive-style
+ * partition directories and are written durably before any commit references them; a file
+ * that no commit references is invisible and is removed by VACUUM later.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { AddAction, PartitionValues, RemoveAction } from '../actions/actions.js'
+import { DeltaError } from '../errors.js'
+import { writeParquet } from '../parquet/index.js'
+import type { StructField, StructType } from '../schema/data-type.js'
+import { serializePartitionValue } from '../schema/partition-values.js'
+import { encodeAddPath, partitionDirectory } from '../schema/paths.js'
+import { coerceValue } from '../schema/values.js'
+import type { Snapshot } from '../snapshot/snapshot.js'
+import { collectStats, serializeStats, statsColumnsFor } from '../stats/collect-stats.js'
+import type { ObjectStore } from '../storage/object-store.js'
+
+/** `created_by` of our Parquet files; Spark trusts string stats only with "<app> version <v>". */
+export const PARQUET_CREATED_BY = 'polarway-lakehouse version 0.1.0'
+
+/** Default maximum number of rows per data file. */
+export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000
+
+/** How many data files are encoded and written concurrently. */
+const WRITE_CONCURRENCY = 4
+
+/** Options of {@link writeDataFiles}. */
+export interface WriteFilesOptions {
+  /** `add.dataChange` (false only when rearranging existing data, e.g. compaction). */
+  readonly dataChange?: boolean
+  /** Split files after this many rows. */
+  readonly maxRowsPerFile?: number
+  /** Modification time written into the add actions. */
+  readonly now: number
+  /** Rows were validated already (they come from the table itself). */
+  readonly trusted?: boolean
+}
+
+/**
+ * Validates rows against the table schema and returns them in canonical form (longs as bigint,
+ * decimals as strings, ...). Unknown columns, nulls in non-nullable columns and values of the
+ * wrong type are rejected; missing nullable columns become null.
+ * @param schema - the table schema
+ * @param rows - user rows
+ * @param location - table location for messages
+ * @returns canonical rows (new objects)
+ * @throws DeltaError `SCHEMA_MISMATCH` naming the row index and column
+ */
+export function validateRows(
+  schema: StructType,
+  rows: readonly unknown[],
+  location: string,
+): Record<string, unknown>[] {
+  if (!Array.isArray(rows)) {
+    throw new DeltaError(
+      'SCHEMA_MISMATCH',
+      `delta write: rows for table ${location} must be an array`,
+    )
+  }
+  const byName = fieldsByName(schema)
+  return rows.map((row, i) => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row) || row instanceof Map) {
+      throw new DeltaError(
+        'SCHEMA_MISMATCH',
+        `delta write: row ${i} for table ${location} is not an object`,
+        {
+          context: { table: location, row: i },
+        },
+      )
+    }
+    const input = row as Record<string, unknown>
+    for (const key of Object.keys(input)) {
+      if (!byName.has(key)) {
+        throw new DeltaError(
+          'SCHEMA_MISMATCH',
+          `delta write: row ${i} has column ${JSON.stringify(key)}, which table ${location} does not have`,
+          { context: { table: location, row: i, column: key } },
+        )
+      }
+    }
+    const out: Record<string, unknown> = {}
+    for (const f of schema.fields) {
+      const v = input[f.name]
+      if (v === undefined || v === null) {
+        if (!f.nullable && f.type !== 'void') {
+          throw new DeltaError(
+            'SCHEMA_MISMATCH',
+            `delta write: row ${i} has no value for non-nullable column ${JSON.stringify(f.name)} of table ${location}`,
+            { context: { table: location, row: i, column: f.name } },
+          )
+        }
+        out[f.name] = null
+      } else {
+        out[f.name] = coerceField(f, v, i, location)
+      }
+    }
+    return out
+  })
+}
+
+/** Field lookup of a schema, built once per schema object (appends validate row by row). */
+const FIELDS_BY_NAME = new WeakMap<StructType, ReadonlyMap<string, StructField>>()
+
+function fieldsByName(schema: StructType): ReadonlyMap<string, StructField> {
+  let byName = FIELDS_BY_NAME.get(schema)
+  if (!byName) {
+    byName = new Map(schema.fields.map((f) => [f.name, f]))
+    FIELDS_BY_NAME.set(schema, byName)
+  }
+  return byName
+}
+
+/**
+ * Coerces one value. The description of the value only matters in an error message, so it is
+ * built only when the value is rejected: coercion is deterministic, and the second call throws
+ * the same error with the full description.
+ */
+function coerceField(f: StructField, value: unknown, row: number, location: string): unknown {
+  try {
+    return coerceValue(f.type, value, '')
+  } catch {
+    return coerceValue(
+      f.type,
+      value,
+      `row ${row} column ${JSON.stringify(f.name)} of table ${location}`,
+    )
+  }
+}
+
+interface PartitionGroup {
+  readonly values: PartitionValues
+  readonly rows: Record<string, unknown>[]
+}
+
+function groupByPartition(
+  rows: readonly Record<string, unknown>[],
+  partitionFields: readonly StructField[],
+): PartitionGroup[] {
+  if (partitionFields.length === 0)
+    return rows.length === 0 ? [] : [{ values: {}, rows: [...rows] }]
+  const groups = new Map<string, PartitionGroup>()
+  for (const row of rows) {
+    const values: Record<string, string | null> = {}
+    for (const f of partitionFields) values[f.name] = serializePartitionValue(f.type, row[f.name])
+    const key = JSON.stringify(partitionFields.map((f) => values[f.name] ?? null))
+    let g = groups.get(key)
+    if (!g) {
+      g = { values, rows: [] }
+      groups.set(key, g)
+    }
+    g.rows.push(row)
+  }
+  return [...groups.values()]
+}
+
+/** One data file to write: its rows and partition values. */
+interface FileJob {
+  readonly values: PartitionValues
+  readonly rows: Record<string, unknown>[]
+}
+
+/** What encoding a file needs from the snapshot, computed once per write. */
+interface WritePlan {
+  readonly jobs: FileJob[]
+  readonly dataSchema: StructType
+  readonly schema: StructType
+  readonly statsColumns: ReturnType<typeof statsColumnsFor>
+  readonly partitionColumns: readonly string[]
+  readonly partitioned: boolean
+  readonly writeId: string
+}
+
+function planWrite(
+  snapshot: Snapshot,
+  rows: readonly Record<string, unknown>[],
+  options: WriteFilesOptions,
+): WritePlan {
+  const schema = snapshot.schema
+  const canonical = options.trusted ? rows : validateRows(schema, rows, snapshot.location)
+  const partitionSet = new Set(snapshot.partitionColumns)
+  const partitionFields = schema.fields.filter((f) => partitionSet.has(f.name))
+  const dataSchema: StructType = {
+    type: 'struct',
+    fields: schema.fields.filter((f) => !partitionSet.has(f.name)),
+  }
+  const statsColumns = statsColumnsFor(
+    schema,
+    snapshot.metadata.configuration,
+    snapshot.partitionColumns,
+  )
+  const maxRows = Math.max(1, options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE)
+  const jobs: FileJob[] = []
+  for (const g of groupByPartition(canonical, partitionFields)) {
+    if (g.rows.length <= maxRows) jobs.push(g)
+    else {
+      for (let i = 0; i < g.rows.length; i += maxRows) {
+        jobs.push({ values: g.values, rows: g.rows.slice(i, i + maxRows) })
+      }
+    }
+  }
+  return {
+    jobs,
+    dataSchema,
+    schema,
+    statsColumns,
+    partitionColumns: snapshot.partitionColumns,
+    partitioned: partitionFields.length > 0,
+    writeId: randomUUID(),
+  }
+}
+
+/** Encodes file `i` of a plan: its key, Parquet bytes and add action. */
+function encodeFile(
+  plan: WritePlan,
+  i: number,
+  options: WriteFilesOptions,
+): { key: string; bytes: Uint8Array; add: AddAction } {
+  const job = plan.jobs[i] as FileJob
+  const dir = plan.partitioned ? `${partitionDirectory(plan.partitionColumns, job.values)}/` : ''
+  const key = `${dir}part-${String(i).padStart(5, '0')}-${plan.writeId}-c000.snappy.parquet`
+  const bytes = writeParquet(job.rows, plan.dataSchema, { createdBy: PARQUET_CREATED_BY })
+  const add: AddAction = {
+    kind: 'add',
+    path: encodeAddPath(key),
+    partitionValues: job.values,
+    size: bytes.byteLength,
+    modificationTime: options.now,
+    dataChange: options.dataChange ?? true,
+    stats: serializeStats(collectStats(job.rows, plan.schema, plan.statsColumns)),
+  }
+  return { key, bytes, add }
+}
+
+/** A store that can create a never-used key without a temp file (see `LocalFsStore.putNew`). */
+interface NewObjectWriter {
+  putNew(key: string, data: Uint8Array): Promise<void>
+}
+
+function canPutNew(store: ObjectStore): store is ObjectStore & NewObjectWriter {
+  return typeof (store as Partial<NewObjectWriter>).putNew === 'function'
+}
+
+/**
+ * Stores a data file durably. Its name holds a fresh UUID and no commit references it yet, so
+ * no reader can look at it while it is written: a store that can skip the temp file and rename
+ * that `put` needs for atomic replacement does so.
+ */
+function putDataFile(store: ObjectStore, key: string, bytes: Uint8Array): Promise<void> {
+  return canPutNew(store) ? store.putNew(key, bytes) : store.put(key, bytes)
+}
+
+/** Runs `task(i)` for `i < count`, at most `limit` at a time; rethrows the first failure. */
+async function runBounded(
+  count: number,
+  limit: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < count) await task(next++)
+  }
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, count) }, worker))
+  for (const s of settled) if (s.status === 'rejected') throw s.reason
+}
+
+/**
+ * Writes rows as data files of a table and returns the `add` actions for them. Files are
+ * encoded as they are written (at most a few at a time in memory).
+ * @param store - the table's store
+ * @param snapshot - the snapshot being written to (schema, partitioning, stats settings)
+ * @param rows - rows in canonical form (see {@link validateRows}); validated unless `trusted`
+ * @param options - data change flag, file size, clock
+ * @returns one add per written file (none for no rows)
+ * @throws DeltaError `SCHEMA_MISMATCH`, `STORAGE_ERROR`
+ */
+export async function writeDataFiles(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  rows: readonly Record<string, unknown>[],
+  options: WriteFilesOptions,
+): Promise<AddAction[]> {
+  const plan = planWrite(snapshot, rows, options)
+  const adds: AddAction[] = new Array<AddAction>(plan.jobs.length)
+  await runBounded(plan.jobs.length, WRITE_CONCURRENCY, async (i) => {
+    const file = encodeFile(plan, i, options)
+    await putDataFile(store, file.key, file.bytes)
+    adds[i] = file.add
+  })
+  return adds
+}
+
+/** Result of {@link prepareDataFiles}. */
+export interface PreparedDataFiles {
+  /** One add per file, known before the files are durable. */
+  readonly adds: AddAction[]
+  /**
+   * Settles when every file is durable (or one failed). The caller must await it before
+   * publishing a commit that references the files, and must await it on every path.
+   */
+  readonly written: Promise<void>
+}
+
+/**
+ * Encodes rows as data files now and starts writing them, so that a commit can prepare its log
+ * entry while the files are being made durable (the commit file is published only after
+ * `written` resolves). All files are held in memory until written: meant for appends, whose
+ * rows are in memory already.
+ * @param store - the table's store
+ * @param snapshot - the snapshot being written to (schema, partitioning, stats settings)
+ * @param rows - rows in canonical form; validated unless `trusted`
+ * @param options - data change flag, file size, clock
+ * @returns the adds and the completion of the writes
+ * @throws DeltaError `SCHEMA_MISMATCH` (synchronously, before anything is written)
+ */
+export function prepareDataFiles(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  rows: readonly Record<string, unknown>[],
+  options: WriteFilesOptions,
+): PreparedDataFiles {
+  const plan = planWrite(snapshot, rows, options)
+  const files = plan.jobs.map((_, i) => encodeFile(plan, i, options))
+  const written = runBounded(files.length, WRITE_CONCURRENCY, async (i) => {
+    const file = files[i] as (typeof files)[number]
+    await putDataFile(store, file.key, file.bytes)
+  })
+  return { adds: files.map((f) => f.add), written }
+}
+
+/**
+ * The `remove` action for a live file, copying its path byte for byte, as the protocol asks.
+ * @param add - the live file
+ * @param now - deletion timestamp
+ * @param dataChange - false when the rows live on in other files (compaction)
+ * @returns the remove action
+ */
+export function removeFor(add: AddAction, now: number, dataChange: boolean): RemoveAction {
+  return {
+    kind: 'remove',
+    path: add.path,
+    dataChange,
+    deletionTimestamp: now,
+    extendedFileMetadata: true,
+    partitionValues: add.partitionValues,
+    size: add.size,
+    stats: add.stats,
+    tags: add.tags,
+    deletionVector: add.deletionVector,
+  }
+}

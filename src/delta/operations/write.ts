@@ -1,0 +1,149 @@
+/**
+ * Append and overwrite (digest section 7.1): new data files plus, for overwrite, `remove`s of
+ * every live file, in one commit.
+ * @module
+ */
+import type { Clock } from '../clock.js'
+import type { Expression } from '../expr/expression.js'
+import { replaceWhereRows } from './delete.js'
+import type { Snapshot } from '../snapshot/snapshot.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { Transaction } from '../transaction/transaction.js'
+import { finishCommit, type FinishCommitOptions, type FinishedWrite } from './finish-commit.js'
+import {
+  prepareDataFiles,
+  removeFor,
+  writeDataFiles,
+  type PreparedDataFiles,
+} from './write-files.js'
+
+/** Options of an append. */
+export interface AppendOptions {
+  /**
+   * Idempotent write: the append is skipped when this application already committed this
+   * version (or a later one) to the table.
+   */
+  readonly appTransaction?: { readonly appId: string; readonly version: number }
+  /** `commitInfo.userMetadata`. */
+  readonly userMetadata?: string
+  /** Maximum commit attempts. */
+  readonly maxAttempts?: number
+}
+
+/**
+ * Appends rows in one commit.
+ * @param store - the table's store
+ * @param snapshot - the latest snapshot
+ * @param clock - time source
+ * @param rows - rows to append (validated against the schema)
+ * @param options - idempotence, metadata
+ * @returns the result and the snapshot after it
+ * @throws DeltaError `SCHEMA_MISMATCH`, `COMMIT_CONFLICT`, `MAX_COMMIT_ATTEMPTS`, `STORAGE_ERROR`
+ * @internal
+ */
+export async function appendRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  rows: readonly Record<string, unknown>[],
+  options: AppendOptions = {},
+): Promise<FinishedWrite> {
+  // The commit file is staged while the data files are made durable, and published after them.
+  const prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now() })
+  return commitAppendFiles(store, snapshot, clock, rows.length, prepared, options)
+}
+
+/**
+ * Commits data files being written by {@link prepareDataFiles} as one blind append.
+ * @param store - the table's store
+ * @param snapshot - the snapshot the files were encoded against
+ * @param clock - time source
+ * @param numRows - rows in the files
+ * @param prepared - the add actions and the promise of their durability
+ * @param options - idempotence, metadata, attempts, checkpoint policy
+ * @returns the result and the snapshot after it
+ * @internal
+ */
+export function commitAppendFiles(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  numRows: number,
+  prepared: PreparedDataFiles,
+  options: AppendOptions & Pick<FinishCommitOptions, 'checkpoint'> = {},
+): Promise<FinishedWrite> {
+  const txn = new Transaction(store, snapshot, clock, {
+    operation: 'WRITE',
+    operationParameters: { mode: 'Append', partitionBy: JSON.stringify(snapshot.partitionColumns) },
+    appTransaction: options.appTransaction,
+    userMetadata: options.userMetadata,
+    maxAttempts: options.maxAttempts,
+  })
+  const { adds, written } = prepared
+  txn.addActions(adds)
+  return finishCommit(
+    store,
+    txn,
+    clock,
+    {
+      numFiles: adds.length,
+      numOutputRows: numRows,
+      numOutputBytes: adds.reduce((s, a) => s + a.size, 0),
+    },
+    { dataWritten: written, checkpoint: options.checkpoint },
+  )
+}
+
+/** Options of an overwrite. */
+export interface OverwriteOptions {
+  /** Replace only the rows matching this predicate; every new row must match it. */
+  readonly replaceWhere?: Expression
+  /** `commitInfo.userMetadata`. */
+  readonly userMetadata?: string
+  /** Maximum commit attempts. */
+  readonly maxAttempts?: number
+}
+
+/**
+ * Replaces the content of the table (or, with `replaceWhere`, the matching rows) with `rows`
+ * in one commit.
+ * @param store - the table's store
+ * @param snapshot - the latest snapshot
+ * @param clock - time source
+ * @param rows - the new content
+ * @param options - metadata
+ * @returns the result and the snapshot after it
+ * @throws DeltaError `SCHEMA_MISMATCH`, `APPEND_ONLY`, `COMMIT_CONFLICT`, `STORAGE_ERROR`
+ * @internal
+ */
+export async function overwriteRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  rows: readonly Record<string, unknown>[],
+  options: OverwriteOptions = {},
+): Promise<FinishedWrite> {
+  if (options.replaceWhere)
+    return replaceWhereRows(store, snapshot, clock, rows, options.replaceWhere, options)
+  const txn = new Transaction(store, snapshot, clock, {
+    operation: 'WRITE',
+    operationParameters: {
+      mode: 'Overwrite',
+      partitionBy: JSON.stringify(snapshot.partitionColumns),
+    },
+    userMetadata: options.userMetadata,
+    maxAttempts: options.maxAttempts,
+  })
+  const live = snapshot.files()
+  txn.recordRead(undefined, live)
+  const now = clock.now()
+  const adds = await writeDataFiles(store, snapshot, rows, { now })
+  txn.addActions(live.map((f) => removeFor(f, now, true)))
+  txn.addActions(adds)
+  return finishCommit(store, txn, clock, {
+    numFiles: adds.length,
+    numOutputRows: rows.length,
+    numOutputBytes: adds.reduce((s, a) => s + a.size, 0),
+    numRemovedFiles: live.length,
+  })
+}

@@ -1,0 +1,360 @@
+/**
+ * Group commit: concurrent appenders' rows ride one commit (ARCHITECTURE.md "Writes at volume").
+ *
+ * Callers enqueue rows, which are validated on arrival (invalid rows reject only their caller,
+ * and nothing of that call is queued). One commit runs at a time; the requests that arrive while
+ * it runs all go into the next commit together, and a caller's rows are never split across
+ * commits. Each caller's promise settles only when the commit holding its rows is durable (its
+ * data files and its log file fsync-ed), or failed, and a failure reaches exactly the callers
+ * of that commit.
+ *
+ * The queue is bounded: it holds at most `maxQueuedRows` rows, counting the commit in flight.
+ * Callers that do not fit wait in arrival order for room (back-pressure). One request larger
+ * than the bound is admitted alone, when nothing else is queued, so that it cannot wait forever.
+ *
+ * Checkpoints are not written on the acknowledgement path: when one is due the queue writes it
+ * in the background, one at a time, coalescing the due versions that pass meanwhile and pacing
+ * them so that they take a bounded share of the time (a checkpoint costs time proportional to
+ * the number of live files, a commit does not). Its outcome is reported in the result of the
+ * first commit acknowledged after it finished.
+ * @module
+ */
+import type { CheckpointResult } from '../checkpoint/write-checkpoint.js'
+import type { Clock } from '../clock.js'
+import { DeltaError, isDeltaError } from '../errors.js'
+import { commitKey } from '../log/log-path.js'
+import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
+import { commitAppendFiles } from '../operations/write.js'
+import { prepareDataFiles, validateRows } from '../operations/write-files.js'
+import type { StructType } from '../schema/data-type.js'
+import { readCommits, type Snapshot } from '../snapshot/snapshot.js'
+import type { ObjectStore } from '../storage/object-store.js'
+import { dataFileKey } from '../table/scan.js'
+
+/** Default bound on rows held by the queue (queued plus in flight). */
+export const DEFAULT_MAX_QUEUED_ROWS = 200_000
+
+/** Default maximum rows per commit (a single larger request still commits alone). */
+export const DEFAULT_MAX_BATCH_ROWS = 50_000
+
+/**
+ * A background checkpoint starts no sooner than this many times its predecessor's duration
+ * after that one ended, which keeps checkpoints under about a tenth of the time.
+ */
+const CHECKPOINT_PACE = 9
+
+/** Configuration of a {@link GroupCommitQueue}. */
+export interface GroupCommitOptions {
+  /** The current table schema (for validating each caller's rows on arrival). */
+  readonly schema: () => StructType
+  /** Table location, for messages. */
+  readonly location: () => string
+  /**
+   * Commits one batch of (validated) rows as one append, durably. It must not write the
+   * post-commit checkpoint itself when `checkpoint` is given.
+   */
+  readonly commit: (rows: Record<string, unknown>[]) => Promise<WriteResult>
+  /** Writes a checkpoint of the latest committed version; enables background checkpoints. */
+  readonly checkpoint?: () => Promise<CheckpointResult>
+  /** Versions between checkpoints (`delta.checkpointInterval`); read after every commit. */
+  readonly checkpointInterval?: () => number
+  /** Bound on queued rows before callers wait. */
+  readonly maxQueuedRows?: number
+  /** Rows per commit. */
+  readonly maxBatchRows?: number
+}
+
+interface Request {
+  readonly rows: Record<string, unknown>[]
+  readonly resolve: (result: WriteResult) => void
+  readonly reject: (error: unknown) => void
+}
+
+interface Waiter {
+  readonly rows: number
+  readonly admit: () => void
+  readonly reject: (error: unknown) => void
+}
+
+/** A per-table queue that group-commits appends. */
+export class GroupCommitQueue {
+  readonly #options: GroupCommitOptions
+  readonly #maxQueued: number
+  readonly #maxBatch: number
+  readonly #pending: Request[] = []
+  readonly #waiters: Waiter[] = []
+  #queuedRows = 0
+  #running: Promise<void> | undefined
+  #closed = false
+  // Background checkpoints.
+  #checkpointing: Promise<void> | undefined
+  #checkpointWanted = false
+  #lastCheckpointEnd = 0
+  #lastCheckpointMs = 0
+  #checkpointedThrough = -1
+  #checkpointOutcome: Pick<WriteResult, 'checkpoint' | 'checkpointError'> | undefined
+
+  /**
+   * @param options - schema source, commit function and limits
+   * @throws DeltaError `INVALID_ARGUMENT` for limits that are not positive integers
+   */
+  constructor(options: GroupCommitOptions) {
+    this.#options = options
+    this.#maxQueued = positive(options.maxQueuedRows, DEFAULT_MAX_QUEUED_ROWS, 'maxQueuedRows')
+    this.#maxBatch = positive(options.maxBatchRows, DEFAULT_MAX_BATCH_ROWS, 'maxBatchRows')
+  }
+
+  /** Rows held by the queue now: waiting for a commit or in the commit that is running. */
+  get queuedRows(): number {
+    return this.#queuedRows
+  }
+
+  /**
+   * Queues rows for the next commit.
+   * @param rows - rows to append
+   * @returns the result of the commit that holds them
+   * @throws DeltaError `SCHEMA_MISMATCH` for invalid rows (nothing is queued), `INVALID_ARGUMENT`
+   *   for no rows, `QUEUE_CLOSED`
+   *   (also when the queue closes while the caller waits for room), or the error of the commit
+   *   that held the rows
+   */
+  async enqueue(rows: readonly Record<string, unknown>[]): Promise<WriteResult> {
+    if (this.#closed) throw closedError(this.#options.location())
+    const canonical = validateRows(this.#options.schema(), rows, this.#options.location())
+    if (canonical.length === 0) {
+      throw new DeltaError(
+        'INVALID_ARGUMENT',
+        `delta group commit: no rows to append to ${this.#options.location()}`,
+      )
+    }
+    if (this.#waiters.length > 0 || !this.#fits(canonical.length)) {
+      // Back-pressure, first come first served: the room is reserved by #admitWaiters.
+      await new Promise<void>((admit, reject) => {
+        this.#waiters.push({ rows: canonical.length, admit, reject })
+      })
+    } else {
+      this.#queuedRows += canonical.length
+    }
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.#pending.push({ rows: canonical, resolve, reject })
+      this.#running ??= this.#drain()
+    })
+  }
+
+  #fits(rows: number): boolean {
+    return this.#queuedRows === 0 || this.#queuedRows + rows <= this.#maxQueued
+  }
+
+  #admitWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const next = this.#waiters[0] as Waiter
+      if (!this.#fits(next.rows)) break
+      this.#waiters.shift()
+      this.#queuedRows += next.rows
+      next.admit()
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        // Let the callers woken by the previous acknowledgement enqueue first, so that they
+        // share the next commit instead of the first of them committing alone.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (this.#pending.length === 0) break
+        await this.#commitBatch(this.#takeBatch())
+      }
+    } finally {
+      this.#running = undefined
+    }
+  }
+
+  async #commitBatch(batch: Request[]): Promise<void> {
+    const rows = batch.length === 1 ? (batch[0] as Request).rows : batch.flatMap((r) => r.rows)
+    let outcome: { ok: true; result: WriteResult } | { ok: false; error: unknown }
+    try {
+      outcome = { ok: true, result: await this.#options.commit(rows) }
+    } catch (error) {
+      outcome = { ok: false, error }
+    }
+    this.#queuedRows -= rows.length
+    if (outcome.ok) {
+      let result = outcome.result
+      if (this.#checkpointOutcome) {
+        result = { ...result, ...this.#checkpointOutcome }
+        this.#checkpointOutcome = undefined
+      }
+      for (const r of batch) r.resolve(result)
+      this.#maybeCheckpoint(result)
+    } else {
+      for (const r of batch) r.reject(outcome.error)
+    }
+    this.#admitWaiters()
+  }
+
+  #takeBatch(): Request[] {
+    let count = 0
+    let n = 0
+    for (const next of this.#pending) {
+      if (count > 0 && n + next.rows.length > this.#maxBatch) break
+      count++
+      n += next.rows.length
+    }
+    // One splice, not a shift per request (quadratic with many small requests).
+    return this.#pending.splice(0, count)
+  }
+
+  #maybeCheckpoint(result: WriteResult): void {
+    const checkpoint = this.#options.checkpoint
+    if (!checkpoint || result.skipped) return
+    const interval = Math.max(1, this.#options.checkpointInterval?.() ?? 10)
+    // Versions before the first commit of this queue were their writers' business.
+    if (this.#checkpointedThrough < 0) {
+      const before = Math.max(0, result.version - 1)
+      this.#checkpointedThrough = before - (before % interval)
+    }
+    // Due when a multiple of the interval was committed since the last checkpoint (the rule
+    // of Spark and finishCommit, tolerant of versions committed by other writers).
+    const last = Math.max(this.#checkpointedThrough, result.version - (result.version % interval))
+    if (last <= this.#checkpointedThrough) return
+    this.#checkpointWanted = true
+    this.#checkpointing ??= this.#runCheckpoints(checkpoint)
+  }
+
+  async #runCheckpoints(checkpoint: () => Promise<CheckpointResult>): Promise<void> {
+    try {
+      while (this.#checkpointWanted && !this.#closed) {
+        const wait = this.#lastCheckpointEnd + CHECKPOINT_PACE * this.#lastCheckpointMs - now()
+        // Always yield once, so that the acknowledgements that made it due go out first.
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, wait)))
+        if (this.#closed) break
+        this.#checkpointWanted = false
+        const start = now()
+        try {
+          const written = await checkpoint()
+          this.#checkpointedThrough = Math.max(this.#checkpointedThrough, written.version)
+          this.#checkpointOutcome = { checkpoint: written }
+        } catch (error) {
+          this.#checkpointOutcome = {
+            checkpointError: isDeltaError(error)
+              ? error
+              : new DeltaError(
+                  'STORAGE_ERROR',
+                  `delta group commit: background checkpoint of ${this.#options.location()} failed`,
+                  { cause: error },
+                ),
+          }
+        }
+        this.#lastCheckpointEnd = now()
+        this.#lastCheckpointMs = this.#lastCheckpointEnd - start
+      }
+    } finally {
+      this.#checkpointing = undefined
+    }
+  }
+
+  /**
+   * Stops accepting rows and waits until everything queued has been committed (or failed) and
+   * a background checkpoint in progress has finished. Callers still waiting for room are
+   * rejected with `QUEUE_CLOSED`: their rows were never queued.
+   * @returns when the queue is empty
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const w of this.#waiters.splice(0)) w.reject(closedError(this.#options.location()))
+    while (this.#running) await this.#running
+    while (this.#checkpointing) await this.#checkpointing
+  }
+}
+
+/** Options of {@link commitBatch}. @internal */
+export interface CommitBatchOptions {
+  /** Write the due checkpoint before returning (default), or leave it to the caller. */
+  readonly checkpoint?: 'inline' | 'skip'
+}
+
+/**
+ * The append of one group-commit batch: encodes the rows into data files and starts writing
+ * them while the snapshot catches up with commits made by others (probing the next commit
+ * names, no listing), then commits them with the commit file staged while the data files are
+ * being made durable.
+ * @param store - the table's store
+ * @param snapshot - the latest snapshot this process knows
+ * @param clock - time source
+ * @param rows - validated rows (canonical form)
+ * @param options - checkpoint policy
+ * @returns the result and the snapshot after the commit
+ * @throws DeltaError `SCHEMA_MISMATCH` (schema changed since validation), `COMMIT_CONFLICT`,
+ *   `MAX_COMMIT_ATTEMPTS`, `STORAGE_ERROR`
+ * @internal
+ */
+export async function commitBatch(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  rows: readonly Record<string, unknown>[],
+  options: CommitBatchOptions = {},
+): Promise<FinishedWrite> {
+  // The probe for newer commits runs while the rows are encoded and the data file written.
+  const caughtUp = catchUp(store, snapshot)
+  let prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now(), trusted: true })
+  let latest: Snapshot
+  try {
+    latest = await caughtUp
+  } catch (error) {
+    await Promise.allSettled([prepared.written])
+    throw error
+  }
+  if (latest.metadata !== snapshot.metadata) {
+    // Another writer changed the schema or the settings: the file may not fit any more. It
+    // is never referenced; encode again (validating the rows) against the new metadata.
+    await Promise.allSettled([prepared.written])
+    await Promise.allSettled(
+      prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
+    )
+    prepared = prepareDataFiles(store, latest, rows, { now: clock.now() })
+  }
+  return commitAppendFiles(store, latest, clock, rows.length, prepared, {
+    checkpoint: options.checkpoint,
+  })
+}
+
+/** How many new commits {@link catchUp} probes for before listing the log instead. */
+const MAX_CATCH_UP_PROBES = 16
+
+/**
+ * Applies the commits made after `snapshot` by other writers. Commits are contiguous, so the
+ * next names are probed one by one (one HEAD on a table nobody else writes) instead of listing
+ * the log, whose listing cost grows with its length; far behind, a listing is cheaper.
+ */
+async function catchUp(store: ObjectStore, snapshot: Snapshot): Promise<Snapshot> {
+  const refs: { version: number; key: string }[] = []
+  for (let v = snapshot.version + 1; ; v++) {
+    if (refs.length >= MAX_CATCH_UP_PROBES) return snapshot.update(store)
+    const key = commitKey(v)
+    if (!(await store.head(key))) break
+    refs.push({ version: v, key })
+  }
+  if (refs.length === 0) return snapshot
+  const commits = await readCommits(store, snapshot.location, refs)
+  return snapshot.applyCommits(commits, snapshot.version + refs.length)
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) {
+    throw new DeltaError(
+      'INVALID_ARGUMENT',
+      `delta group commit: ${name} must be a positive integer, got ${String(value)}`,
+    )
+  }
+  return value
+}
+
+function now(): number {
+  return performance.now()
+}
+
+function closedError(location: string): DeltaError {
+  return new DeltaError('QUEUE_CLOSED', `delta group commit: the queue of ${location} is closed`)
+}

@@ -1,0 +1,169 @@
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { col, DeltaTable, isDeltaError, type StructType } from '../../../src/delta/index.js'
+import { parseStats } from '../../../src/delta/expr/skipping.js'
+import { makeTempDir } from '../../support/temp.js'
+
+const schema: StructType = {
+  type: 'struct',
+  fields: [
+    { name: 'id', type: 'long', nullable: false, metadata: {} },
+    { name: 'name', type: 'string', nullable: true, metadata: {} },
+    { name: 'amount', type: 'decimal(10,2)', nullable: true, metadata: {} },
+    { name: 'at', type: 'timestamp', nullable: true, metadata: {} },
+    { name: 'region', type: 'string', nullable: true, metadata: {} },
+  ],
+}
+
+async function table(properties: Record<string, string> = {}): Promise<DeltaTable> {
+  return DeltaTable.create(path.join(await makeTempDir('write-'), 't'), {
+    schema,
+    partitionColumns: ['region'],
+    properties,
+  })
+}
+
+describe('append', () => {
+  it('writes one file per partition with stats and escaped partition directories', async () => {
+    const t = await table()
+    const result = await t.append([
+      {
+        id: 1n,
+        name: 'a',
+        amount: '1.50',
+        at: new Date('2026-01-01T00:00:00Z'),
+        region: 'US/East',
+      },
+      { id: 2, name: 'b', amount: 2, region: 'US/East' },
+      { id: 3n, name: null, region: null },
+    ])
+    expect(result).toMatchObject({
+      version: 1,
+      skipped: false,
+      metrics: { numFiles: 2, numOutputRows: 3 },
+    })
+    const files = await t.files()
+    expect(files).toHaveLength(2)
+    const east = files.find((f) => f.partitionValues.region === 'US/East')!
+    expect(east.path.startsWith('region=US%252FEast/')).toBe(true)
+    expect(parseStats(east.stats)).toMatchObject({
+      numRecords: 2,
+      minValues: { id: 1, name: 'a', amount: 1.5 },
+      maxValues: { id: 2, name: 'b', amount: 2 },
+      nullCount: { id: 0, name: 0, at: 1 },
+    })
+    expect(
+      files
+        .find((f) => f.partitionValues.region === null)
+        ?.path.startsWith('region=__HIVE_DEFAULT_PARTITION__/'),
+    ).toBe(true)
+    expect(await readdir(path.join(t.store.location))).toContain('region=US%2FEast')
+    const rows = await t.toRows({ filter: col('region').eq('US/East') })
+    expect(rows.map((r) => [r.id, r.amount])).toEqual([
+      [1n, '1.50'],
+      [2n, '2.00'],
+    ])
+  })
+
+  it('is a blind append: commitInfo says so, with readVersion and metrics', async () => {
+    const t = await table()
+    await t.append([{ id: 1n }])
+    const [h] = await t.history({ limit: 1 })
+    expect(h).toMatchObject({
+      operation: 'WRITE',
+      operationParameters: { mode: 'Append', partitionBy: '["region"]' },
+      readVersion: 0,
+      isBlindAppend: true,
+      isolationLevel: 'Serializable',
+    })
+    expect(h?.engineInfo).toMatch(/^polarway-lakehouse\//)
+  })
+
+  it.each([
+    ['an unknown column', [{ id: 1n, nope: 1 }]],
+    ['a null in a non-nullable column', [{ id: null }]],
+    ['a missing non-nullable column', [{ name: 'x' }]],
+    ['a wrong type', [{ id: 'one' }]],
+    ['a decimal with too many digits', [{ id: 1n, amount: '123456789.00' }]],
+    ['a zone-less timestamp string', [{ id: 1n, at: '2026-01-01T00:00:00' }]],
+    ['a non-object row', [42]],
+  ])('rejects %s with SCHEMA_MISMATCH and commits nothing', async (_name, rows) => {
+    const t = await table()
+    const err = await t.append(rows as Record<string, unknown>[]).catch((e: unknown) => e)
+    expect(isDeltaError(err, 'SCHEMA_MISMATCH')).toBe(true)
+    expect((await DeltaTable.open(t.store)).version).toBe(0)
+  })
+
+  it('is idempotent with an app transaction', async () => {
+    const t = await table()
+    expect(
+      (await t.append([{ id: 1n }], { appTransaction: { appId: 'loader', version: 7 } })).skipped,
+    ).toBe(false)
+    expect(
+      (await t.append([{ id: 1n }], { appTransaction: { appId: 'loader', version: 7 } })).skipped,
+    ).toBe(true)
+    expect(
+      (await t.append([{ id: 1n }], { appTransaction: { appId: 'loader', version: 6 } })).skipped,
+    ).toBe(true)
+    expect(
+      (await t.append([{ id: 2n }], { appTransaction: { appId: 'loader', version: 8 } })).skipped,
+    ).toBe(false)
+    expect((await t.toRows()).length).toBe(2)
+    expect(t.snapshot.txnVersion('loader')).toBe(8)
+  })
+
+  it('checkpoints every delta.checkpointInterval commits and reports it', async () => {
+    const t = await table({ 'delta.checkpointInterval': '3' })
+    const results = []
+    for (let i = 0; i < 6; i++) results.push(await t.append([{ id: BigInt(i) }]))
+    expect(results.map((r) => r.checkpoint?.version)).toEqual([
+      undefined,
+      undefined,
+      3,
+      undefined,
+      undefined,
+      6,
+    ])
+    expect(
+      (await readdir(path.join(t.store.location, '_delta_log'))).filter((f) =>
+        f.endsWith('.checkpoint.parquet'),
+      ),
+    ).toEqual([
+      '00000000000000000003.checkpoint.parquet',
+      '00000000000000000006.checkpoint.parquet',
+    ])
+    expect((await (await DeltaTable.open(t.store)).toRows()).length).toBe(6)
+  })
+})
+
+describe('overwrite', () => {
+  it('replaces every row in one commit with dataChange removes', async () => {
+    const t = await table()
+    await t.append([
+      { id: 1n, region: 'a' },
+      { id: 2n, region: 'b' },
+    ])
+    const r = await t.overwrite([{ id: 3n, region: 'c' }])
+    expect(r.metrics).toMatchObject({ numFiles: 1, numOutputRows: 1, numRemovedFiles: 2 })
+    expect((await t.toRows()).map((x) => x.id)).toEqual([3n])
+    expect((await DeltaTable.open(t.store, { version: 1 }).then((v) => v.toRows())).length).toBe(2)
+    expect(
+      t.snapshot
+        .tombstones()
+        .every(
+          (x) =>
+            x.dataChange &&
+            x.extendedFileMetadata === true &&
+            typeof x.deletionTimestamp === 'number',
+        ),
+    ).toBe(true)
+  })
+
+  it('is refused on an append-only table', async () => {
+    const t = await table({ 'delta.appendOnly': 'true' })
+    await t.append([{ id: 1n }])
+    expect(isDeltaError(await t.overwrite([]).catch((e: unknown) => e), 'APPEND_ONLY')).toBe(true)
+    expect((await t.toRows()).length).toBe(1)
+  })
+})
