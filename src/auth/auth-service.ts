@@ -783,11 +783,10 @@ export class AuthService {
                 )
               }
               // Another admin's concurrent demotion must make this commit conflict and re-check.
+              const adminPaths = new Set([...admins].map((id) => this.#store.users.fileOf(id)))
               const adminFiles = tx.snapshot
                 .files()
-                .filter((f: AddAction) =>
-                  [...admins].some((id) => this.#store.users.fileOf(id) === f.path),
-                )
+                .filter((f: AddAction) => adminPaths.has(f.path))
               tx.declareRead(col('role').eq('admin'), adminFiles)
             }
             const path = this.#store.users.fileOf(userId)

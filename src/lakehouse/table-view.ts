@@ -66,6 +66,9 @@ export interface AdvanceHint {
   readonly commit?: OwnCommit
 }
 
+/** How many files the first build of a view reads at once. */
+const BUILD_CONCURRENCY = 8
+
 /** A live view over one table. */
 export class TableView<E> {
   readonly #table: DeltaTable
@@ -170,6 +173,13 @@ export class TableView<E> {
     for (const f of snapshot.files()) live.set(f.path, f)
     const added: AddAction[] = []
     for (const [path, add] of live) if (!this.#keysOfFile.has(path)) added.push(add)
+    if (this.#byKey.size === 0 && this.#keysOfFile.size === 0 && this.#listeners.length === 0) {
+      // The first build: nothing to keep consistent yet, so each file goes into the indexes as
+      // soon as it is read, and its decoded rows die young instead of all being held at once.
+      await this.#build(added)
+      this.#version = snapshot.version
+      return this.#version
+    }
     const own = hint?.commit
     const exact = own !== undefined && this.#isExactly(own, snapshot, live, added)
     // Read every added file before touching the indexes, so a read failure leaves the view
@@ -214,6 +224,46 @@ export class TableView<E> {
     }
     this.#version = snapshot.version
     return this.#version
+  }
+
+  /**
+   * Fills an empty view without listeners from files, a few read at a time. On a failure the
+   * view is emptied again (it stays at its previous version).
+   */
+  async #build(files: readonly AddAction[]): Promise<void> {
+    let next = 0
+    let failed = false
+    const worker = async (): Promise<void> => {
+      while (!failed && next < files.length) {
+        const add = files[next++] as AddAction
+        try {
+          const rows = await this.#table.fileRows(add, { columns: this.#codec.columns })
+          if (failed) return
+          const keys: string[] = []
+          for (const row of rows) {
+            const entry = this.#codec.decode(row)
+            const key = this.#codec.keyOf(entry)
+            this.#byKey.set(key, entry)
+            this.#pathOfKey.set(key, add.path)
+            keys.push(key)
+          }
+          this.#keysOfFile.set(add.path, keys)
+        } catch (error) {
+          failed = true
+          throw error
+        }
+      }
+    }
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(BUILD_CONCURRENCY, files.length) }, worker),
+    )
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failure) {
+      this.#byKey.clear()
+      this.#pathOfKey.clear()
+      this.#keysOfFile.clear()
+      throw failure.reason
+    }
   }
 
   /** Whether the view can diff against `snapshot` and read its files through its own handle. */
