@@ -1,0 +1,218 @@
+/**
+ * `auth-login`: login and registration latency with 10,000 existing users, against the argon2id
+ * verification and hashing they contain, measured in the same process and run.
+ * @module
+ */
+import * as fs from 'node:fs/promises'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { AuthService } from '../src/auth/auth-service.js'
+import { Argon2Hasher } from '../src/auth/password-hasher.js'
+import { DeltaStore } from '../src/lakehouse/delta-store.js'
+import {
+  benchConfig,
+  benchPassword,
+  benchUsername,
+  copyLakehouse,
+  ensureLakehouse,
+  SCRATCH_DIR,
+  type LakehouseFacts,
+  type LakehouseSpec,
+} from './lakehouse-open.bench.js'
+import { floorCommit } from './lib/io-floor.js'
+import { defineBenchmark } from './lib/benchmark.js'
+import {
+  comparisonTable,
+  formatDuration,
+  summarizeComparisons,
+  type ComparisonSummary,
+} from './lib/format.js'
+import { interleave, summarize, type Side } from './lib/stats.js'
+import { startNodeWorker, type Worker } from './lib/worker.js'
+
+const SPEC: LakehouseSpec = { users: 10_000, sessions: 100_000 }
+
+/** Targets: login p50 ≤ argon2 verify p50 + 3 ms; register p50 ≤ argon2 hash p50 + 10 ms. */
+const LOGIN_OVERHEAD_MS = 3
+const REGISTER_OVERHEAD_MS = 10
+
+const WORK_DIR = path.join(SCRATCH_DIR, 'auth-login')
+
+interface OpReply {
+  readonly ns: number
+  readonly cpuNs: number
+}
+
+// Worker state.
+let store: DeltaStore | undefined
+let auth: AuthService | undefined
+let hasher: Argon2Hasher | undefined
+let hashes: string[] = []
+let nextUser = 1
+let nextNew = 0
+let users = 0
+
+async function timed(fn: () => Promise<unknown>): Promise<OpReply> {
+  const cpu0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  await fn()
+  const ns = Number(process.hrtime.bigint() - t0)
+  const cpu = process.cpuUsage(cpu0)
+  return { ns, cpuNs: (cpu.user + cpu.system) * 1000 }
+}
+
+function service(): AuthService {
+  if (!auth) throw new Error('bench auth-login: setup first')
+  return auth
+}
+
+export default defineBenchmark({
+  name: 'auth-login',
+  title: 'login and register latency with 10,000 users vs argon2id alone',
+  usesPython: false,
+  description: `
+A lakehouse of ${SPEC.users.toLocaleString('en')} users (precomputed argon2id hashes at the OWASP
+parameters m=19456 KiB, t=2, p=1) and ${SPEC.sessions.toLocaleString('en')} sessions, generated through
+the engine, copied (data files hard-linked) and opened with \`DeltaStore.open\` +
+\`AuthService.create\` (real \`Argon2Hasher\`) in a fresh Node process. One repetition of
+**login** is \`await auth.login(username, password)\` of the next existing user (argon2id verify,
+then a durable session row and a durable audit row); its baseline is
+\`await hasher.verify(storedHash, password)\` alone. One repetition of **register** is
+\`await auth.register({ username, email, password })\` of a new user (argon2id hash, then the
+uniqueness transaction committing the user row, and a durable audit row); its baseline is
+\`await hasher.hash(password)\` alone. Sides alternate (interleaved) in the same process.
+Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ hash p50 + ${REGISTER_OVERHEAD_MS} ms.`,
+  async run(context) {
+    const data = await ensureLakehouse(context, 'auth-10k', SPEC)
+    const facts = data.facts as LakehouseFacts
+    const worker: Worker = startNodeWorker('auth-login')
+    try {
+      await worker.call('setup', { source: data.dir, users: facts.users })
+      const cpu = new Map<string, number[]>()
+      const side = (name: string, op: string): Side => {
+        cpu.set(name, [])
+        return {
+          name,
+          async once() {
+            const reply = await worker.call<OpReply>(op)
+            cpu.get(name)!.push(reply.cpuNs)
+            return reply.ns
+          },
+        }
+      }
+      const reps = context.reps({ warmup: 10, iterations: 60 }, { warmup: 4, iterations: 15 })
+      context.log('login vs verify')
+      const [login, verify] = await interleave(
+        [side('login', 'login'), side('verify', 'verify')],
+        reps,
+      )
+      context.log('register vs hash')
+      const [register, hash] = await interleave(
+        [side('register', 'register'), side('hash', 'hash')],
+        reps,
+      )
+      const floor = await worker.call<number>('floor', { commits: context.quick ? 50 : 200 })
+      const summaries = summarizeComparisons([
+        { label: 'login vs argon2id verify', ours: login!, baseline: verify! },
+        { label: 'register vs argon2id hash', ours: register!, baseline: hash! },
+      ])
+      const medianOf = (name: string): number => {
+        const xs = [...cpu.get(name)!.slice(-reps.iterations)].sort((a, b) => a - b)
+        return xs[xs.length >> 1]!
+      }
+      const verdict = (s: ComparisonSummary, budgetMs: number): string => {
+        const extra = s.ours.p50 - s.baseline.p50
+        const ok = extra <= budgetMs * 1e6
+        return `${ok ? 'met' : 'not met'}: ${formatDuration(extra)} over the baseline (budget ${budgetMs} ms)`
+      }
+      const [loginRow, registerRow] = summaries
+      const markdown = [
+        comparisonTable(summaries, { ours: 'ours', baseline: 'argon2id' }),
+        '',
+        `- Login: ${verdict(loginRow!, LOGIN_OVERHEAD_MS)}. Process CPU time per operation (median): ` +
+          `login ${formatDuration(medianOf('login'))}, verify ${formatDuration(medianOf('verify'))}.`,
+        `- Register: ${verdict(registerRow!, REGISTER_OVERHEAD_MS)}. Process CPU time per operation (median): ` +
+          `register ${formatDuration(medianOf('register'))}, hash ${formatDuration(medianOf('hash'))}.`,
+        `- I/O floor of one durable commit on this disk, in this run (file-system calls only, ` +
+          `serial, median): ${formatDuration(floor)}. A login makes two durable commits (session, ` +
+          `audit event) at once; a registration makes two in a row (user, then audit event).`,
+        '',
+        `Users: ${facts.users.toLocaleString('en')} at the start, sessions ${facts.sessions.toLocaleString('en')} ` +
+          `(${facts.sessionFiles} files). Load average at the end: ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(' / ')}.`,
+      ].join('\n')
+      return {
+        summary:
+          `login p50 ${formatDuration(loginRow!.ours.p50)} vs verify ${formatDuration(loginRow!.baseline.p50)}; ` +
+          `register p50 ${formatDuration(registerRow!.ours.p50)} vs hash ${formatDuration(registerRow!.baseline.p50)}`,
+        markdown,
+      }
+    } finally {
+      await worker.call('close').catch(() => undefined)
+      await worker.close()
+      await fs.rm(WORK_DIR, { recursive: true, force: true })
+    }
+  },
+  workerHandlers: {
+    async setup(args) {
+      await copyLakehouse(String(args.source), WORK_DIR)
+      users = Number(args.users)
+      store = await DeltaStore.open(benchConfig(WORK_DIR), { autoRefresh: false })
+      hasher = new Argon2Hasher(store.config.argon2)
+      auth = await AuthService.create(store, { hasher, backgroundSync: false })
+      // The stored hash of each password, for the verify baseline.
+      hashes = []
+      for (let k = 0; k < 8; k++) {
+        const id = auth.findUser(benchUsername(k + 1))?.userId
+        const stored = id === undefined ? undefined : store.users.get(id)
+        if (!stored) throw new Error(`bench auth-login: user ${benchUsername(k + 1)} is missing`)
+        hashes[(k + 1) % 8] = stored.passwordHash
+      }
+      return null
+    },
+    login: () =>
+      timed(async () => {
+        const i = nextUser
+        nextUser = nextUser + 1 >= users ? 1 : nextUser + 1
+        await service().login(benchUsername(i), benchPassword(i))
+      }),
+    verify: () =>
+      timed(async () => {
+        const i = nextUser
+        if (!(await hasher!.verify(hashes[i % 8]!, benchPassword(i)))) {
+          throw new Error('bench auth-login: the baseline verify failed')
+        }
+      }),
+    register: () =>
+      timed(async () => {
+        const n = nextNew++
+        await service().register({
+          username: `new_${process.pid}_${n}`,
+          email: `new.${process.pid}.${n}@example.com`,
+          password: 'correct horse battery staple bench',
+        })
+      }),
+    async floor(args) {
+      const dir = path.join(WORK_DIR, 'io-floor')
+      await fs.mkdir(path.join(dir, '_delta_log'), { recursive: true })
+      const samples: number[] = []
+      for (let v = 0; v < Number(args.commits); v++) {
+        const t0 = process.hrtime.bigint()
+        await floorCommit(dir, v)
+        samples.push(Number(process.hrtime.bigint() - t0))
+      }
+      return summarize(samples).p50
+    },
+    hash: () =>
+      timed(async () => {
+        await hasher!.hash('correct horse battery staple bench')
+      }),
+    async close() {
+      auth?.close()
+      await store?.close()
+      return null
+    },
+  },
+})
