@@ -34,6 +34,11 @@ import type { Logger } from './common/logger.js'
 import type { HistoryEntry, OptimizeResult, VacuumResult } from './delta/index.js'
 import { DeltaStore } from './lakehouse/delta-store.js'
 import { LakehouseConfig } from './lakehouse/lakehouse-config.js'
+import {
+  lakehouseMaintenance,
+  type LakehouseMaintenanceOptions,
+} from './auth/lakehouse-maintenance.js'
+import type { MaintenanceScheduler } from './maintenance/maintenance-scheduler.js'
 import type { UserRecord } from './lakehouse/rows.js'
 import type { TableName } from './lakehouse/tables.js'
 
@@ -48,6 +53,12 @@ export interface LakehouseClientOptions {
   readonly logger?: Logger
   /** Background refresh of views and failed-login tails (default true). */
   readonly autoRefresh?: boolean
+  /**
+   * Run table maintenance (compaction, z-order, checkpoints, vacuum, log cleanup, expired
+   * sessions) in the background: `true` for the defaults, or intervals and thresholds. Off by
+   * default; a server turns it on. Runs are coordinated across processes by a lease per table.
+   */
+  readonly maintenance?: boolean | LakehouseMaintenanceOptions
 }
 
 /** Options of admin operations on the client. */
@@ -84,7 +95,15 @@ export class LakehouseClient {
   /** The auth service. */
   readonly auth: AuthService
 
-  private constructor(store: DeltaStore, auth: AuthService) {
+  /** The background maintenance, when it was asked for at open. */
+  readonly maintenance: MaintenanceScheduler | undefined
+
+  private constructor(
+    store: DeltaStore,
+    auth: AuthService,
+    maintenance: MaintenanceScheduler | undefined,
+  ) {
+    this.maintenance = maintenance
     this.store = store
     this.auth = auth
   }
@@ -120,7 +139,23 @@ export class LakehouseClient {
         ids: options.ids,
         backgroundSync: options.autoRefresh,
       })
-      return new LakehouseClient(store, auth)
+      let maintenance: MaintenanceScheduler | undefined
+      if (options.maintenance) {
+        try {
+          maintenance = lakehouseMaintenance(
+            store,
+            auth,
+            options.maintenance === true
+              ? { clock: options.clock, logger: options.logger }
+              : { clock: options.clock, logger: options.logger, ...options.maintenance },
+          )
+        } catch (error) {
+          auth.close()
+          throw error
+        }
+        maintenance.start()
+      }
+      return new LakehouseClient(store, auth, maintenance)
     } catch (error) {
       await store.close()
       throw error
@@ -333,6 +368,7 @@ export class LakehouseClient {
 
   /** Stops background work and waits for queued events to be durable. */
   async close(): Promise<void> {
+    await this.maintenance?.stop()
     this.auth.close()
     await this.store.close()
   }

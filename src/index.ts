@@ -56,3 +56,16 @@ export {
   type Role,
 } from './auth/roles.js'
 export { Argon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
+export {
+  lakehouseMaintenance,
+  EXPIRED_SESSIONS_JOB,
+  type LakehouseMaintenanceOptions,
+} from './auth/lakehouse-maintenance.js'
+export {
+  MaintenanceScheduler,
+  type MaintenanceRun,
+  type MaintenanceSchedulerOptions,
+  type JobStats,
+  type TablePolicy,
+  type CustomJob,
+} from './maintenance/maintenance-scheduler.js'
