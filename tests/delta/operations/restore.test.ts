@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { ProtocolAction } from '../../../src/delta/actions/actions.js'
 import {
@@ -5,6 +6,7 @@ import {
   DeltaTable,
   MemoryStore,
   VersionNotFoundError,
+  col,
   isDeltaError,
   type ObjectStore,
 } from '../../../src/delta/index.js'
@@ -15,6 +17,7 @@ import {
   HOUR,
   HookedStore,
   newTable,
+  readAllVersions,
   rowKey,
   rows,
   writeRawCommit,
@@ -250,5 +253,56 @@ describe('restore on time travel timestamps', () => {
     const result = await table.restore({ timestamp: new Date(clock.now() - DAY - HOUR) })
     expect(result.skipped).toBe(false)
     expect(await table.toRows()).toHaveLength(1)
+  })
+})
+
+describe('restore (property)', () => {
+  type Op =
+    | { kind: 'append'; n: number; part: string }
+    | { kind: 'delete'; part: string }
+    | { kind: 'update'; part: string }
+    | { kind: 'overwrite'; n: number }
+    | { kind: 'optimize' }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({
+      kind: fc.constant('append' as const),
+      n: fc.integer({ min: 1, max: 4 }),
+      part: fc.constantFrom('a', 'b', 'c'),
+    }),
+    fc.record({ kind: fc.constant('delete' as const), part: fc.constantFrom('a', 'b', 'c') }),
+    fc.record({ kind: fc.constant('update' as const), part: fc.constantFrom('a', 'b', 'c') }),
+    fc.record({ kind: fc.constant('overwrite' as const), n: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant('optimize' as const) }),
+  )
+
+  it('gives exactly the rows of the target version and leaves older versions readable', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.nat(),
+        async (ops, partitioned, pick) => {
+          const { table, store, clock } = await newTable({ partitioned })
+          for (const o of ops) {
+            clock.t += HOUR
+            if (o.kind === 'append') await table.append(rows(o.n, [o.part]))
+            else if (o.kind === 'delete') await table.delete(col('part').eq(o.part))
+            else if (o.kind === 'update')
+              await table.update(col('part').eq(o.part), { v: 'updated' })
+            else if (o.kind === 'overwrite') await table.overwrite(rows(o.n))
+            else await table.optimize()
+          }
+          const before = await readAllVersions(store)
+          const target = pick % (table.version + 1)
+          clock.t += HOUR
+          await table.restore({ version: target })
+          expect(rowKey(await table.toRows())).toEqual(before[target])
+          const after = await readAllVersions(store)
+          expect(after.slice(0, before.length)).toEqual(before)
+          expect(after.at(-1)).toEqual(before[target])
+        },
+      ),
+      { numRuns: 40 },
+    )
   })
 })
