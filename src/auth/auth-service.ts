@@ -80,6 +80,8 @@ export interface AuthServiceOptions {
   readonly ids?: IdGenerator
   /** Tail other instances' failed logins in the background (default true). */
   readonly backgroundSync?: boolean
+  /** Verified tokens remembered by signature (0 turns it off; default 16,384). */
+  readonly verifiedTokenCacheSize?: number
 }
 
 const MAX_IDENTIFIER = 320
@@ -170,6 +172,7 @@ export class AuthService {
       // The largest leeway the standards allow (RFC 7519 "a few minutes", capped at 60 s): it
       // absorbs clock skew between instances for iat/nbf/exp. Session expiry stays exact.
       leewaySeconds: MAX_LEEWAY_SECONDS,
+      verifiedCacheSize: options.verifiedTokenCacheSize,
     })
     this.#audit = new AuditLog(store, this.#clock, this.#ids)
     this.#throttle = new LoginThrottle(

@@ -19,9 +19,12 @@
  * Failures throw `INVALID_TOKEN` (or `TOKEN_EXPIRED`) with one generic message; which check
  * failed is only in `context.reason`, for logs. Messages never contain the token.
  *
- * fast-jwt's verification cache is left off: a cached verdict would have to be dropped on
- * secret rotation and bounded by `exp`, and uncached verification costs only one HMAC and two
- * small JSON parses.
+ * Verified tokens are remembered (a bounded map from the exact token string to its claims,
+ * default {@link DEFAULT_VERIFIED_CACHE_SIZE} entries, oldest dropped first): the same token is
+ * presented on every request of a session, and its signature, header and static claims cannot
+ * change. Only tokens that passed every check enter it; the time checks (`exp`, `nbf`, `iat`)
+ * run on every call, cached or not. The map belongs to one service and one key, so a new key
+ * (a new service) starts empty. fast-jwt's own cache is left off.
  *
  * Tokens whose header segment is exactly the one `sign` writes (every token we issue) take a
  * direct path: the same checks as fast-jwt in the same order (base64url alphabet, payload JSON
@@ -45,6 +48,8 @@ export const MAX_TOKEN_LENGTH = 8 * 1024
 export const DEFAULT_LEEWAY_SECONDS = 30
 /** Largest leeway allowed (RFC 7519 asks for "no more than a few minutes"; we cap at 60 s). */
 export const MAX_LEEWAY_SECONDS = 60
+/** Default number of verified tokens remembered by a {@link TokenService}. */
+export const DEFAULT_VERIFIED_CACHE_SIZE = 16_384
 /** Longest token lifetime `sign` accepts: 366 days. */
 export const MAX_TTL_SECONDS = 366 * 24 * 3600
 
@@ -62,6 +67,11 @@ export interface TokenServiceOptions {
   readonly leewaySeconds?: number
   /** Source of `jti` values (128 random bits each by default). */
   readonly ids?: IdGenerator
+  /**
+   * How many verified tokens to remember (0 turns the memory off); default
+   * {@link DEFAULT_VERIFIED_CACHE_SIZE}.
+   */
+  readonly verifiedCacheSize?: number
 }
 
 /** What a caller puts into an access token. */
@@ -89,6 +99,11 @@ export interface AccessClaims {
   readonly exp: number
   /** Unique token id. */
   readonly jti: string
+}
+
+/** Claims that passed every check but the time-based ones (what the verified-token map holds). */
+interface VerifiedClaims extends AccessClaims {
+  readonly nbf: number | undefined
 }
 
 /** Result of {@link TokenService.sign}. */
@@ -183,11 +198,15 @@ export class TokenService {
   readonly #key: Buffer
   /** The header segment plus its dot, exactly as `sign` writes it. */
   readonly #ownHeader: string
+  /** Verified tokens, oldest first (see the module documentation). */
+  readonly #verified = new Map<string, VerifiedClaims>()
+  readonly #verifiedCacheSize: number
 
   /**
    * @param options - secret, issuer, audience, clock, leeway
    * @throws LakehouseError `CONFIG_INVALID` when the secret is empty, not bytes, or a PEM or JWK
-   *   key, the issuer or audience is empty, or the leeway is not an integer from 0 to 60
+   *   key, the issuer or audience is empty, the leeway is not an integer from 0 to 60, or the
+   *   cache size is not a non-negative integer
    */
   constructor(options: TokenServiceOptions) {
     const { secret, issuer, audience, clock } = options
@@ -202,6 +221,11 @@ export class TokenService {
         `auth: the JWT leeway must be an integer from 0 to ${MAX_LEEWAY_SECONDS} seconds (got ${String(leeway)})`,
       )
     }
+    const cacheSize = options.verifiedCacheSize ?? DEFAULT_VERIFIED_CACHE_SIZE
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      configFail('auth: the verified-token cache size must be a non-negative integer')
+    }
+    this.#verifiedCacheSize = cacheSize
     this.issuer = issuer
     this.audience = audience
     this.leewaySeconds = leeway
@@ -283,6 +307,8 @@ export class TokenService {
    */
   verify(token: unknown): AccessClaims {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) reject('malformed')
+    const cached = this.#verified.get(token)
+    if (cached !== undefined) return this.#checkTimes(cached)
     // Exactly three non-empty segments. fast-jwt then checks each segment against the base64url
     // alphabet before it parses JSON or computes a MAC; a regex here would repeat that scan on
     // the hot path.
@@ -346,6 +372,20 @@ export class TokenService {
     ) {
       reject('claims')
     }
+    const claims: VerifiedClaims = { sub, sid, role, username, iat, exp, jti, nbf }
+    if (this.#verifiedCacheSize > 0) {
+      if (this.#verified.size >= this.#verifiedCacheSize) {
+        const oldest = this.#verified.keys().next()
+        if (oldest.done !== true) this.#verified.delete(oldest.value)
+      }
+      this.#verified.set(token, claims)
+    }
+    return this.#checkTimes(claims)
+  }
+
+  /** The time checks, run on every verification: `iat` and `nbf` not in the future, `exp`. */
+  #checkTimes(claims: VerifiedClaims): AccessClaims {
+    const { sub, sid, role, username, iat, exp, jti, nbf } = claims
     const now = this.#clock.now() / 1000
     const leeway = this.leewaySeconds
     if (iat > now + leeway || (nbf !== undefined && nbf > now + leeway)) reject('not-yet-valid')

@@ -326,3 +326,67 @@ describe('TokenService', () => {
     expect(thrown(() => service().sign({ ...CLAIMS, sub: '' }, 60)).code).toBe('CONFIG_INVALID')
   })
 })
+
+describe('verified-token memory', () => {
+  const claims = { sub: 'u1', sid: 's1', role: 'registered', username: 'alice' }
+
+  it('still applies exp to a remembered token', () => {
+    const clock = fixedClock()
+    const s = service({ clock })
+    const { token } = s.sign(claims, 60)
+    expect(s.verify(token).sub).toBe('u1')
+    expect(s.verify(token).sub).toBe('u1')
+    clock.ms += (60 + s.leewaySeconds) * 1000
+    expect(thrown(() => s.verify(token)).code).toBe('TOKEN_EXPIRED')
+  })
+
+  it('still applies nbf to a remembered token', () => {
+    const clock = fixedClock()
+    const s = service({ clock })
+    const early = craft(
+      { alg: 'HS256', typ: 'JWT' },
+      {
+        ...claims,
+        iss: ISSUER,
+        aud: AUDIENCE,
+        iat: NOW,
+        nbf: NOW + 600,
+        exp: NOW + 3600,
+        jti: 'j1',
+      },
+    )
+    expect(thrown(() => s.verify(early)).context.reason).toBe('not-yet-valid')
+    expect(thrown(() => s.verify(early)).context.reason).toBe('not-yet-valid')
+    clock.ms += 600_000
+    expect(s.verify(early).jti).toBe('j1')
+  })
+
+  it('never remembers a refused token, so a tampered copy stays refused', () => {
+    const s = service()
+    const { token } = s.sign(claims, 60)
+    const tampered = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.at(-1)}`
+    expect(thrown(() => s.verify(tampered)).context.reason).toBe('signature')
+    expect(s.verify(token).sub).toBe('u1')
+    expect(thrown(() => s.verify(tampered)).context.reason).toBe('signature')
+  })
+
+  it('is bounded and can be turned off, with the same verdicts', () => {
+    for (const verifiedCacheSize of [0, 2]) {
+      const s = service({ verifiedCacheSize })
+      const tokens = Array.from({ length: 5 }, (_, i) => s.sign({ ...claims, sub: `u${i}` }, 60))
+      for (let round = 0; round < 3; round++) {
+        tokens.forEach(({ token }, i) => expect(s.verify(token).sub).toBe(`u${i}`))
+      }
+    }
+    expect(thrown(() => service({ verifiedCacheSize: -1 })).code).toBe('CONFIG_INVALID')
+    expect(thrown(() => service({ verifiedCacheSize: 1.5 })).code).toBe('CONFIG_INVALID')
+  })
+
+  it('does not carry verdicts over to a service with another key', () => {
+    const s = service()
+    const { token } = s.sign(claims, 60)
+    s.verify(token)
+    const rotated = service({ secret: randomBytes(32) })
+    expect(thrown(() => rotated.verify(token)).context.reason).toBe('signature')
+  })
+})
