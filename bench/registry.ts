@@ -20,6 +20,7 @@ export const BENCHMARKS: Readonly<Record<string, Loader>> = {
   optimize: () => import('./optimize.bench.js'),
   zorder: () => import('./zorder.bench.js'),
   skipping: () => import('./skipping.bench.js'),
+  update: () => import('./update.bench.js'),
 }
 
 /**
