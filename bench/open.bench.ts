@@ -296,10 +296,13 @@ export default defineBenchmark({
   title: 'open a snapshot and list its active files',
   usesPython: true,
   description: `
-Tables of ${COMMITS.toLocaleString('en')} commits written by \`deltalake\` (\`write_deltalake\`
-appends of 1-3 rows of long/string/timestamp/double; the \`mixed\` table makes every 10th commit a
-one-row \`delete\`, leaving tombstones), \`delta.checkpointInterval=${CHECKPOINT_INTERVAL}\` (delta-rs's
-post-commit hook writes checkpoints at versions 99, 199, ...). One repetition is a fresh open plus
+Tables of ${COMMITS.toLocaleString('en')} commits in delta-rs's format: appends of 1-3 rows of
+long/string/timestamp/double; the \`mixed\` table makes every 10th commit a one-row delete (a remove
+tombstone plus the rewritten file). Version 0 is \`write_deltalake\`'s; the later commits are written
+by \`bench/py/open_generate.py\` exactly as delta-rs writes an append or a \`delete\` (one delta-rs
+commit per version would take time quadratic in the log length), and delta-rs itself writes the
+checkpoints (\`create_checkpoint()\` at versions 99, 199, ..., \`delta.checkpointInterval=${CHECKPOINT_INTERVAL}\`).
+One repetition is a fresh open plus
 a listing of every active file: ours \`await DeltaTable.open(path[, { version }])\` then
 \`await t.files()\`; delta-rs \`DeltaTable(path[, version=v])\` then either \`file_uris()\` (URI strings) or
 \`get_add_actions(flatten=False)\` (an Arrow batch of the add actions), whichever is cheaper
