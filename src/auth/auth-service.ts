@@ -20,7 +20,7 @@ import type { Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import { and, col, or, type AddAction } from '../delta/index.js'
-import { toLakehouseError, type DeltaStore } from '../lakehouse/delta-store.js'
+import { toLakehouseError, type DeltaStore, type PreparedRows } from '../lakehouse/delta-store.js'
 import type { StoredUser, UserRecord } from '../lakehouse/rows.js'
 import type { OwnCommit } from '../lakehouse/table-view.js'
 import type { AuthErrorCode } from './error-codes.js'
@@ -82,6 +82,27 @@ export interface AuthServiceOptions {
   readonly backgroundSync?: boolean
   /** Verified tokens remembered by signature (0 turns it off; default 16,384). */
   readonly verifiedTokenCacheSize?: number
+}
+
+/** What a successful login writes: its token, session row and success event. */
+interface LoginRows {
+  readonly token: string
+  readonly sessionId: string
+  readonly expiresAt: Date
+  readonly sessionRow: Record<string, unknown>
+  readonly auditRow: Record<string, unknown>
+}
+
+/** A login's rows with their data files already written, waiting for the password check. */
+interface StagedLogin extends LoginRows {
+  readonly session: PreparedRows
+  readonly audit: PreparedRows
+}
+
+/** A login in progress: its staged rows, and whether their commits have started. */
+interface LoginState {
+  staged: StagedLogin | undefined
+  committing: boolean
 }
 
 const MAX_IDENTIFIER = 320
@@ -427,6 +448,7 @@ export class AuthService {
     password: string,
     ctx: RequestContext | undefined,
     action: string,
+    whileVerifying?: () => void,
   ): Promise<void> {
     const who = { userId: user?.record.userId ?? null, username: user?.record.username ?? null }
     const locked = this.#throttle.lockedFor(
@@ -443,10 +465,12 @@ export class AuthService {
     // Counted as a failure until decided, so concurrent guesses cannot all pass the check above.
     this.#throttle.beginAttempt(tkey)
     try {
-      const ok = await this.#hasher.verify(
+      const verifying = this.#hasher.verify(
         user ? user.passwordHash : await this.#dummy(),
         password.normalize('NFKC'),
       )
+      whileVerifying?.()
+      const ok = await verifying
       if (!user || !ok) {
         const at = this.#clock.now()
         const eventId = await this.#record(LOGIN_FAILED, 'failure', who, `login:${tkey}`, ctx, {
@@ -506,8 +530,99 @@ export class AuthService {
     }
     const { user, key } = this.#findByIdentifier(identifier)
     const tkey = throttleKey(user?.record.userId, key)
-    await this.#checkPassword(user, tkey, password, ctx, 'LOGIN')
-    if (!user) throw new Error('unreachable: checkPassword accepts only known users')
+    // The session row and the audit event of a successful login are encoded and their data
+    // files written while argon2 runs (on another thread); only the commits are left for after
+    // the check. Nothing is staged for unknown, disabled or rejected users.
+    const state: LoginState = { staged: undefined, committing: false }
+    const stage = (): void => {
+      if (!user || !user.record.isActive || user.record.rejectedAt) return
+      try {
+        state.staged = this.#stageLogin(user.record, ctx)
+      } catch (error) {
+        // Staging is an optimization: the login goes on without it.
+        this.#store.logger.warn(`auth: staging a login failed: ${(error as Error).message}`)
+      }
+    }
+    try {
+      await this.#checkPassword(user, tkey, password, ctx, 'LOGIN', stage)
+      if (!user) throw new Error('unreachable: checkPassword accepts only known users')
+      return await this.#completeLogin(user, tkey, password, ctx, state)
+    } finally {
+      // Files of a login refused after staging are deleted; once its commits started they are
+      // the commits' business (a failed commit leaves files that vacuum removes).
+      if (!state.committing && state.staged) this.#discard(state.staged)
+    }
+  }
+
+  /** Deletes the files of a login that did not complete (in the background; logged on failure). */
+  #discard(staged: StagedLogin): void {
+    for (const prepared of [staged.session, staged.audit]) {
+      prepared.discard().catch((error: unknown) => {
+        this.#store.logger.warn(
+          `auth: deleting the files of an unfinished login failed: ${(error as Error).message}`,
+        )
+      })
+    }
+  }
+
+  /** The session, its token and the success event of a login, written ahead of its commit. */
+  #stageLogin(record: UserRecord, ctx: RequestContext | undefined): StagedLogin {
+    const rows = this.#loginRows(record, ctx)
+    const session = this.#store.prepareAppend('sessions', [rows.sessionRow], { canonical: true })
+    let audit: PreparedRows
+    try {
+      audit = this.#store.prepareAppend('audit_log', [rows.auditRow])
+    } catch (error) {
+      void session.discard().catch(() => undefined)
+      throw error
+    }
+    return { ...rows, session, audit }
+  }
+
+  /** Token, session row and success event of a login by `record`. */
+  #loginRows(record: UserRecord, ctx: RequestContext | undefined): LoginRows {
+    const now = this.#clock.now()
+    // 128 random bits (a UUID has only 122), as ASVS 7.2.3 asks of session identifiers.
+    const sessionId = this.#ids.token(16)
+    const ttl = Math.round(this.#store.config.sessionDurationHours * 3600)
+    const signed = this.#tokens.sign(
+      { sub: record.userId, sid: sessionId, role: record.role, username: record.username },
+      ttl,
+    )
+    const expiresAt = new Date(signed.expiresAt)
+    const sessionRow = {
+      session_id: sessionId,
+      token_hash: sha256(signed.token),
+      user_id: record.userId,
+      username: record.username,
+      role: record.role,
+      created_at: new Date(now),
+      expires_at: expiresAt,
+      is_revoked: false,
+      revoked_at: null,
+      ip_address: ctx?.ipAddress ?? null,
+      user_agent: ctx?.userAgent ?? null,
+      expires_date: expiresAt.toISOString().slice(0, 10),
+    }
+    const auditRow = this.#audit.rowOf({
+      action: 'LOGIN',
+      outcome: 'success',
+      userId: record.userId,
+      username: record.username,
+      resource: `session:${sessionId}`,
+      context: ctx,
+    })
+    return { token: signed.token, sessionId, expiresAt, sessionRow, auditRow }
+  }
+
+  /** The part of a login after the password check. */
+  async #completeLogin(
+    user: StoredUser,
+    tkey: string,
+    password: string,
+    ctx: RequestContext | undefined,
+    state: LoginState,
+  ): Promise<LoginResult> {
     const record = user.record
     if (record.rejectedAt) {
       await this.#record('LOGIN', 'denied', record, `user:${record.userId}`, ctx, {
@@ -537,45 +652,22 @@ export class AuthService {
         },
       )
     }
-    const now = this.#clock.now()
-    // 128 random bits (a UUID has only 122), as ASVS 7.2.3 asks of session identifiers.
-    const sessionId = this.#ids.token(16)
-    const ttl = Math.round(this.#store.config.sessionDurationHours * 3600)
-    const signed = this.#tokens.sign(
-      { sub: record.userId, sid: sessionId, role: record.role, username: record.username },
-      ttl,
-    )
-    const expiresAt = new Date(signed.expiresAt)
-    const sessionRow = {
-      session_id: sessionId,
-      token_hash: sha256(signed.token),
-      user_id: record.userId,
-      username: record.username,
-      role: record.role,
-      created_at: new Date(now),
-      expires_at: expiresAt,
-      is_revoked: false,
-      revoked_at: null,
-      ip_address: ctx?.ipAddress ?? null,
-      user_agent: ctx?.userAgent ?? null,
-      expires_date: expiresAt.toISOString().slice(0, 10),
-    }
     // The session row and the audit event go to different tables: both commits run at once
     // (one durable commit of latency instead of two), and the login succeeds only when both
     // are durable. Should the session fail after its audit event landed, a failure event
     // records that the login did not complete.
-    const auditRow = this.#audit.rowOf({
-      action: 'LOGIN',
-      outcome: 'success',
-      userId: record.userId,
-      username: record.username,
-      resource: `session:${sessionId}`,
-      context: ctx,
-    })
-    const [session, audit] = await Promise.allSettled([
-      this.#store.append('sessions', [sessionRow], { canonical: true }),
-      this.#store.append('audit_log', [auditRow]),
-    ])
+    const staged = state.staged
+    const rows = staged ?? this.#loginRows(record, ctx)
+    const { sessionId, expiresAt, auditRow } = rows
+    state.committing = true
+    const [session, audit] = await Promise.allSettled(
+      staged
+        ? [staged.session.commit(), staged.audit.commit()]
+        : [
+            this.#store.append('sessions', [rows.sessionRow], { canonical: true }),
+            this.#store.append('audit_log', [rows.auditRow]),
+          ],
+    )
     if (session.status === 'rejected') {
       if (audit.status === 'fulfilled') {
         await this.#record('LOGIN', 'failure', record, `session:${sessionId}`, ctx, {
@@ -585,10 +677,10 @@ export class AuthService {
       }
       throw session.reason
     }
-    this.#throttle.noteSuccess(tkey, now)
+    this.#throttle.noteSuccess(tkey, this.#clock.now())
     if (audit.status === 'rejected') throw audit.reason
     return {
-      token: signed.token,
+      token: rows.token,
       user: this.#stored(record.userId)?.record ?? record,
       sessionId,
       expiresAt,

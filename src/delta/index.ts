@@ -8,6 +8,7 @@ export {
   type HistoryOptions,
   type CreateOptions,
   type CommitChanges,
+  type PreparedAppend,
 } from './table/delta-table.js'
 export type { WriteResult, DmlOptions } from './operations/finish-commit.js'
 export type { AppendOptions, OverwriteOptions } from './operations/write.js'

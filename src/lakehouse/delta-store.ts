@@ -26,6 +26,7 @@ import {
   type Expression,
   type HistoryEntry,
   type OptimizeResult,
+  type PreparedAppend,
   type ScanOptions,
   type VacuumResult,
   type WriteResult,
@@ -100,6 +101,14 @@ async function guardTimeTravel<T>(what: string, fn: () => Promise<T>): Promise<T
     }
     throw toLakehouseError(error, what)
   }
+}
+
+/** Rows written ahead of their commit (see {@link DeltaStore.prepareAppend}). */
+export interface PreparedRows {
+  /** Commits them; resolves once durable and visible in the table's live view. */
+  commit(): Promise<WriteResult>
+  /** Deletes their files; nothing is committed. */
+  discard(): Promise<void>
 }
 
 /** The lakehouse store: four Delta tables plus live views. */
@@ -251,6 +260,43 @@ export class DeltaStore {
       this.afterWrite(name, { snapshot: table.snapshot, commit }),
     )
     return result
+  }
+
+  /**
+   * Encodes rows and writes their data files now; `commit()` publishes them later (then the
+   * live view takes them, as after {@link DeltaStore.append}), `discard()` deletes them.
+   * @param name - table
+   * @param rows - rows (validated against the schema now)
+   * @param options - `canonical`, as for {@link DeltaStore.append}
+   * @returns the prepared rows
+   * @throws LakehouseError `INVALID_QUERY` (bad rows)
+   */
+  prepareAppend(
+    name: TableName,
+    rows: readonly Record<string, unknown>[],
+    options: { readonly canonical?: boolean } = {},
+  ): PreparedRows {
+    const table = this.table(name)
+    let staged: PreparedAppend
+    try {
+      staged = table.prepareAppend(rows)
+    } catch (error) {
+      throw toLakehouseError(error, `appending to ${name}`)
+    }
+    return {
+      commit: async () => {
+        const result = await guard(`appending to ${name}`, () => staged.commit())
+        const commit =
+          options.canonical && !result.skipped
+            ? { version: result.version, removed: [], rows }
+            : undefined
+        await guard(`refreshing the ${name} view`, () =>
+          this.afterWrite(name, { snapshot: table.snapshot, commit }),
+        )
+        return result
+      },
+      discard: () => guard(`discarding rows prepared for ${name}`, () => staged.discard()),
+    }
   }
 
   /**

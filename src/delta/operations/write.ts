@@ -8,6 +8,7 @@ import type { Expression } from '../expr/expression.js'
 import { replaceWhereRows } from './delete.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
+import { dataFileKey } from '../table/scan.js'
 import { Transaction } from '../transaction/transaction.js'
 import { finishCommit, type FinishCommitOptions, type FinishedWrite } from './finish-commit.js'
 import {
@@ -146,4 +147,66 @@ export async function overwriteRows(
     numOutputBytes: adds.reduce((s, a) => s + a.size, 0),
     numRemovedFiles: live.length,
   })
+}
+
+/** Data files written ahead of their commit (see {@link stageAppend}). @internal */
+export interface StagedFiles {
+  /**
+   * Commits the staged files as one blind append on `latest` (re-encoding the rows when the
+   * table's metadata changed since staging). Call at most once, instead of `discard`.
+   */
+  commit(
+    latest: Snapshot,
+    options?: AppendOptions & Pick<FinishCommitOptions, 'checkpoint'>,
+  ): Promise<FinishedWrite>
+  /** Deletes the staged files (they were never referenced). Call at most once. */
+  discard(): Promise<void>
+}
+
+/**
+ * Encodes rows and starts writing their data files now, to be committed later: work a caller
+ * can do while it waits for something else (a password check), leaving only the commit file
+ * on its critical path.
+ * @param store - the table's store
+ * @param snapshot - the snapshot to encode against (schema, partitioning, stats settings)
+ * @param clock - time source
+ * @param rows - rows in canonical form
+ * @returns the staged files
+ * @throws DeltaError `SCHEMA_MISMATCH` (synchronously, before anything is written)
+ * @internal
+ */
+export function stageAppend(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  rows: readonly Record<string, unknown>[],
+): StagedFiles {
+  const prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now() })
+  // Failures reach the caller through commit (which awaits the writes) or are moot on discard.
+  prepared.written.catch(() => undefined)
+  const drop = async (): Promise<void> => {
+    await Promise.allSettled([prepared.written])
+    await Promise.allSettled(
+      prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
+    )
+  }
+  return {
+    async commit(latest, options = {}) {
+      if (latest.metadata !== snapshot.metadata) {
+        // Another writer changed the schema or the settings since staging: the files may not
+        // fit any more. Encode again against the new metadata.
+        await drop()
+        return commitAppendFiles(
+          store,
+          latest,
+          clock,
+          rows.length,
+          prepareDataFiles(store, latest, rows, { now: clock.now() }),
+          options,
+        )
+      }
+      return commitAppendFiles(store, latest, clock, rows.length, prepared, options)
+    },
+    discard: drop,
+  }
 }

@@ -44,6 +44,7 @@ import { updateRows, type UpdateSet } from '../operations/update.js'
 import {
   appendRows,
   overwriteRows,
+  stageAppend,
   type AppendOptions,
   type OverwriteOptions,
 } from '../operations/write.js'
@@ -102,6 +103,18 @@ export interface CommitChanges {
 export interface HistoryOptions {
   /** At most this many entries, newest first. */
   readonly limit?: number
+}
+
+/** Rows encoded and written ahead of their commit (see {@link DeltaTable.prepareAppend}). */
+export interface PreparedAppend {
+  /**
+   * Publishes the rows as one blind append (re-encoded if the table's schema or settings
+   * changed meanwhile); resolves when the commit is durable.
+   * @throws DeltaError commit errors, `INVALID_ARGUMENT` when already committed or discarded
+   */
+  commit(): Promise<WriteResult>
+  /** Deletes the written files; nothing was committed. */
+  discard(): Promise<void>
 }
 
 /** A handle on a Delta table at one snapshot. */
@@ -263,6 +276,43 @@ export class DeltaTable {
     options: AppendOptions = {},
   ): Promise<WriteResult> {
     return this.#write((s) => appendRows(this.store, s, this.clock, rows, options))
+  }
+
+  /**
+   * Encodes rows and writes their data files now; `commit()` later publishes them as one blind
+   * append (only the commit file is left to write), `discard()` deletes them. For callers that
+   * know their rows before they know whether to commit (a login writes its session while the
+   * password is checked). A checkpoint the commit makes due is written in the background, as
+   * for {@link DeltaTable.appendQueued}.
+   * @param rows - the rows (validated against the schema now)
+   * @returns the staged append
+   * @throws DeltaError `SCHEMA_MISMATCH`
+   */
+  prepareAppend(rows: readonly Record<string, unknown>[]): PreparedAppend {
+    const staged = stageAppend(this.store, this.#snapshot, this.clock, rows)
+    let settled = false
+    const once = (what: string): void => {
+      if (settled) {
+        throw new DeltaError(
+          'INVALID_ARGUMENT',
+          `delta table: a prepared append can be committed or discarded once (${what})`,
+        )
+      }
+      settled = true
+    }
+    return {
+      commit: async () => {
+        once('commit')
+        const result = await this.#write((s) => staged.commit(s, { checkpoint: 'skip' }))
+        this.#queue ??= new GroupCommitQueue(this.#groupCommitOptions)
+        this.#queue.noteCommitted(result)
+        return result
+      },
+      discard: async () => {
+        once('discard')
+        await staged.discard()
+      },
+    }
   }
 
   /**

@@ -204,6 +204,15 @@ export class GroupCommitQueue {
     return this.#pending.splice(0, count)
   }
 
+  /**
+   * Tells the queue about a commit made outside it through the same handle (a staged append),
+   * so that a checkpoint it made due is written in the background like the queue's own.
+   * @param result - the commit's result
+   */
+  noteCommitted(result: WriteResult): void {
+    if (!this.#closed) this.#maybeCheckpoint(result)
+  }
+
   #maybeCheckpoint(result: WriteResult): void {
     const checkpoint = this.#options.checkpoint
     if (!checkpoint || result.skipped) return
