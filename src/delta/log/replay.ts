@@ -18,13 +18,15 @@ import {
   type RemoveAction,
   type TxnAction,
 } from '../actions/actions.js'
+import { LayeredMap } from './layered-map.js'
 
 /** The mutable reconciliation state used while replaying; frozen into a snapshot afterwards. */
 export class ReplayState {
   protocol: ProtocolAction | undefined
   metadata: MetadataAction | undefined
-  readonly files: Map<string, AddAction>
-  readonly tombstones: Map<string, RemoveAction>
+  /** Live files; copies share most entries (a commit's snapshot costs O(its actions)). */
+  readonly files: LayeredMap<string, AddAction>
+  readonly tombstones: LayeredMap<string, RemoveAction>
   readonly txns: Map<string, TxnAction>
   readonly domains: Map<string, DomainMetadataAction>
 
@@ -34,8 +36,8 @@ export class ReplayState {
   constructor(from?: ReplayState) {
     this.protocol = from?.protocol
     this.metadata = from?.metadata
-    this.files = new Map(from?.files)
-    this.tombstones = new Map(from?.tombstones)
+    this.files = new LayeredMap(from?.files)
+    this.tombstones = new LayeredMap(from?.tombstones)
     this.txns = new Map(from?.txns)
     this.domains = new Map(from?.domains)
   }
