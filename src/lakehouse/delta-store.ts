@@ -248,9 +248,20 @@ export class DeltaStore {
     options: { readonly canonical?: boolean } = {},
   ): Promise<WriteResult> {
     const table = this.table(name)
-    const result = await guard(`appending to ${name}`, () =>
+    return this.#appended(name, table, rows, options, () =>
       name === 'users' ? table.append(rows) : table.appendQueued(rows),
     )
+  }
+
+  /** Runs an append, then advances the table's view with the rows it committed. */
+  async #appended(
+    name: TableName,
+    table: DeltaTable,
+    rows: readonly Record<string, unknown>[],
+    options: { readonly canonical?: boolean },
+    write: () => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    const result = await guard(`appending to ${name}`, write)
     // The handle's snapshot already holds the commit: the view needs no log probe.
     const commit =
       options.canonical && !result.skipped
@@ -284,17 +295,7 @@ export class DeltaStore {
       throw toLakehouseError(error, `appending to ${name}`)
     }
     return {
-      commit: async () => {
-        const result = await guard(`appending to ${name}`, () => staged.commit())
-        const commit =
-          options.canonical && !result.skipped
-            ? { version: result.version, removed: [], rows }
-            : undefined
-        await guard(`refreshing the ${name} view`, () =>
-          this.afterWrite(name, { snapshot: table.snapshot, commit }),
-        )
-        return result
-      },
+      commit: () => this.#appended(name, table, rows, options, () => staged.commit()),
       discard: () => guard(`discarding rows prepared for ${name}`, () => staged.discard()),
     }
   }
