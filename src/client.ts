@@ -30,6 +30,7 @@ import {
 import type { PasswordHasher } from './auth/password-hasher.js'
 import type { Clock } from './common/clock.js'
 import type { IdGenerator } from './common/ids.js'
+import { isLakehouseError } from './common/lakehouse-error.js'
 import type { Logger } from './common/logger.js'
 import type { HistoryEntry, OptimizeResult, VacuumResult } from './delta/index.js'
 import { DeltaStore } from './lakehouse/delta-store.js'
@@ -206,10 +207,29 @@ export class LakehouseClient {
    * @returns the user (current role) and session
    * @throws LakehouseError `INVALID_TOKEN`, `TOKEN_EXPIRED`
    */
-  verifyToken(token: string): Promise<VerifiedToken> {
-    // A failure becomes a rejection, never a synchronous throw.
-    return Promise.resolve().then(() => this.auth.verifyToken(token))
+  async verifyToken(token: string): Promise<VerifiedToken> {
+    try {
+      return this.auth.verifyToken(token)
+    } catch (error) {
+      // A validly signed token whose session this process has not seen yet was most likely
+      // issued by another instance since the last refresh: catch up once before refusing.
+      if (
+        !isLakehouseError(error) ||
+        error.code !== 'INVALID_TOKEN' ||
+        error.context.reason !== 'unknown-session'
+      ) {
+        throw error
+      }
+      this.#catchingUp ??= this.store.refresh().finally(() => {
+        this.#catchingUp = undefined
+      })
+      await this.#catchingUp
+      return this.auth.verifyToken(token)
+    }
   }
+
+  /** The view refresh in progress for {@link LakehouseClient.verifyToken}, shared by callers. */
+  #catchingUp: Promise<void> | undefined
 
   /**
    * Revokes the token's session.

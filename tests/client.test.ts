@@ -218,4 +218,34 @@ describe('LakehouseClient', () => {
     await client.close()
     await client.close()
   })
+
+  it('accepts a token another instance issued before its own views refresh', async () => {
+    const dir = await makeTempDir('client-')
+    const clock = fakeClock()
+    const open = (): Promise<LakehouseClient> =>
+      LakehouseClient.open(dir, {
+        jwtSecret: TEST_SECRET,
+        hasher: new CountingHasher(),
+        clock,
+        logger: recordingLogger(),
+        autoRefresh: false,
+      })
+    const a = await open()
+    const b = await open()
+    const user = await a.register('remy', 'remy@example.com', PASSWORD)
+    await a.approveUser(user.userId)
+    const { token } = await a.login('remy', PASSWORD)
+    // b's views have not seen the session: the synchronous check refuses it, the client
+    // catches up once and accepts it.
+    const early = await expectError(() => b.auth.verifyToken(token), 'INVALID_TOKEN')
+    expect(early.context.reason).toBe('unknown-session')
+    expect((await b.verifyToken(token)).user.username).toBe('remy')
+    // A revoked session is refused without waiting for anything.
+    await a.logout(token)
+    await b.store.refresh()
+    const revoked = await expectError(() => b.verifyToken(token), 'INVALID_TOKEN')
+    expect(revoked.context.reason).toBe('session')
+    await a.close()
+    await b.close()
+  })
 })

@@ -697,7 +697,14 @@ export class AuthService {
     const claims = this.#tokens.verify(token)
     const session = this.#store.sessions.get(claims.sid)
     const now = this.#clock.now()
-    if (!session || session.userId !== claims.sub || session.revoked || session.expiresAt <= now) {
+    if (!session) {
+      // Signed by us, but this process has not seen the session: another instance may have
+      // created it since the last refresh (see LakehouseClient.verifyToken).
+      throw authError('INVALID_TOKEN', 'the token is invalid', {
+        context: { reason: 'unknown-session' },
+      })
+    }
+    if (session.userId !== claims.sub || session.revoked || session.expiresAt <= now) {
       throw authError('INVALID_TOKEN', 'the token is invalid', { context: { reason: 'session' } })
     }
     const user = this.#stored(claims.sub)
