@@ -733,7 +733,7 @@ describe('attack cases: RBAC, audit, GDPR', () => {
     },
   )
 
-  it.skip('41: one audit row per action without secrets (covered in auth-service.test.ts)', () => {})
+  // 41 (one audit row per action, without secrets) is covered in auth-service.test.ts.
 
   it.skip('43: audit rows cannot be modified and a hash-chain break is detected (audit hash chain issue area)', () => {})
 

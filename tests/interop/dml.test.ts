@@ -87,10 +87,10 @@ const range = (from: number, to: number): Record<string, unknown>[] =>
   Array.from({ length: to - from + 1 }, (_, i) => row(from + i))
 
 /** Builds a table with every kind of write of our engine; returns it at its last version. */
-async function buildTable(dir: string, partitioned: boolean): Promise<DeltaTable> {
+async function buildTable(dir: string, partitionBy: string[]): Promise<DeltaTable> {
   const t = await DeltaTable.create(dir, {
     schema: SCHEMA,
-    partitionColumns: partitioned ? ['p'] : [],
+    partitionColumns: partitionBy,
   })
   await t.append(range(1, 20))
   await t.append(range(21, 40))
@@ -146,11 +146,12 @@ async function expectSameAtEveryVersion(dir: string, read: VersionsRead): Promis
 
 describeWithOracle('DML interop with delta-rs', (oracle) => {
   describe.each([
-    ['unpartitioned', false],
-    ['partitioned by p', true],
-  ])('%s', (_name, partitioned) => {
+    ['unpartitioned', []],
+    ['partitioned by p (string)', ['p']],
+    ['partitioned by dt (date) and i (integer), with nulls', ['dt', 'i']],
+  ])('%s', (_name, partitionBy) => {
     const dirP = makeTempDir('dml-interop-').then(async (dir) => {
-      await buildTable(dir, partitioned)
+      await buildTable(dir, partitionBy)
       return dir
     })
 
