@@ -8,6 +8,7 @@
  * verification) read views and never scan tables.
  * @module
  */
+import { forEachBounded } from '../delta/concurrency.js'
 import type { AddAction, DeltaTable, Snapshot } from '../delta/index.js'
 
 /** How a view turns table rows into entries. */
@@ -231,38 +232,25 @@ export class TableView<E> {
    * view is emptied again (it stays at its previous version).
    */
   async #build(files: readonly AddAction[]): Promise<void> {
-    let next = 0
-    let failed = false
-    const worker = async (): Promise<void> => {
-      while (!failed && next < files.length) {
-        const add = files[next++] as AddAction
-        try {
-          const rows = await this.#table.fileRows(add, { columns: this.#codec.columns })
-          if (failed) return
-          const keys: string[] = []
-          for (const row of rows) {
-            const entry = this.#codec.decode(row)
-            const key = this.#codec.keyOf(entry)
-            this.#byKey.set(key, entry)
-            this.#pathOfKey.set(key, add.path)
-            keys.push(key)
-          }
-          this.#keysOfFile.set(add.path, keys)
-        } catch (error) {
-          failed = true
-          throw error
+    try {
+      await forEachBounded(files, BUILD_CONCURRENCY, async (add) => {
+        const rows = await this.#table.fileRows(add, { columns: this.#codec.columns })
+        const keys: string[] = []
+        for (const row of rows) {
+          const entry = this.#codec.decode(row)
+          const key = this.#codec.keyOf(entry)
+          this.#byKey.set(key, entry)
+          this.#pathOfKey.set(key, add.path)
+          keys.push(key)
         }
-      }
-    }
-    const settled = await Promise.allSettled(
-      Array.from({ length: Math.min(BUILD_CONCURRENCY, files.length) }, worker),
-    )
-    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failure) {
+        this.#keysOfFile.set(add.path, keys)
+      })
+    } catch (error) {
+      // Every started read has settled: nothing adds to the indexes after this.
       this.#byKey.clear()
       this.#pathOfKey.clear()
       this.#keysOfFile.clear()
-      throw failure.reason
+      throw error
     }
   }
 

@@ -18,6 +18,7 @@
  * (`skipped`, nothing committed).
  * @module
  */
+import { forEachBounded } from '../concurrency.js'
 import {
   fileActionKey,
   type AddAction,
@@ -214,20 +215,13 @@ async function checkFilesExist(
   old: Snapshot,
   files: readonly AddAction[],
 ): Promise<void> {
-  let next = 0
   let missing: string | undefined
-  const worker = async (): Promise<void> => {
-    while (next < files.length && missing === undefined) {
-      const f = files[next++]!
-      const key = dataFileKeyOf(f.path, store.location)
-      if (key === undefined) continue // absolute path elsewhere: not ours to check
-      if (!(await store.head(key))) missing ??= key
-    }
-  }
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(HEAD_CONCURRENCY, files.length) }, worker),
-  )
-  for (const s of settled) if (s.status === 'rejected') throw s.reason
+  await forEachBounded(files, HEAD_CONCURRENCY, async (f) => {
+    if (missing !== undefined) return // one missing file decides; skip the other probes
+    const key = dataFileKeyOf(f.path, store.location)
+    if (key === undefined) return // absolute path elsewhere: not ours to check
+    if (!(await store.head(key))) missing ??= key
+  })
   if (missing !== undefined) {
     throw new DeltaError(
       'DATA_FILE_NOT_FOUND',

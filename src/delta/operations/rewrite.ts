@@ -18,6 +18,7 @@
  * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md#add-file-and-remove-file
  * @module
  */
+import { forEachBounded } from '../concurrency.js'
 import type { Action, AddAction, RemoveAction } from '../actions/actions.js'
 import type { Clock } from '../clock.js'
 import { CommitConflictError, DeltaError, isDeltaError } from '../errors.js'
@@ -30,7 +31,7 @@ import { parsePartitionValue } from '../schema/partition-values.js'
 import { coerceValue } from '../schema/values.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
-import { dataFileKey } from '../table/scan.js'
+import { dataFileKey, readDataFile } from '../table/scan.js'
 import type { Transaction } from '../transaction/transaction.js'
 import { finishCommit, type FinishedWrite } from './finish-commit.js'
 import { DEFAULT_MAX_ROWS_PER_FILE, removeFor, writeDataFiles } from './write-files.js'
@@ -169,13 +170,13 @@ export class CopyOnWrite {
    */
   async removeWholeFiles(files: readonly AddAction[]): Promise<void> {
     for (const f of files) this.#remove(f)
-    await forEachConcurrently(files, async (f) => {
+    await forEachBounded(files, READ_CONCURRENCY, async (f) => {
       const known = parseStats(f.stats)?.numRecords
       if (known !== undefined) {
         this.#deletedRows += known
         return
       }
-      const { key, data } = await readDataFile(this.#store, this.#snapshot, f)
+      const { key, data } = await readDataFile(this.#store, this.#snapshot, f, 'rewrite')
       this.#deletedRows += readParquetMetadata(data, key).numRows
     })
   }
@@ -189,7 +190,7 @@ export class CopyOnWrite {
    *   `PARQUET_ERROR`, `STORAGE_ERROR`
    */
   async rewriteFiles(files: readonly AddAction[], classify: RowClassifier): Promise<void> {
-    await forEachConcurrently(files, async (file) => {
+    await forEachBounded(files, READ_CONCURRENCY, async (file) => {
       const rows = await readDataFileRows(this.#store, this.#snapshot, file)
       const out: Record<string, unknown>[] = []
       let copied = 0
@@ -306,54 +307,6 @@ function commitCertainlyFailed(error: unknown): boolean {
 }
 
 /**
- * Runs `fn` over items with bounded concurrency; stops taking new items after a failure and
- * rethrows the first failure once every started call has settled.
- */
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  let failed = false
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++] as T
-      try {
-        await fn(item)
-      } catch (error) {
-        failed = true
-        throw error
-      }
-    }
-  }
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker),
-  )
-  for (const s of settled) if (s.status === 'rejected') throw s.reason
-}
-
-async function readDataFile(
-  store: ObjectStore,
-  snapshot: Snapshot,
-  add: AddAction,
-): Promise<{ key: string; data: Uint8Array }> {
-  const key = dataFileKey(snapshot, store, add.path)
-  try {
-    return { key, data: await store.get(key) }
-  } catch (cause) {
-    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
-      throw new DeltaError(
-        'DATA_FILE_NOT_FOUND',
-        `delta rewrite: data file ${key} of table ${snapshot.location} at version ` +
-          `${snapshot.version} is missing`,
-        { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
-      )
-    }
-    throw cause
-  }
-}
-
-/**
  * Every row of a data file, with all columns of the schema (partition values from the log).
  * @param store - the table's store
  * @param snapshot - the snapshot the file belongs to
@@ -366,7 +319,7 @@ async function readDataFileRows(
   snapshot: Snapshot,
   add: AddAction,
 ): Promise<Record<string, unknown>[]> {
-  const { key, data } = await readDataFile(store, snapshot, add)
+  const { key, data } = await readDataFile(store, snapshot, add, 'rewrite')
   const partitionSet = new Set(snapshot.partitionColumns)
   const schema = snapshot.schema
   const dataSchema: StructType = {

@@ -19,6 +19,7 @@
  * `PURGE FILES` commit before deleting, so every deletion has a record in the log.
  * @module
  */
+import { forEachBounded } from '../concurrency.js'
 import type { Dirent } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as nodePath from 'node:path'
@@ -114,18 +115,14 @@ async function settleBounded<T, R>(
   fn: (item: T) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
   const out = new Array<PromiseSettledResult<R>>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      try {
-        out[i] = { status: 'fulfilled', value: await fn(items[i] as T) }
-      } catch (reason) {
-        out[i] = { status: 'rejected', reason }
-      }
+  // The task never throws, so every item runs.
+  await forEachBounded(items, concurrency, async (item, i) => {
+    try {
+      out[i] = { status: 'fulfilled', value: await fn(item) }
+    } catch (reason) {
+      out[i] = { status: 'rejected', reason }
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+  })
   return out
 }
 

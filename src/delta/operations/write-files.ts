@@ -8,6 +8,7 @@
  * that no commit references is invisible and is removed by VACUUM later.
  * @module
  */
+import { forEachBounded } from '../concurrency.js'
 import { randomUUID } from 'node:crypto'
 import type { AddAction, PartitionValues, RemoveAction } from '../actions/actions.js'
 import { DeltaError } from '../errors.js'
@@ -254,20 +255,6 @@ function putDataFile(store: ObjectStore, key: string, bytes: Uint8Array): Promis
   return canPutNew(store) ? store.putNew(key, bytes) : store.put(key, bytes)
 }
 
-/** Runs `task(i)` for `i < count`, at most `limit` at a time; rethrows the first failure. */
-async function runBounded(
-  count: number,
-  limit: number,
-  task: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < count) await task(next++)
-  }
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, count) }, worker))
-  for (const s of settled) if (s.status === 'rejected') throw s.reason
-}
-
 /**
  * Writes rows as data files of a table and returns the `add` actions for them. Files are
  * encoded as they are written (at most a few at a time in memory).
@@ -286,7 +273,7 @@ export async function writeDataFiles(
 ): Promise<AddAction[]> {
   const plan = planWrite(snapshot, rows, options)
   const adds: AddAction[] = new Array<AddAction>(plan.jobs.length)
-  await runBounded(plan.jobs.length, WRITE_CONCURRENCY, async (i) => {
+  await forEachBounded(plan.jobs, WRITE_CONCURRENCY, async (_job, i) => {
     const file = encodeFile(plan, i, options)
     await putDataFile(store, file.key, file.bytes)
     adds[i] = file.add
@@ -325,10 +312,9 @@ export function prepareDataFiles(
 ): PreparedDataFiles {
   const plan = planWrite(snapshot, rows, options)
   const files = plan.jobs.map((_, i) => encodeFile(plan, i, options))
-  const written = runBounded(files.length, WRITE_CONCURRENCY, async (i) => {
-    const file = files[i] as (typeof files)[number]
-    await putDataFile(store, file.key, file.bytes)
-  })
+  const written = forEachBounded(files, WRITE_CONCURRENCY, (file) =>
+    putDataFile(store, file.key, file.bytes),
+  )
   return { adds: files.map((f) => f.add), written }
 }
 

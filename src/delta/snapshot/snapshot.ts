@@ -3,6 +3,7 @@
  * reconciled protocol, metadata, live files, tombstones, app transactions and domain metadata.
  * @module
  */
+import { forEachBounded } from '../concurrency.js'
 import type {
   Action,
   AddAction,
@@ -67,17 +68,9 @@ export async function readCommits(
   commits: readonly CommitRef[],
 ): Promise<Action[][]> {
   const out: Action[][] = new Array<Action[]>(commits.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < commits.length) {
-      const i = next++
-      out[i] = await readCommit(store, location, commits[i] as CommitRef)
-    }
-  }
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.min(READ_CONCURRENCY, commits.length) }, worker),
-  )
-  for (const r of results) if (r.status === 'rejected') throw r.reason
+  await forEachBounded(commits, READ_CONCURRENCY, async (commit, i) => {
+    out[i] = await readCommit(store, location, commit)
+  })
   return out
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type { AddAction } from '../actions/actions.js'
+import { forEachBounded } from '../concurrency.js'
 import { DeltaError, isDeltaError, UnsupportedProtocolError } from '../errors.js'
 import { bindExpression, type BoundExpression } from '../expr/bind-expression.js'
 import { evaluateOnRow } from '../expr/evaluate.js'
@@ -105,43 +106,12 @@ export async function scanRows(
   snapshot: Snapshot,
   options: ScanOptions = {},
 ): Promise<Record<string, unknown>[]> {
-  const schema = snapshot.schema
-  const output = resolveColumns(schema, options.columns, snapshot.location)
-  const bound = options.filter ? bindExpression(options.filter, schema) : undefined
-  const files = pruneFiles(snapshot, bound)
-  const partitionSet = new Set(snapshot.partitionColumns)
-  // Data columns needed: the output ones plus the ones the filter references.
-  const needed = new Set(output.map((f) => f.name))
-  if (bound) for (const c of bound.columns) needed.add(c)
-  const dataFields = schema.fields.filter((f) => !partitionSet.has(f.name))
-  const dataSchema: StructType = { type: 'struct', fields: dataFields }
-  const dataColumns = dataFields.filter((f) => needed.has(f.name)).map((f) => f.name)
-  const partitionFields = schema.fields.filter(
-    (f) => partitionSet.has(f.name) && needed.has(f.name),
-  )
-
+  const read = planRead(snapshot, options)
+  const files = pruneFiles(snapshot, read.bound)
   const results: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(files.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const i = next++
-      const add = files[i] as AddAction
-      results[i] = await readFileRows(
-        store,
-        snapshot,
-        add,
-        dataSchema,
-        dataColumns,
-        partitionFields,
-        bound,
-        output,
-      )
-    }
-  }
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(FILE_CONCURRENCY, files.length) }, worker),
-  )
-  for (const s of settled) if (s.status === 'rejected') throw s.reason
+  await forEachBounded(files, FILE_CONCURRENCY, async (add, i) => {
+    results[i] = await readFileRows(store, snapshot, add, read)
+  })
   return results.flat()
 }
 
@@ -160,6 +130,23 @@ export async function scanFileRows(
   add: AddAction,
   options: ScanOptions = {},
 ): Promise<Record<string, unknown>[]> {
+  return readFileRows(store, snapshot, add, planRead(snapshot, options))
+}
+
+/** What a scan reads from each file, derived once from the schema and the options. */
+interface ReadPlan {
+  /** The output columns, in order. */
+  readonly output: readonly StructField[]
+  readonly bound: BoundExpression | undefined
+  /** The schema of the data columns (all but partition columns) of a file. */
+  readonly dataSchema: StructType
+  /** Data columns needed: the output ones plus the ones the filter references. */
+  readonly dataColumns: readonly string[]
+  /** Partition columns needed, likewise. */
+  readonly partitionFields: readonly StructField[]
+}
+
+function planRead(snapshot: Snapshot, options: ScanOptions): ReadPlan {
   const schema = snapshot.schema
   const output = resolveColumns(schema, options.columns, snapshot.location)
   const bound = options.filter ? bindExpression(options.filter, schema) : undefined
@@ -167,12 +154,13 @@ export async function scanFileRows(
   const needed = new Set(output.map((f) => f.name))
   if (bound) for (const c of bound.columns) needed.add(c)
   const dataFields = schema.fields.filter((f) => !partitionSet.has(f.name))
-  const dataSchema: StructType = { type: 'struct', fields: dataFields }
-  const dataColumns = dataFields.filter((f) => needed.has(f.name)).map((f) => f.name)
-  const partitionFields = schema.fields.filter(
-    (f) => partitionSet.has(f.name) && needed.has(f.name),
-  )
-  return readFileRows(store, snapshot, add, dataSchema, dataColumns, partitionFields, bound, output)
+  return {
+    output,
+    bound,
+    dataSchema: { type: 'struct', fields: dataFields },
+    dataColumns: dataFields.filter((f) => needed.has(f.name)).map((f) => f.name),
+    partitionFields: schema.fields.filter((f) => partitionSet.has(f.name) && needed.has(f.name)),
+  }
 }
 
 function resolveColumns(
@@ -194,31 +182,46 @@ function resolveColumns(
   })
 }
 
-async function readFileRows(
+/**
+ * The bytes of a live data file.
+ * @param store - the table's store
+ * @param snapshot - the snapshot the file belongs to
+ * @param add - the file
+ * @param operation - what reads it, for the message (`scan`, `rewrite`, `optimize`)
+ * @returns its object key and bytes
+ * @throws DeltaError `DATA_FILE_NOT_FOUND` when the file is gone; store errors otherwise
+ * @internal
+ */
+export async function readDataFile(
   store: ObjectStore,
   snapshot: Snapshot,
   add: AddAction,
-  dataSchema: StructType,
-  dataColumns: readonly string[],
-  partitionFields: readonly StructField[],
-  bound: BoundExpression | undefined,
-  output: readonly StructField[],
-): Promise<Record<string, unknown>[]> {
+  operation: string,
+): Promise<{ key: string; data: Uint8Array }> {
   const key = dataFileKey(snapshot, store, add.path)
-  let data: Uint8Array
   try {
-    data = await store.get(key)
+    return { key, data: await store.get(key) }
   } catch (cause) {
     if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
       throw new DeltaError(
         'DATA_FILE_NOT_FOUND',
-        `delta scan: data file ${key} of table ${snapshot.location} at version ${snapshot.version} ` +
-          'is missing (removed by VACUUM, or the table was copied incompletely)',
+        `delta ${operation}: data file ${key} of table ${snapshot.location} at version ` +
+          `${snapshot.version} is missing (removed by VACUUM, or the table was copied incompletely)`,
         { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
       )
     }
     throw cause
   }
+}
+
+async function readFileRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddAction,
+  read: ReadPlan,
+): Promise<Record<string, unknown>[]> {
+  const { dataSchema, dataColumns, partitionFields, bound, output } = read
+  const { key, data } = await readDataFile(store, snapshot, add, 'scan')
   const rows = await readParquetRows(data, {
     schema: dataSchema,
     columns: dataColumns,

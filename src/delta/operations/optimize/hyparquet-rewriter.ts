@@ -4,11 +4,11 @@
  * written with the engine's writer, with statistics from `collectStats` (as every write does).
  * @module
  */
+import { forEachBounded } from '../../concurrency.js'
 import type { AddAction } from '../../actions/actions.js'
-import { DeltaError, isDeltaError } from '../../errors.js'
 import { readParquetMetadata, readParquetRows, writeParquet } from '../../parquet/index.js'
 import { collectStats, serializeStats } from '../../stats/collect-stats.js'
-import { dataFileKey } from '../../table/scan.js'
+import { readDataFile } from '../../table/scan.js'
 import { PARQUET_CREATED_BY } from '../write-files.js'
 import type { OptimizeBin } from './plan.js'
 import { nextOutputKey, type RewriteContext } from './rewriter.js'
@@ -42,23 +42,6 @@ export interface HyparquetRewriteOptions {
 /** Files read (and written) concurrently. */
 const IO_CONCURRENCY = 16
 
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      await fn(items[i] as T, i)
-    }
-  }
-  const settled = await Promise.allSettled(
-    Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, worker),
-  )
-  for (const s of settled) if (s.status === 'rejected') throw s.reason
-}
-
 /**
  * Reads one data file's rows (data columns only).
  * @param context - the rewrite
@@ -74,21 +57,7 @@ async function readFile(
   ownFilesOnly: boolean,
 ): Promise<Record<string, unknown>[]> {
   const { store, snapshot } = context
-  const key = dataFileKey(snapshot, store, add.path)
-  let data: Uint8Array
-  try {
-    data = await store.get(key)
-  } catch (cause) {
-    if (isDeltaError(cause, 'OBJECT_NOT_FOUND')) {
-      throw new DeltaError(
-        'DATA_FILE_NOT_FOUND',
-        `delta optimize: data file ${key} of table ${snapshot.location} at version ` +
-          `${snapshot.version} is missing`,
-        { cause, context: { table: snapshot.location, version: snapshot.version, file: key } },
-      )
-    }
-    throw cause
-  }
+  const { key, data } = await readDataFile(store, snapshot, add, 'optimize')
   if (ownFilesOnly) {
     const { createdBy } = readParquetMetadata(data, key)
     if (createdBy === undefined || !OWN_WRITER_RE.test(createdBy)) {
@@ -115,7 +84,7 @@ export async function rewriteBinWithHyparquet(
   const perFile: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(
     bin.files.length,
   )
-  await forEachConcurrently(bin.files, async (add, i) => {
+  await forEachBounded(bin.files, IO_CONCURRENCY, async (add, i) => {
     perFile[i] = await readFile(context, add, options.ownFilesOnly === true)
   })
   let rows = perFile.flat()
@@ -133,7 +102,7 @@ export async function rewriteBinWithHyparquet(
   }
   const adds = new Array<AddAction>(chunks.length)
   const { snapshot, store } = context
-  await forEachConcurrently(chunks, async (chunk, i) => {
+  await forEachBounded(chunks, IO_CONCURRENCY, async (chunk, i) => {
     const { key, path } = nextOutputKey(context, bin.partitionValues)
     const bytes = writeParquet(chunk, context.dataSchema, { createdBy: PARQUET_CREATED_BY })
     context.written.push(key)

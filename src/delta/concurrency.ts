@@ -1,0 +1,37 @@
+/**
+ * Bounded concurrency for I/O over many files (reads, writes, probes).
+ * @module
+ */
+
+/**
+ * Runs `task` over `items`, at most `limit` at a time, in order of the items. After a failure
+ * no new item is started; the first failure is rethrown once every started task has settled
+ * (so nothing is still running when the caller cleans up).
+ * @param items - the items
+ * @param limit - the most tasks running at once (at least 1)
+ * @param task - the work for one item and its index
+ * @returns when every task has succeeded
+ */
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  let failed = false
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++
+      try {
+        await task(items[i] as T, i)
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    }
+  }
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker),
+  )
+  for (const s of settled) if (s.status === 'rejected') throw s.reason
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { forEachBounded } from '../../src/delta/concurrency.js'
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1))
+
+describe('forEachBounded', () => {
+  it('runs every item with at most `limit` at once', async () => {
+    let running = 0
+    let most = 0
+    const seen: number[] = []
+    await forEachBounded([10, 11, 12, 13, 14, 15, 16], 3, async (item, i) => {
+      running++
+      most = Math.max(most, running)
+      await tick()
+      seen[i] = item
+      running--
+    })
+    expect(most).toBe(3)
+    expect(seen).toEqual([10, 11, 12, 13, 14, 15, 16])
+  })
+
+  it('starts nothing after a failure and rethrows it once started tasks settled', async () => {
+    const started: number[] = []
+    let settled = 0
+    await expect(
+      forEachBounded([0, 1, 2, 3, 4, 5, 6, 7], 2, async (item) => {
+        started.push(item)
+        await tick()
+        settled++
+        if (item === 1) throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(settled).toBe(started.length)
+    expect(started.length).toBeLessThan(8)
+  })
+
+  it('does nothing for no items', async () => {
+    await forEachBounded([], 4, () => Promise.reject(new Error('never')))
+  })
+})
