@@ -25,6 +25,7 @@ import {
   SYSTEM_ACTOR,
   type Actor,
   type LoginResult,
+  type RegisterInput,
   type VerifiedToken,
 } from './auth/auth-service.js'
 import type { PasswordHasher } from './auth/password-hasher.js'
@@ -87,6 +88,17 @@ export interface LogActionDetails {
   readonly computeTimeMs?: number
   readonly cost?: string | number
   readonly metadata?: Readonly<Record<string, unknown>>
+}
+
+/** The service's registration input from the client's positional form. */
+function registration(
+  username: string,
+  email: string,
+  password: string,
+  options: RegisterOptions,
+): RegisterInput {
+  const { tier, firstName, lastName, preferences } = options
+  return { username, email, password, tier, firstName, lastName, preferences }
 }
 
 /** The embedded lakehouse client. */
@@ -175,18 +187,7 @@ export class LakehouseClient {
     password: string,
     options: RegisterOptions = {},
   ): Promise<UserRecord> {
-    return this.auth.register(
-      {
-        username,
-        email,
-        password,
-        tier: options.tier,
-        firstName: options.firstName,
-        lastName: options.lastName,
-        preferences: options.preferences,
-      },
-      options.context,
-    )
+    return this.auth.register(registration(username, email, password, options), options.context)
   }
 
   /**
@@ -296,14 +297,7 @@ export class LakehouseClient {
     options: RegisterOptions = {},
   ): Promise<UserRecord> {
     return this.auth.bootstrapAdmin(
-      {
-        username,
-        email,
-        password,
-        tier: options.tier,
-        firstName: options.firstName,
-        lastName: options.lastName,
-      },
+      registration(username, email, password, options),
       options.context,
     )
   }
