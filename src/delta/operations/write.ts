@@ -171,6 +171,8 @@ export interface StagedFiles {
  * @param snapshot - the snapshot to encode against (schema, partitioning, stats settings)
  * @param clock - time source
  * @param rows - rows in canonical form
+ * @param options - `trusted`: the rows were validated already (they are validated again if
+ *   the metadata changed before the commit)
  * @returns the staged files
  * @throws DeltaError `SCHEMA_MISMATCH` (synchronously, before anything is written)
  * @internal
@@ -180,8 +182,12 @@ export function stageAppend(
   snapshot: Snapshot,
   clock: Clock,
   rows: readonly Record<string, unknown>[],
+  options: { readonly trusted?: boolean } = {},
 ): StagedFiles {
-  const prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now() })
+  const prepared = prepareDataFiles(store, snapshot, rows, {
+    now: clock.now(),
+    trusted: options.trusted,
+  })
   // Failures reach the caller through commit (which awaits the writes) or are moot on discard.
   prepared.written.catch(() => undefined)
   const drop = async (): Promise<void> => {

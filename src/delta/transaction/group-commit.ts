@@ -24,12 +24,11 @@ import type { Clock } from '../clock.js'
 import { DeltaError, isDeltaError } from '../errors.js'
 import { commitKey } from '../log/log-path.js'
 import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
-import { commitAppendFiles } from '../operations/write.js'
-import { prepareDataFiles, validateRows } from '../operations/write-files.js'
+import { stageAppend } from '../operations/write.js'
+import { validateRows } from '../operations/write-files.js'
 import type { StructType } from '../schema/data-type.js'
 import { readCommits, type Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
-import { dataFileKey } from '../table/scan.js'
 
 /** Default bound on rows held by the queue (queued plus in flight). */
 export const DEFAULT_MAX_QUEUED_ROWS = 200_000
@@ -306,26 +305,17 @@ export async function commitBatch(
 ): Promise<FinishedWrite> {
   // The probe for newer commits runs while the rows are encoded and the data file written.
   const caughtUp = catchUp(store, snapshot)
-  let prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now(), trusted: true })
+  const staged = stageAppend(store, snapshot, clock, rows, { trusted: true })
   let latest: Snapshot
   try {
     latest = await caughtUp
   } catch (error) {
-    await Promise.allSettled([prepared.written])
+    await staged.discard()
     throw error
   }
-  if (latest.metadata !== snapshot.metadata) {
-    // Another writer changed the schema or the settings: the file may not fit any more. It
-    // is never referenced; encode again (validating the rows) against the new metadata.
-    await Promise.allSettled([prepared.written])
-    await Promise.allSettled(
-      prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
-    )
-    prepared = prepareDataFiles(store, latest, rows, { now: clock.now() })
-  }
-  return commitAppendFiles(store, latest, clock, rows.length, prepared, {
-    checkpoint: options.checkpoint,
-  })
+  // When another writer changed the schema or the settings meanwhile, the staged files are
+  // replaced by rows encoded (and validated) against the new metadata.
+  return staged.commit(latest, { checkpoint: options.checkpoint })
 }
 
 /** How many new commits {@link catchUp} probes for before listing the log instead. */
