@@ -57,11 +57,32 @@ export async function makeTable(
   batches: readonly (readonly Record<string, unknown>[])[],
   options: MakeTableOptions = {},
 ): Promise<DeltaTable> {
-  const dir = await makeTempDir('dml-')
-  const table = await DeltaTable.create(dir, {
+  return createWithBatches('dml-', batches, {
     schema: SCHEMA,
     partitionColumns: options.partitioned ? ['p'] : [],
     properties: options.appendOnly ? { 'delta.appendOnly': 'true' } : {},
+  })
+}
+
+/**
+ * Creates a table in a new temporary directory (stepping clock) and appends each batch as one
+ * commit.
+ * @param prefix - temporary directory prefix
+ * @param batches - rows of each append
+ * @param options - schema, partition columns, properties
+ * @returns the table handle, at the version of the last append
+ */
+export async function createWithBatches(
+  prefix: string,
+  batches: readonly (readonly Record<string, unknown>[])[],
+  options: {
+    readonly schema: StructType
+    readonly partitionColumns: readonly string[]
+    readonly properties: Readonly<Record<string, string>>
+  },
+): Promise<DeltaTable> {
+  const table = await DeltaTable.create(await makeTempDir(prefix), {
+    ...options,
     clock: steppingClock(),
   })
   for (const rows of batches) await table.append(rows)

@@ -8,13 +8,12 @@ import * as path from 'node:path'
 import type { Action, AddAction, CommitInfoAction } from '../../../../src/delta/actions/actions.js'
 import { commitKey } from '../../../../src/delta/log/log-path.js'
 import type { StructType } from '../../../../src/delta/schema/data-type.js'
-import { SCHEMA, steppingClock, T0 } from '../dml-support.js'
+import { createWithBatches, SCHEMA, T0 } from '../dml-support.js'
 import { readCommit, Snapshot } from '../../../../src/delta/snapshot/snapshot.js'
 import { MemoryStore } from '../../../../src/delta/storage/memory-store.js'
 import type { ObjectStore } from '../../../../src/delta/storage/object-store.js'
 import { DeltaTable } from '../../../../src/delta/table/delta-table.js'
 import { canonicalRows } from '../../../support/canonical.js'
-import { makeTempDir } from '../../../support/temp.js'
 
 export { SCHEMA, steppingClock, T0 } from '../dml-support.js'
 
@@ -35,15 +34,11 @@ export async function makeTable(
   batches: readonly (readonly Record<string, unknown>[])[],
   options: MakeTableOptions = {},
 ): Promise<DeltaTable> {
-  const dir = await makeTempDir('optimize-')
-  const table = await DeltaTable.create(dir, {
+  return createWithBatches('optimize-', batches, {
     schema: options.schema ?? SCHEMA,
     partitionColumns: options.partitionColumns ?? [],
     properties: options.properties ?? {},
-    clock: steppingClock(),
   })
-  for (const rows of batches) await table.append(rows)
-  return table
 }
 
 /**
