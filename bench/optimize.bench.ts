@@ -10,7 +10,7 @@ import { DeltaTable } from '../src/delta/index.js'
 import { executeOptimize } from '../src/delta/operations/optimize/execute.js'
 import type { RewriteEngineChoice } from '../src/delta/operations/optimize/rewriter.js'
 import { defineBenchmark, type BenchmarkContext } from './lib/benchmark.js'
-import type { Dataset } from './lib/data.js'
+import { freshCopy, type Dataset } from './lib/data.js'
 import {
   comparisonTable,
   formatDuration,
@@ -84,16 +84,6 @@ function dataset(context: BenchmarkContext, variant: TableVariant): Promise<Data
   })
 }
 
-let copies = 0
-
-/** A fresh copy of the table (made before, removed after, each repetition: not timed). */
-async function freshCopy(source: string): Promise<string> {
-  const dir = path.join(WORK_DIR, `copy-${process.pid}-${copies++}`)
-  await fs.rm(dir, { recursive: true, force: true })
-  await fs.cp(source, dir, { recursive: true })
-  return dir
-}
-
 function compactSide(
   name: string,
   worker: Worker,
@@ -106,7 +96,7 @@ function compactSide(
   return {
     name,
     async once() {
-      const dir = await freshCopy(source)
+      const dir = await freshCopy(source, WORK_DIR)
       try {
         const reply = await worker.call<CompactReply>('compact', { ...args, path: dir })
         outcomes.add(`${reply.removed}->${reply.added}`)

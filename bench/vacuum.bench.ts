@@ -6,16 +6,14 @@
  * `full=True`), each on its own fresh copy of the same table.
  * @module
  */
-import { execFile } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { promisify } from 'node:util'
 import { DeltaTable } from '../src/delta/index.js'
 import { finishCommit } from '../src/delta/operations/finish-commit.js'
 import { writeDataFiles } from '../src/delta/operations/write-files.js'
 import { Transaction } from '../src/delta/transaction/transaction.js'
 import { defineBenchmark, type BenchmarkContext } from './lib/benchmark.js'
-import type { Dataset } from './lib/data.js'
+import { freshCopy, type Dataset } from './lib/data.js'
 import {
   comparisonTable,
   formatDuration,
@@ -101,19 +99,6 @@ function dataset(context: BenchmarkContext): Promise<Dataset> {
   })
 }
 
-let copies = 0
-
-/** A fresh copy of the table (the copy is not timed). */
-async function freshCopy(source: string): Promise<string> {
-  const dir = path.join(DATA_DIR, 'vacuum', 'work', `copy-${process.pid}-${copies++}`)
-  await fs.rm(dir, { recursive: true, force: true })
-  await fs.cp(source, dir, { recursive: true })
-  // Flush the copy now: otherwise the first fsync of a commit (ours fsyncs, delta-rs's local
-  // store does not) would wait for the writeback of the whole copy.
-  await promisify(execFile)('sync')
-  return dir
-}
-
 function vacuumSide(
   name: string,
   worker: Worker,
@@ -126,7 +111,9 @@ function vacuumSide(
     name,
     async once() {
       const dryRun = args.dryRun === true
-      const dir = dryRun ? source : await freshCopy(source)
+      const dir = dryRun
+        ? source
+        : await freshCopy(source, path.join(DATA_DIR, 'vacuum', 'work'), { flush: true })
       try {
         const reply = await worker.call<VacuumReply>('vacuum', { ...args, path: dir })
         counts.add(reply.deleted)

@@ -10,7 +10,7 @@ import { col, DeltaTable } from '../src/delta/index.js'
 import { executeOptimize } from '../src/delta/operations/optimize/execute.js'
 import type { RewriteEngineChoice } from '../src/delta/operations/optimize/rewriter.js'
 import { defineBenchmark, type BenchmarkContext } from './lib/benchmark.js'
-import type { Dataset } from './lib/data.js'
+import { freshCopy, type Dataset } from './lib/data.js'
 import {
   comparisonTable,
   formatDuration,
@@ -82,15 +82,6 @@ interface ZOrderReply {
   readonly engine?: string
 }
 
-let copies = 0
-
-async function freshCopy(source: string): Promise<string> {
-  const dir = path.join(WORK_DIR, `copy-${process.pid}-${copies++}`)
-  await fs.rm(dir, { recursive: true, force: true })
-  await fs.cp(source, dir, { recursive: true })
-  return dir
-}
-
 /** Files a point filter on `user_id` touches, per probe user, in a z-ordered copy. */
 async function touched(dir: string, users: readonly string[]): Promise<number[]> {
   const table = await DeltaTable.open(dir)
@@ -117,7 +108,7 @@ function zorderSide(
   return {
     name,
     async once() {
-      const dir = await freshCopy(source)
+      const dir = await freshCopy(source, WORK_DIR)
       try {
         const reply = await worker.call<ZOrderReply>('zorder', { ...args, path: dir })
         if (reply.removed !== AUDIT.appends) {

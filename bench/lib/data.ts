@@ -4,9 +4,11 @@
  * generator scripts) it was made with.
  * @module
  */
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { promisify } from 'node:util'
 import { DATA_DIR, REPO_ROOT } from './paths.js'
 
 /** A data set description. */
@@ -86,4 +88,28 @@ export async function ensureDataset<P>(
   await fs.writeFile(stampFile, `${JSON.stringify({ ...stamp, params: spec.params }, null, 2)}\n`)
   log(`data set ${spec.name}: generated in ${(generateMs / 1000).toFixed(1)} s`)
   return { dir, facts, generated: true, generateMs }
+}
+
+let copies = 0
+
+/**
+ * A fresh copy of a table directory under `workDir`, for one repetition that changes it (made
+ * before and removed after the timing by the caller).
+ * @param source - the table to copy
+ * @param workDir - where copies go
+ * @param options - `flush`: run `sync` after copying, so that the first fsync of a timed
+ *   commit (ours fsyncs, delta-rs's local store does not) does not wait for the writeback of
+ *   the whole copy
+ * @returns the copy's directory
+ */
+export async function freshCopy(
+  source: string,
+  workDir: string,
+  options: { readonly flush?: boolean } = {},
+): Promise<string> {
+  const dir = path.join(workDir, `copy-${process.pid}-${copies++}`)
+  await fs.rm(dir, { recursive: true, force: true })
+  await fs.cp(source, dir, { recursive: true })
+  if (options.flush === true) await promisify(execFile)('sync')
+  return dir
 }
