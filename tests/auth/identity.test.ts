@@ -7,16 +7,7 @@ import {
   usernameKey,
   usernameSkeleton,
 } from '../../src/auth/identity.js'
-
-function thrown(f: () => unknown): LakehouseError {
-  try {
-    f()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
-}
+import { thrown } from '../support/thrown.js'
 
 /** Characters no accepted identifier may contain. */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{White_Space}\p{Z}]/u

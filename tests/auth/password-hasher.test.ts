@@ -2,20 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import { OWASP_ARGON2 } from '../../src/lakehouse/lakehouse-config.js'
 import { Argon2Hasher, FastTestHasher } from '../../src/auth/password-hasher.js'
+import { thrown } from '../support/thrown.js'
 
 async function rejection(p: Promise<unknown>): Promise<LakehouseError> {
   try {
     await p
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
-}
-
-function thrown(f: () => unknown): LakehouseError {
-  try {
-    f()
   } catch (error) {
     expect(error).toBeInstanceOf(LakehouseError)
     return error as LakehouseError

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import {
   checkPassword,
   commonPasswordCount,
@@ -8,16 +7,7 @@ import {
   normalizePassword,
   PASSWORD_MAX_BYTES,
 } from '../../src/auth/password-policy.js'
-
-function thrown(f: () => unknown): LakehouseError {
-  try {
-    f()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
-}
+import { thrown } from '../support/thrown.js'
 
 const account = { username: 'Quillfeather_9', email: 'Alice.Smith@Example.com' }
 

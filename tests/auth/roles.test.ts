@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import {
   hasPermission,
   isRole,
@@ -15,16 +14,7 @@ import {
   UserRole,
   type Role,
 } from '../../src/auth/roles.js'
-
-function thrown(f: () => unknown): LakehouseError {
-  try {
-    f()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
-}
+import { thrown } from '../support/thrown.js'
 
 const NOT_NAMES: unknown[] = [
   'Admin',

@@ -1,8 +1,8 @@
 import { createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Clock } from '../../src/common/clock.js'
-import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import { TokenService, type TokenServiceOptions } from '../../src/auth/tokens.js'
+import { thrown } from '../support/thrown.js'
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0)
 const NOW = NOW_MS / 1000
@@ -23,16 +23,6 @@ function service(overrides: Partial<TokenServiceOptions> = {}): TokenService {
     clock: fixedClock(),
     ...overrides,
   })
-}
-
-function thrown(f: () => unknown): LakehouseError {
-  try {
-    f()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
 }
 
 const b64 = (value: unknown): string =>
