@@ -54,6 +54,7 @@ import {
   type TransactOptions,
 } from '../transaction/transact.js'
 import {
+  BackgroundCheckpointer,
   commitBatch,
   GroupCommitQueue,
   type GroupCommitOptions,
@@ -304,8 +305,7 @@ export class DeltaTable {
       commit: async () => {
         once('commit')
         const result = await this.#write((s) => staged.commit(s, { checkpoint: 'skip' }))
-        this.#queue ??= new GroupCommitQueue(this.#groupCommitOptions)
-        this.#queue.noteCommitted(result)
+        this.#checkpointer.noteCommitted(result)
         return result
       },
       discard: async () => {
@@ -328,6 +328,13 @@ export class DeltaTable {
     return this.#queue.enqueue(rows)
   }
 
+  /** Background checkpoints of this handle's group commits and staged appends. */
+  readonly #checkpointer = new BackgroundCheckpointer({
+    checkpoint: () => writeCheckpoint(this.store, this.#snapshot, this.clock.now()),
+    checkpointInterval: () => this.#snapshot.config.checkpointInterval,
+    location: () => this.store.location,
+  })
+
   #groupCommitOptions: GroupCommitOptions = {
     schema: () => this.#snapshot.schema,
     location: () => this.store.location,
@@ -338,8 +345,7 @@ export class DeltaTable {
       if (finished.snapshot.version > this.#snapshot.version) this.#snapshot = finished.snapshot
       return finished.result
     },
-    checkpoint: () => writeCheckpoint(this.store, this.#snapshot, this.clock.now()),
-    checkpointInterval: () => this.#snapshot.config.checkpointInterval,
+    checkpointer: this.#checkpointer,
   }
 
   /**
@@ -365,6 +371,7 @@ export class DeltaTable {
    */
   async close(): Promise<void> {
     await this.#queue?.close()
+    await this.#checkpointer.close()
   }
 
   /**

@@ -12,8 +12,9 @@
  * Callers that do not fit wait in arrival order for room (back-pressure). One request larger
  * than the bound is admitted alone, when nothing else is queued, so that it cannot wait forever.
  *
- * Checkpoints are not written on the acknowledgement path: when one is due the queue writes it
- * in the background, one at a time, coalescing the due versions that pass meanwhile and pacing
+ * Checkpoints are not written on the acknowledgement path: when one is due a
+ * {@link BackgroundCheckpointer} (shared with the handle's staged appends) writes it in the
+ * background, one at a time, coalescing the due versions that pass meanwhile and pacing
  * them so that they take a bounded share of the time (a checkpoint costs time proportional to
  * the number of live files, a commit does not). Its outcome is reported in the result of the
  * first commit acknowledged after it finished.
@@ -55,6 +56,11 @@ export interface GroupCommitOptions {
   readonly commit: (rows: Record<string, unknown>[]) => Promise<WriteResult>
   /** Writes a checkpoint of the latest committed version; enables background checkpoints. */
   readonly checkpoint?: () => Promise<CheckpointResult>
+  /**
+   * The background checkpoints to use, when they are shared with other writers of the same
+   * handle (then `checkpoint` and `checkpointInterval` are ignored).
+   */
+  readonly checkpointer?: BackgroundCheckpointer
   /** Versions between checkpoints (`delta.checkpointInterval`); read after every commit. */
   readonly checkpointInterval?: () => number
   /** Bound on queued rows before callers wait. */
@@ -85,13 +91,7 @@ export class GroupCommitQueue {
   #queuedRows = 0
   #running: Promise<void> | undefined
   #closed = false
-  // Background checkpoints.
-  #checkpointing: Promise<void> | undefined
-  #checkpointWanted = false
-  #lastCheckpointEnd = 0
-  #lastCheckpointMs = 0
-  #checkpointedThrough = -1
-  #checkpointOutcome: Pick<WriteResult, 'checkpoint' | 'checkpointError'> | undefined
+  readonly #checkpointer: BackgroundCheckpointer | undefined
 
   /**
    * @param options - schema source, commit function and limits
@@ -101,6 +101,10 @@ export class GroupCommitQueue {
     this.#options = options
     this.#maxQueued = positive(options.maxQueuedRows, DEFAULT_MAX_QUEUED_ROWS, 'maxQueuedRows')
     this.#maxBatch = positive(options.maxBatchRows, DEFAULT_MAX_BATCH_ROWS, 'maxBatchRows')
+    const { checkpoint, checkpointInterval, location } = options
+    this.#checkpointer =
+      options.checkpointer ??
+      (checkpoint && new BackgroundCheckpointer({ checkpoint, checkpointInterval, location }))
   }
 
   /** Rows held by the queue now: waiting for a commit or in the commit that is running. */
@@ -178,13 +182,10 @@ export class GroupCommitQueue {
     }
     this.#queuedRows -= rows.length
     if (outcome.ok) {
-      let result = outcome.result
-      if (this.#checkpointOutcome) {
-        result = { ...result, ...this.#checkpointOutcome }
-        this.#checkpointOutcome = undefined
-      }
+      const checkpointed = this.#checkpointer?.takeOutcome()
+      const result = checkpointed ? { ...outcome.result, ...checkpointed } : outcome.result
       for (const r of batch) r.resolve(result)
-      this.#maybeCheckpoint(result)
+      this.#checkpointer?.noteCommitted(result)
     } else {
       for (const r of batch) r.reject(outcome.error)
     }
@@ -204,19 +205,59 @@ export class GroupCommitQueue {
   }
 
   /**
-   * Tells the queue about a commit made outside it through the same handle (a staged append),
-   * so that a checkpoint it made due is written in the background like the queue's own.
+   * Stops accepting rows and waits until everything queued has been committed (or failed) and
+   * a background checkpoint in progress has finished. Callers still waiting for room are
+   * rejected with `QUEUE_CLOSED`: their rows were never queued.
+   * @returns when the queue is empty
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const w of this.#waiters.splice(0)) w.reject(closedError(this.#options.location()))
+    const checkpoints = this.#checkpointer?.close()
+    while (this.#running) await this.#running
+    await checkpoints
+  }
+}
+
+/** What a {@link BackgroundCheckpointer} needs. */
+export interface BackgroundCheckpointerOptions {
+  /** Writes a checkpoint of the latest committed version. */
+  readonly checkpoint: () => Promise<CheckpointResult>
+  /** Versions between checkpoints (`delta.checkpointInterval`); read after every commit. */
+  readonly checkpointInterval?: () => number
+  /** Table location, for messages. */
+  readonly location: () => string
+}
+
+/**
+ * Checkpoints written off the acknowledgement path, for the writers of one handle (the
+ * group-commit queue, staged appends): one at a time, coalescing the due versions that pass
+ * meanwhile, paced to a bounded share of the time. The outcome of each is handed to the next
+ * writer that asks ({@link BackgroundCheckpointer.takeOutcome}).
+ */
+export class BackgroundCheckpointer {
+  readonly #options: BackgroundCheckpointerOptions
+  #closed = false
+  #checkpointing: Promise<void> | undefined
+  #wanted = false
+  #lastEnd = 0
+  #lastMs = 0
+  #checkpointedThrough = -1
+  #outcome: Pick<WriteResult, 'checkpoint' | 'checkpointError'> | undefined
+
+  /** @param options - the checkpoint writer, the interval and the location */
+  constructor(options: BackgroundCheckpointerOptions) {
+    this.#options = options
+  }
+
+  /**
+   * Notes a commit of this handle; starts a background checkpoint when one is due.
    * @param result - the commit's result
    */
   noteCommitted(result: WriteResult): void {
-    if (!this.#closed) this.#maybeCheckpoint(result)
-  }
-
-  #maybeCheckpoint(result: WriteResult): void {
-    const checkpoint = this.#options.checkpoint
-    if (!checkpoint || result.skipped) return
+    if (this.#closed || result.skipped) return
     const interval = Math.max(1, this.#options.checkpointInterval?.() ?? 10)
-    // Versions before the first commit of this queue were their writers' business.
+    // Versions before the first commit noted here were their writers' business.
     if (this.#checkpointedThrough < 0) {
       const before = Math.max(0, result.version - 1)
       this.#checkpointedThrough = before - (before % interval)
@@ -225,25 +266,44 @@ export class GroupCommitQueue {
     // of Spark and finishCommit, tolerant of versions committed by other writers).
     const last = Math.max(this.#checkpointedThrough, result.version - (result.version % interval))
     if (last <= this.#checkpointedThrough) return
-    this.#checkpointWanted = true
-    this.#checkpointing ??= this.#runCheckpoints(checkpoint)
+    this.#wanted = true
+    this.#checkpointing ??= this.#run()
   }
 
-  async #runCheckpoints(checkpoint: () => Promise<CheckpointResult>): Promise<void> {
+  /**
+   * The outcome of the last background checkpoint not yet reported, once.
+   * @returns the checkpoint written or the error, or undefined
+   */
+  takeOutcome(): Pick<WriteResult, 'checkpoint' | 'checkpointError'> | undefined {
+    const outcome = this.#outcome
+    this.#outcome = undefined
+    return outcome
+  }
+
+  /**
+   * Starts no more checkpoints and waits for the one in progress.
+   * @returns when none is running
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    while (this.#checkpointing) await this.#checkpointing
+  }
+
+  async #run(): Promise<void> {
     try {
-      while (this.#checkpointWanted && !this.#closed) {
-        const wait = this.#lastCheckpointEnd + CHECKPOINT_PACE * this.#lastCheckpointMs - now()
+      while (this.#wanted && !this.#closed) {
+        const wait = this.#lastEnd + CHECKPOINT_PACE * this.#lastMs - now()
         // Always yield once, so that the acknowledgements that made it due go out first.
         await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, wait)))
         if (this.#closed) break
-        this.#checkpointWanted = false
+        this.#wanted = false
         const start = now()
         try {
-          const written = await checkpoint()
+          const written = await this.#options.checkpoint()
           this.#checkpointedThrough = Math.max(this.#checkpointedThrough, written.version)
-          this.#checkpointOutcome = { checkpoint: written }
+          this.#outcome = { checkpoint: written }
         } catch (error) {
-          this.#checkpointOutcome = {
+          this.#outcome = {
             checkpointError: isDeltaError(error)
               ? error
               : new DeltaError(
@@ -253,25 +313,12 @@ export class GroupCommitQueue {
                 ),
           }
         }
-        this.#lastCheckpointEnd = now()
-        this.#lastCheckpointMs = this.#lastCheckpointEnd - start
+        this.#lastEnd = now()
+        this.#lastMs = this.#lastEnd - start
       }
     } finally {
       this.#checkpointing = undefined
     }
-  }
-
-  /**
-   * Stops accepting rows and waits until everything queued has been committed (or failed) and
-   * a background checkpoint in progress has finished. Callers still waiting for room are
-   * rejected with `QUEUE_CLOSED`: their rows were never queued.
-   * @returns when the queue is empty
-   */
-  async close(): Promise<void> {
-    this.#closed = true
-    for (const w of this.#waiters.splice(0)) w.reject(closedError(this.#options.location()))
-    while (this.#running) await this.#running
-    while (this.#checkpointing) await this.#checkpointing
   }
 }
 
