@@ -25,6 +25,7 @@ import {
   SYSTEM_ACTOR,
   type Actor,
   type LoginResult,
+  type PasswordResetGrant,
   type RegisterInput,
   type VerifiedToken,
 } from './auth/auth-service.js'
@@ -61,6 +62,8 @@ export interface LakehouseClientOptions {
    * default; a server turns it on. Runs are coordinated across processes by a lease per table.
    */
   readonly maintenance?: boolean | LakehouseMaintenanceOptions
+  /** Lifetime of password-reset tokens in seconds (60 to 86,400; default 3,600). */
+  readonly passwordResetTtlSeconds?: number
 }
 
 /** Options of admin operations on the client. */
@@ -151,6 +154,7 @@ export class LakehouseClient {
         clock: options.clock,
         ids: options.ids,
         backgroundSync: options.autoRefresh,
+        passwordResetTtlSeconds: options.passwordResetTtlSeconds,
       })
       let maintenance: MaintenanceScheduler | undefined
       if (options.maintenance) {
@@ -262,6 +266,34 @@ export class LakehouseClient {
       ...options.context,
       keepSessionId: options.keepSessionId,
     })
+  }
+
+  /**
+   * Starts a password reset: a single-use token valid for an hour, to be sent to the user's
+   * email address by the application. Works while the account is locked out.
+   * @returns the token, its expiry and the user; `undefined` for an unknown, disabled or
+   *   rejected account (answer the request the same way in both cases)
+   */
+  requestPasswordReset(
+    usernameOrEmail: string,
+    options: { context?: RequestContext } = {},
+  ): Promise<PasswordResetGrant | undefined> {
+    return this.auth.requestPasswordReset(usernameOrEmail, options.context)
+  }
+
+  /**
+   * Completes a password reset with its token: sets the new password, revokes every session of
+   * the user and ends a lockout.
+   * @returns the user
+   * @throws LakehouseError `INVALID_TOKEN` (forged, used or superseded), `TOKEN_EXPIRED`,
+   *   `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`, `INVALID_PASSWORD`, `WEAK_PASSWORD`
+   */
+  resetPassword(
+    token: string,
+    newPassword: string,
+    options: { context?: RequestContext } = {},
+  ): Promise<UserRecord> {
+    return this.auth.resetPassword(token, newPassword, options.context)
   }
 
   /** Approves a pending user with a tier (default: the requested one). */

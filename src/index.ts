@@ -29,6 +29,7 @@ export {
   type VerifiedToken,
   type RegisterInput,
   type AuthServiceOptions,
+  type PasswordResetGrant,
 } from './auth/auth-service.js'
 export { AUTH_ERROR_CODES, type AuthErrorCode } from './auth/error-codes.js'
 export {

@@ -165,6 +165,36 @@ describe('LakehouseClient', () => {
     await client.close()
   })
 
+  it('resets a password with a token, with the configured lifetime', async () => {
+    const client = await openClient()
+    await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const u = await client.register('fern', 'fern@example.com', PASSWORD)
+    const session = await client.login('fern', PASSWORD)
+    expect(await client.requestPasswordReset('nobody@example.com')).toBeUndefined()
+    const grant = await client.requestPasswordReset('fern@example.com', { context: CTX })
+    expect(grant?.user.userId).toBe(u.userId)
+    expect(grant?.expiresAt).toBe(client.store.clock.now() + 3600_000)
+    const next = 'a reset passphrase for fern'
+    expect((await client.resetPassword(grant?.token ?? '', next, { context: CTX })).userId).toBe(
+      u.userId,
+    )
+    await expect(client.verifyToken(session.token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+    expect((await client.login('fern', next)).user.userId).toBe(u.userId)
+    const events = await client.store.query('audit_log', col('action').eq('PASSWORD_RESET'))
+    expect(events[0]).toMatchObject({ outcome: 'success', ip_address: CTX.ipAddress })
+    await client.close()
+    const short = await LakehouseClient.open(client.store.config, {
+      hasher: new CountingHasher(),
+      passwordResetTtlSeconds: 300,
+    })
+    const g = await short.requestPasswordReset('fern')
+    // Expiry has whole seconds (the token's exp claim).
+    const lifetime = (g?.expiresAt ?? 0) - short.store.clock.now()
+    expect(lifetime).toBeGreaterThan(299_000)
+    expect(lifetime).toBeLessThanOrEqual(300_000)
+    await short.close()
+  })
+
   it('time-travels the users table by version and by timestamp', async () => {
     const clock = fakeClock()
     const client = await openClient(clock)

@@ -26,7 +26,8 @@ import type { OwnCommit } from '../lakehouse/table-view.js'
 import type { AuthErrorCode } from './error-codes.js'
 import { normalizeEmail, normalizeUsername } from './identity.js'
 import { SessionIndex, UserIndex } from './indexes.js'
-import { LOGIN_FAILED, LoginThrottle, throttleKey } from './login-throttle.js'
+import { LOGIN_FAILED, LoginThrottle, PASSWORD_RESET, throttleKey } from './login-throttle.js'
+import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
 import { checkPassword } from './password-policy.js'
 import { hasPermission, parseRole, parseTier, roleForTier, type Role } from './roles.js'
@@ -82,6 +83,14 @@ export interface AuthServiceOptions {
   readonly backgroundSync?: boolean
   /** Verified tokens remembered by signature (0 turns it off; default 16,384). */
   readonly verifiedTokenCacheSize?: number
+  /** Lifetime of password-reset tokens in seconds (60 to 86,400; default 3,600). */
+  readonly passwordResetTtlSeconds?: number
+}
+
+/** A password reset granted by {@link AuthService.requestPasswordReset}. */
+export interface PasswordResetGrant extends IssuedResetToken {
+  /** The account, whose email address the token is to be sent to. */
+  readonly user: UserRecord
 }
 
 /** What a successful login writes: its token, session row and success event. */
@@ -175,6 +184,7 @@ export class AuthService {
   readonly #ids: IdGenerator
   readonly #audit: AuditLog
   readonly #throttle: LoginThrottle
+  readonly #resets: ResetTokens
   readonly #userIndex = new UserIndex()
   readonly #sessionIndex = new SessionIndex()
   #dummyHash: Promise<string> | undefined
@@ -196,6 +206,12 @@ export class AuthService {
       verifiedCacheSize: options.verifiedTokenCacheSize,
     })
     this.#audit = new AuditLog(store, this.#clock, this.#ids)
+    this.#resets = new ResetTokens({
+      secret: store.jwtSecret,
+      clock: this.#clock,
+      ids: this.#ids,
+      ttlSeconds: options.passwordResetTtlSeconds,
+    })
     this.#throttle = new LoginThrottle(
       store,
       this.#clock,
@@ -842,6 +858,137 @@ export class AuthService {
     await this.#record('PASSWORD_CHANGE', 'success', user.record, `user:${userId}`, ctx, {
       revokedSessions: revoked,
     })
+  }
+
+  /**
+   * Starts a password reset for the account of a username or email: issues a short-lived,
+   * single-use reset token for the caller to deliver to the account's email address (this
+   * library sends no mail). A lockout does not prevent it (the owner must be able to get back
+   * in). The answer for an unknown, disabled or rejected account is `undefined` after the same
+   * work (one audit event), so an application that answers every request alike reveals nothing.
+   * @param identifier - username or email
+   * @param ctx - request context for the audit trail
+   * @returns the token, its expiry and the user; `undefined` when no reset is possible
+   */
+  async requestPasswordReset(
+    identifier: unknown,
+    ctx?: RequestContext,
+  ): Promise<PasswordResetGrant | undefined> {
+    const valid =
+      typeof identifier === 'string' && identifier.length > 0 && identifier.length <= MAX_IDENTIFIER
+    const { user, key } = valid ? this.#findByIdentifier(identifier) : { user: undefined, key: '' }
+    const record = user?.record
+    if (!user || !record || !record.isActive || record.rejectedAt) {
+      const reason = !record ? 'unknown' : record.rejectedAt ? 'rejected' : 'disabled'
+      await this.#record(
+        'PASSWORD_RESET_REQUEST',
+        'denied',
+        record ?? {},
+        record ? `user:${record.userId}` : `login:${throttleKey(undefined, key)}`,
+        ctx,
+        { reason },
+      )
+      return undefined
+    }
+    const issued = this.#resets.issue(record.userId, user.passwordHash)
+    await this.#record('PASSWORD_RESET_REQUEST', 'success', record, `user:${record.userId}`, ctx, {
+      expiresAt: new Date(issued.expiresAt).toISOString(),
+    })
+    return { ...issued, user: record }
+  }
+
+  /**
+   * Completes a password reset: checks the token, sets the new password, revokes every session
+   * of the user and ends a lockout of the account (on every instance, through the audit log).
+   * A token works once: the first reset (or any password change) invalidates it, also when two
+   * uses race on different instances.
+   * @param token - the reset token
+   * @param newPassword - the new password (same policy as registration)
+   * @param ctx - request context
+   * @returns the user
+   * @throws LakehouseError `INVALID_TOKEN` (forged, used or superseded; reason in context),
+   *   `TOKEN_EXPIRED`, `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`, `INVALID_PASSWORD`,
+   *   `WEAK_PASSWORD`
+   */
+  async resetPassword(
+    token: unknown,
+    newPassword: unknown,
+    ctx?: RequestContext,
+  ): Promise<UserRecord> {
+    let claims: ReturnType<ResetTokens['verify']>
+    try {
+      claims = this.#resets.verify(token)
+    } catch (error) {
+      const reason = error instanceof LakehouseError ? error.context.reason : undefined
+      await this.#record(PASSWORD_RESET, 'failure', {}, null, ctx, { reason })
+      throw error
+    }
+    const user = this.#stored(claims.sub)
+    const refuse = async (code: AuthErrorCode, reason: string): Promise<never> => {
+      await this.#record(
+        PASSWORD_RESET,
+        code === 'INVALID_TOKEN' ? 'failure' : 'denied',
+        user?.record ?? { userId: claims.sub },
+        `user:${claims.sub}`,
+        ctx,
+        { reason },
+      )
+      throw authError(
+        code,
+        code === 'INVALID_TOKEN'
+          ? 'the reset token is invalid'
+          : 'this account cannot reset its password',
+        { context: { reason } },
+      )
+    }
+    if (!user) return refuse('INVALID_TOKEN', 'user')
+    if (!this.#resets.binds(claims, user.passwordHash)) return refuse('INVALID_TOKEN', 'used')
+    if (user.record.rejectedAt) return refuse('ACCOUNT_REJECTED', 'rejected')
+    if (!user.record.isActive) return refuse('ACCOUNT_DISABLED', 'disabled')
+    const password = checkPassword(newPassword, {
+      username: user.record.username,
+      email: user.record.email,
+    })
+    // Hash before the transaction; the binding is checked again inside it, against the row
+    // the commit replaces, so of two concurrent uses exactly one changes the password.
+    const hash = await this.#hasher.hash(password)
+    let updated: UserRecord
+    try {
+      updated = await this.#updateUser(
+        user.record.userId,
+        (current) => {
+          if (!this.#resets.binds(claims, current.passwordHash)) {
+            throw authError('INVALID_TOKEN', 'the reset token is invalid', {
+              context: { reason: 'used' },
+            })
+          }
+          if (current.record.rejectedAt || !current.record.isActive) {
+            throw authError('INVALID_STATE', 'this account cannot reset its password', {
+              context: { reason: 'state' },
+            })
+          }
+          return { password_hash: hash }
+        },
+        {},
+      )
+    } catch (error) {
+      if (error instanceof LakehouseError && error.code === 'INVALID_TOKEN') {
+        return refuse('INVALID_TOKEN', 'used')
+      }
+      throw error
+    }
+    const at = this.#clock.now()
+    this.#throttle.noteReset(`user:${updated.userId}`, at)
+    await this.#store.sessions.advance()
+    const revoked = await this.#revokeSessions(
+      updated.userId,
+      this.#sessionIndex.sessionsOf(updated.userId),
+    )
+    // Other instances end the lockout when they tail this event (see LoginThrottle).
+    await this.#record(PASSWORD_RESET, 'success', updated, `user:${updated.userId}`, ctx, {
+      revokedSessions: revoked,
+    })
+    return updated
   }
 
   // ---------------------------------------------------------------- administration

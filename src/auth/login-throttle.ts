@@ -6,7 +6,9 @@
  * unknown one — unknown identifiers lock too, so lockout does not reveal which accounts exist.
  * This process counts its own failures immediately and picks up other instances' failures by
  * tailing the audit log's new commits every refresh interval. A successful login (a new
- * session) resets the count.
+ * session) resets the count, and so does a password reset (a `PASSWORD_RESET` success event,
+ * resource `user:<id>`, tailed like the failures): the owner who reset a locked account can log
+ * in with the new password on every instance at once.
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -16,6 +18,13 @@ import type { DeltaStore } from '../lakehouse/delta-store.js'
 
 /** The audit action of a failed login. */
 export const LOGIN_FAILED = 'LOGIN_FAILED'
+
+/** The audit action of a password reset (its success ends a lockout of the account). */
+export const PASSWORD_RESET = 'PASSWORD_RESET'
+
+/** The audit columns the throttle reads, and its filter. */
+const COLUMNS = ['event_id', 'timestamp', 'resource', 'action', 'outcome']
+const ACTIONS = col('action').in([LOGIN_FAILED, PASSWORD_RESET])
 
 /**
  * The throttle key of a login attempt.
@@ -69,10 +78,10 @@ export class LoginThrottle {
     const version = table.version
     const since = this.#clock.now() - this.#windowMs
     const rows = await table.toRows({
-      columns: ['event_id', 'timestamp', 'resource'],
+      columns: COLUMNS,
       filter: and(
         col('date_partition').ge(new Date(since).toISOString().slice(0, 10)),
-        col('action').eq(LOGIN_FAILED),
+        ACTIONS,
         col('timestamp').ge(new Date(since)),
       ),
     })
@@ -91,7 +100,14 @@ export class LoginThrottle {
 
   #add(row: Readonly<Record<string, unknown>>): void {
     const resource = row.resource
-    if (typeof resource !== 'string' || !resource.startsWith('login:')) return
+    if (typeof resource !== 'string') return
+    if (row.action === PASSWORD_RESET) {
+      if (row.outcome === 'success' && resource.startsWith('user:')) {
+        this.noteReset(resource, (row.timestamp as Date).getTime())
+      }
+      return
+    }
+    if (row.action !== LOGIN_FAILED || !resource.startsWith('login:')) return
     const key = resource.slice('login:'.length)
     let m = this.#failures.get(key)
     if (!m) {
@@ -120,10 +136,7 @@ export class LoginThrottle {
         (a): a is AddAction & { kind: 'add' } => a.kind === 'add' && a.dataChange,
       )
       for (const add of adds) {
-        const rows = await table.fileRows(add, {
-          columns: ['event_id', 'timestamp', 'resource'],
-          filter: col('action').eq(LOGIN_FAILED),
-        })
+        const rows = await table.fileRows(add, { columns: COLUMNS, filter: ACTIONS })
         for (const r of rows) this.#add(r)
       }
       this.#version = c.version
@@ -146,7 +159,23 @@ export class LoginThrottle {
    * @param at - failure time
    */
   noteFailure(key: string, eventId: string, at: number): void {
-    this.#add({ resource: `login:${key}`, event_id: eventId, timestamp: new Date(at) })
+    this.#add({
+      resource: `login:${key}`,
+      event_id: eventId,
+      timestamp: new Date(at),
+      action: LOGIN_FAILED,
+    })
+  }
+
+  /**
+   * Notes a password reset of an account: failures before it stop counting (unlike
+   * {@link LoginThrottle.noteSuccess}, failures recorded after it still count, whatever the
+   * order in which instances learn of them).
+   * @param key - throttle key of the account (`user:<id>`)
+   * @param at - reset time
+   */
+  noteReset(key: string, at: number): void {
+    this.#resets.set(key, Math.max(at, this.#resets.get(key) ?? -Infinity))
   }
 
   /**
@@ -176,7 +205,7 @@ export class LoginThrottle {
    * @param at - success time
    */
   noteSuccess(key: string, at: number): void {
-    this.#resets.set(key, at)
+    this.#resets.set(key, Math.max(at, this.#resets.get(key) ?? -Infinity))
     this.#failures.delete(key)
   }
 

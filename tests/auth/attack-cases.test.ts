@@ -1,8 +1,8 @@
 /**
  * The attack cases of the standards file (`../shared/research/auth-standards.md`, section 4),
  * by their numbers, run against the real AuthService over a real local lakehouse. Cases that
- * belong to later issue areas (HTTP status mapping, password reset, GDPR erasure, audit hash
- * chain, session listing) are listed with `it.skip` and the area they wait for.
+ * belong to later issue areas (HTTP status mapping, GDPR erasure, audit hash chain, session
+ * listing) are listed with `it.skip` and the area they wait for.
  *
  * The domain has no HTTP status codes: "400" is a validation code (`INVALID_*`), "401" is
  * `INVALID_CREDENTIALS`/`INVALID_TOKEN`/`TOKEN_EXPIRED`, "403" is `FORBIDDEN` or an account
@@ -25,6 +25,7 @@ import {
   openInstance,
   PASSWORD,
   type FakeClock,
+  type InstanceOptions,
   type TestInstance,
 } from '../lakehouse/support/test-lakehouse.js'
 import { makeTempDir } from '../support/temp.js'
@@ -65,6 +66,27 @@ let sharedWorld: Promise<World> | undefined
  * a file run one after another), to keep the suite fast.
  */
 const shared = (): Promise<World> => (sharedWorld ??= world())
+
+/**
+ * Two instances on one lakehouse that tail each other's failed logins every 20 ms, with the
+ * options to open more.
+ */
+async function tailingInstances(prefix: string): Promise<{
+  a: TestInstance
+  b: TestInstance
+  clock: FakeClock
+  options: InstanceOptions
+}> {
+  const clock = fakeClock()
+  const customize = (b: ReturnType<typeof LakehouseConfig.builder>): typeof b => b.refreshMs(20)
+  const options = {
+    dir: await makeTempDir(prefix),
+    clock,
+    customize,
+    auth: { backgroundSync: true },
+  }
+  return { a: await openInstance(options), b: await openInstance(options), clock, options }
+}
 
 describe('attack cases: identifiers', () => {
   it('1: stores no predicate injection: the username is refused, the value never parsed', async () => {
@@ -303,12 +325,7 @@ describe('attack cases: login and rate limits', () => {
   })
 
   it('18: locks an account across instances after the configured failures', async () => {
-    const dir = await makeTempDir('lockout-')
-    const clock = fakeClock()
-    const customize = (b: ReturnType<typeof LakehouseConfig.builder>): typeof b => b.refreshMs(20)
-    const options = { dir, clock, customize, auth: { backgroundSync: true } }
-    const a = await openInstance(options)
-    const b = await openInstance(options)
+    const { a, b, options } = await tailingInstances('lockout-')
     const user = await a.auth.bootstrapAdmin({
       username: 'olga',
       email: 'olga@example.com',
@@ -348,8 +365,30 @@ describe('attack cases: login and rate limits', () => {
     await expectError(() => auth.login('pat', PASSWORD), 'ACCOUNT_LOCKED')
   })
 
-  it.skip('20: lockout still allows the owner to reset the password (password reset issue area)', () => {
-    // Password reset does not exist yet.
+  it('20: lockout still allows the owner to reset the password, and ends it on every instance', async () => {
+    const { a, b, clock } = await tailingInstances('reset-lockout-')
+    await a.auth.bootstrapAdmin({ username: 'rosa', email: 'rosa@example.com', password: PASSWORD })
+    await b.store.refresh()
+    for (let i = 0; i < 10; i++) {
+      await expectError(() => a.auth.login('rosa', `wrong ${i} password`), 'INVALID_CREDENTIALS')
+    }
+    await expectError(() => a.auth.login('rosa', PASSWORD), 'ACCOUNT_LOCKED')
+    // Instance b learns of the failures by tailing the audit log.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await expectError(() => b.auth.login('rosa', PASSWORD), 'ACCOUNT_LOCKED')
+    clock.advance(60_000)
+    const grant = await a.auth.requestPasswordReset('rosa@example.com')
+    expect(grant).toBeDefined()
+    const next = 'the owner is back in again'
+    await a.auth.resetPassword(grant?.token, next)
+    // No login happened since the failures: b may let the owner in only once it has tailed
+    // the reset event (and refreshed its users view for the new hash).
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await b.store.refresh()
+    expect((await b.auth.login('rosa', next)).user.username).toBe('rosa')
+    expect((await a.auth.login('rosa', next)).user.username).toBe('rosa')
+    await expectError(() => b.auth.login('rosa', PASSWORD), 'INVALID_CREDENTIALS')
+    await Promise.all([a.close(), b.close()])
   })
 
   it('21: gives a pending user no privileges, an approved one the tier role, a rejected one none', async () => {
@@ -553,6 +592,17 @@ describe('attack cases: JWT', () => {
     expect(error.message).not.toContain(j.login.token)
   })
 
+  it('27: refuses a real reset token as an access token, and an access token as a reset token', async () => {
+    const { w, login } = await sharedJwtWorld()
+    const grant = await w.auth.requestPasswordReset('sam')
+    await expectError(() => w.auth.verifyToken(grant?.token), 'INVALID_TOKEN')
+    await expectError(
+      () => w.auth.resetPassword(login.token, 'a new passphrase for sam'),
+      'INVALID_TOKEN',
+    )
+    expect(w.auth.verifyToken(login.token).sessionId).toBe(login.sessionId)
+  })
+
   it('25: accepts a token that expired 30 s ago (leeway) and refuses one 5 minutes past', async () => {
     const j = await sharedJwtWorld()
     const sign = hmac('sha256', j.secret)
@@ -651,6 +701,15 @@ describe('attack cases: sessions', () => {
     })
     await expectError(() => auth.verifyToken(other.token), 'INVALID_TOKEN')
     expect(auth.verifyToken(keep.token).sessionId).toBe(keep.sessionId)
+  })
+
+  it('35: a password reset revokes every session', async () => {
+    const { auth, approved } = await world()
+    await approved('vanya')
+    const sessions = [await auth.login('vanya', PASSWORD), await auth.login('vanya', PASSWORD)]
+    const grant = await auth.requestPasswordReset('vanya')
+    await auth.resetPassword(grant?.token, 'new long passphrase here')
+    for (const s of sessions) await expectError(() => auth.verifyToken(s.token), 'INVALID_TOKEN')
   })
 
   it('36: refuses user A revoking user B sessions', async () => {

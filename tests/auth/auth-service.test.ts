@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it, vi } from 'vitest'
 import { SYSTEM_ACTOR, type Actor, type AuthService } from '../../src/auth/auth-service.js'
+import type { LakehouseError } from '../../src/common/lakehouse-error.js'
 import type { UserRecord } from '../../src/lakehouse/rows.js'
 import { col } from '../../src/delta/expr/expression.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
@@ -14,6 +15,7 @@ import {
   type InstanceOptions,
   type TestInstance,
 } from '../lakehouse/support/test-lakehouse.js'
+import { makeTempDir } from '../support/temp.js'
 
 const CTX = { ipAddress: '192.0.2.10', userAgent: 'vitest/4' } as const
 const MINUTE = 60_000
@@ -563,6 +565,141 @@ describe('AuthService', () => {
         'INVALID_CREDENTIALS',
       )
       expect(inst.hasher.verifyCalls).toBe(1)
+    })
+  })
+
+  describe('password reset', () => {
+    const NEXT = 'a brand new reset passphrase'
+
+    it('issues a token for a known account and sets the new password with it', async () => {
+      const { auth, inst, approved } = await world()
+      const user = await approved('rita')
+      const grant = await auth.requestPasswordReset('RITA@example.com', CTX)
+      expect(grant?.user.userId).toBe(user.userId)
+      expect(grant?.expiresAt).toBe(inst.store.clock.now() + HOUR)
+      const events = await newAuditRows(inst, () => auth.resetPassword(grant?.token, NEXT, CTX))
+      expect(events.map((e) => [e.action, e.outcome, e.resource])).toContainEqual([
+        'PASSWORD_RESET',
+        'success',
+        `user:${user.userId}`,
+      ])
+      await expectError(() => auth.login('rita', PASSWORD), 'INVALID_CREDENTIALS')
+      expect((await auth.login('rita', NEXT)).user.userId).toBe(user.userId)
+    })
+
+    it('answers unknown, disabled and rejected accounts with undefined after the same work', async () => {
+      const { auth, inst, approved, register, admin } = await world()
+      const off = await approved('sven')
+      await auth.disableUser(admin.userId, off.userId)
+      const rejected = await register('tess')
+      await auth.rejectUser(admin.userId, rejected.userId)
+      for (const who of ['nobody', 'nobody@example.com', 'sven', 'tess', '', 'x'.repeat(400)]) {
+        const events = await newAuditRows(inst, async () => {
+          expect(await auth.requestPasswordReset(who)).toBeUndefined()
+        })
+        expect(events.map((e) => [e.action, e.outcome])).toEqual([
+          ['PASSWORD_RESET_REQUEST', 'denied'],
+        ])
+      }
+      const known = await newAuditRows(inst, () => auth.requestPasswordReset('root_admin'))
+      expect(known.map((e) => [e.action, e.outcome])).toEqual([
+        ['PASSWORD_RESET_REQUEST', 'success'],
+      ])
+    })
+
+    it('works once: a used or superseded token is refused', async () => {
+      const { auth, approved } = await world()
+      await approved('uma')
+      const first = await auth.requestPasswordReset('uma')
+      const second = await auth.requestPasswordReset('uma')
+      await auth.resetPassword(first?.token, NEXT)
+      const used = await expectError(() => auth.resetPassword(first?.token, NEXT), 'INVALID_TOKEN')
+      expect(used.context.reason).toBe('used')
+      await expectError(() => auth.resetPassword(second?.token, NEXT), 'INVALID_TOKEN')
+      // A password change supersedes outstanding tokens too.
+      const third = await auth.requestPasswordReset('uma')
+      const user = auth.findUser('uma')
+      await auth.changePassword(user?.userId ?? '', NEXT, 'yet another long passphrase')
+      await expectError(() => auth.resetPassword(third?.token, NEXT), 'INVALID_TOKEN')
+    })
+
+    it('lets exactly one of two concurrent uses on two instances change the password', async () => {
+      const dir = await makeTempDir('reset-race-')
+      const a = await openInstance({ dir })
+      const b = await openInstance({ dir })
+      await a.auth.bootstrapAdmin({
+        username: 'vince',
+        email: 'vince@example.com',
+        password: PASSWORD,
+      })
+      await b.store.refresh()
+      const grant = await a.auth.requestPasswordReset('vince')
+      const results = await Promise.allSettled([
+        a.auth.resetPassword(grant?.token, 'first racing passphrase'),
+        b.auth.resetPassword(grant?.token, 'second racing passphrase'),
+      ])
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      const refused = results.find((r) => r.status === 'rejected')
+      expect((refused?.reason as LakehouseError).code).toBe('INVALID_TOKEN')
+      const winner = results[0].status === 'fulfilled' ? 'first' : 'second'
+      await a.store.refresh()
+      await b.store.refresh()
+      for (const inst of [a, b]) {
+        expect((await inst.auth.login('vince', `${winner} racing passphrase`)).user.username).toBe(
+          'vince',
+        )
+      }
+      await Promise.all([a.close(), b.close()])
+    })
+
+    it('revokes every session of the user', async () => {
+      const { auth, approved } = await world()
+      await approved('wade')
+      const s1 = await auth.login('wade', PASSWORD)
+      const s2 = await auth.login('wade', PASSWORD)
+      await auth.resetPassword((await auth.requestPasswordReset('wade'))?.token, NEXT)
+      for (const s of [s1, s2]) await expectError(() => auth.verifyToken(s.token), 'INVALID_TOKEN')
+    })
+
+    it('refuses expired, forged and malformed tokens, and applies the password policy', async () => {
+      const { auth, approved, clock } = await world()
+      await approved('xia')
+      const grant = await auth.requestPasswordReset('xia')
+      const token = grant?.token ?? ''
+      await expectError(() => auth.resetPassword(token, 'short'), 'INVALID_PASSWORD')
+      await expectError(() => auth.resetPassword(token, 'password123456'), 'WEAK_PASSWORD')
+      await expectError(() => auth.resetPassword(token, 'xia@example.com'), 'WEAK_PASSWORD')
+      for (const bad of [undefined, 42, '', 'a.b', `${token}x`, token.replace(/.$/, 'A')]) {
+        const error = await expectError(() => auth.resetPassword(bad, NEXT), 'INVALID_TOKEN')
+        expect(error.message).not.toContain(token)
+      }
+      // An access token is not a reset token.
+      const login = await auth.login('xia', PASSWORD)
+      await expectError(() => auth.resetPassword(login.token, NEXT), 'INVALID_TOKEN')
+      clock.advance(HOUR)
+      await expectError(() => auth.resetPassword(token, NEXT), 'TOKEN_EXPIRED')
+      expect((await auth.login('xia', PASSWORD)).user.username).toBe('xia')
+    })
+
+    it('refuses a reset of an account disabled after the token was issued', async () => {
+      const { auth, approved, admin } = await world()
+      const user = await approved('yuri')
+      const grant = await auth.requestPasswordReset('yuri')
+      await auth.disableUser(admin.userId, user.userId)
+      await expectError(() => auth.resetPassword(grant?.token, NEXT), 'ACCOUNT_DISABLED')
+      await auth.enableUser(admin.userId, user.userId)
+      expect((await auth.login('yuri', PASSWORD)).user.userId).toBe(user.userId)
+    })
+
+    it('honours a configured token lifetime, and refuses one out of range', async () => {
+      const { auth, approved, clock } = await world({ auth: { passwordResetTtlSeconds: 120 } })
+      await approved('zack')
+      const grant = await auth.requestPasswordReset('zack')
+      clock.advance(2 * MINUTE)
+      await expectError(() => auth.resetPassword(grant?.token, NEXT), 'TOKEN_EXPIRED')
+      await expect(openInstance({ auth: { passwordResetTtlSeconds: 10 } })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+      })
     })
   })
 

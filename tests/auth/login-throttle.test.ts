@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it, vi } from 'vitest'
 import { AuditLog } from '../../src/audit/audit-log.js'
-import { LOGIN_FAILED, LoginThrottle, throttleKey } from '../../src/auth/login-throttle.js'
+import {
+  LOGIN_FAILED,
+  LoginThrottle,
+  PASSWORD_RESET,
+  throttleKey,
+} from '../../src/auth/login-throttle.js'
 import { randomIds } from '../../src/common/ids.js'
 import { DeltaStore } from '../../src/lakehouse/delta-store.js'
 import { makeTempDir } from '../support/temp.js'
@@ -88,6 +93,39 @@ describe('LoginThrottle', () => {
     // Failures reported later (tailed from another instance) that predate the success.
     throttle.noteFailure('user:a', 'late', clock.now() - 500)
     expect(throttle.lockedFor('user:a')).toBe(0)
+  })
+
+  it('forgets failures before a password reset, here, at start and from other instances', async () => {
+    const { throttle, store, clock, dir } = await setup()
+    for (let i = 0; i < 3; i++) throttle.noteFailure('user:a', `e${i}`, clock.now())
+    clock.advance(1000)
+    throttle.noteReset('user:a', clock.now())
+    expect(throttle.lockedFor('user:a')).toBe(0)
+    // An older reset never moves the reset time back; failures after the reset still count.
+    throttle.noteReset('user:a', clock.now() - 5000)
+    clock.advance(1000)
+    for (let i = 0; i < 3; i++) throttle.noteFailure('user:a', `after${i}`, clock.now())
+    expect(throttle.lockedFor('user:a')).toBeGreaterThan(0)
+    // Another instance resets the password: its audit event ends the lock here on sync, and in
+    // a throttle started later. A failed or denied reset, or another resource, changes nothing.
+    const other = await openStore(dir, clock)
+    for (let i = 0; i < 3; i++) await recordFailure(other, clock, 'user:b')
+    await throttle.sync()
+    expect(throttle.lockedFor('user:b')).toBeGreaterThan(0)
+    clock.advance(1000)
+    const audit = new AuditLog(other, clock, randomIds)
+    await other.append('audit_log', [
+      audit.rowOf({ action: PASSWORD_RESET, outcome: 'failure', resource: 'user:a' }),
+      audit.rowOf({ action: PASSWORD_RESET, outcome: 'success', resource: 'login:user:a' }),
+      audit.rowOf({ action: PASSWORD_RESET, outcome: 'success', resource: 'user:b' }),
+    ])
+    await throttle.sync()
+    expect(throttle.lockedFor('user:a')).toBeGreaterThan(0)
+    expect(throttle.lockedFor('user:b')).toBe(0)
+    const fresh = new LoginThrottle(store, clock, 3, WINDOW)
+    await fresh.start(0)
+    expect(fresh.lockedFor('user:b')).toBe(0)
+    await other.close()
   })
 
   it('counts attempts still being checked, so a burst cannot pass the lock check at once', async () => {
