@@ -63,6 +63,17 @@ export function checkpointDue(snapshot: Snapshot): boolean {
 }
 
 /**
+ * Operation metrics as `commitInfo.operationMetrics` holds them: strings, the way Spark writes
+ * them.
+ * @param metrics - metric name to value
+ * @returns metric name to string
+ * @internal
+ */
+export function metricStrings(metrics: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)]))
+}
+
+/**
  * Commits the transaction with its metrics and writes a checkpoint when one is due.
  * @param store - the table's store
  * @param txn - the staged transaction
@@ -80,9 +91,7 @@ export async function finishCommit(
   metrics: Record<string, number>,
   options: FinishCommitOptions = {},
 ): Promise<FinishedWrite> {
-  txn.setOperationMetrics(
-    Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)])),
-  )
+  txn.setOperationMetrics(metricStrings(metrics))
   const committed = await txn.commit({ dataWritten: options.dataWritten })
   if (committed.skipped) {
     return {

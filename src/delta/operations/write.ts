@@ -10,7 +10,12 @@ import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { dataFileKey } from '../table/scan.js'
 import { Transaction } from '../transaction/transaction.js'
-import { finishCommit, type FinishCommitOptions, type FinishedWrite } from './finish-commit.js'
+import {
+  finishCommit,
+  metricStrings,
+  type FinishCommitOptions,
+  type FinishedWrite,
+} from './finish-commit.js'
 import {
   prepareDataFiles,
   removeFor,
@@ -73,6 +78,22 @@ export function commitAppendFiles(
   prepared: PreparedDataFiles,
   options: AppendOptions & Pick<FinishCommitOptions, 'checkpoint'> = {},
 ): Promise<FinishedWrite> {
+  const { txn, metrics } = appendTransaction(store, snapshot, clock, numRows, prepared, options)
+  return finishCommit(store, txn, clock, metrics, {
+    dataWritten: prepared.written,
+    checkpoint: options.checkpoint,
+  })
+}
+
+/** The blind-append transaction of data files being written, and its metrics. */
+function appendTransaction(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  clock: Clock,
+  numRows: number,
+  prepared: PreparedDataFiles,
+  options: AppendOptions,
+): { txn: Transaction; metrics: Record<string, number> } {
   const txn = new Transaction(store, snapshot, clock, {
     operation: 'WRITE',
     operationParameters: { mode: 'Append', partitionBy: JSON.stringify(snapshot.partitionColumns) },
@@ -80,19 +101,14 @@ export function commitAppendFiles(
     userMetadata: options.userMetadata,
     maxAttempts: options.maxAttempts,
   })
-  const { adds, written } = prepared
+  const { adds } = prepared
   txn.addActions(adds)
-  return finishCommit(
-    store,
-    txn,
-    clock,
-    {
-      numFiles: adds.length,
-      numOutputRows: numRows,
-      numOutputBytes: adds.reduce((s, a) => s + a.size, 0),
-    },
-    { dataWritten: written, checkpoint: options.checkpoint },
-  )
+  const metrics = {
+    numFiles: adds.length,
+    numOutputRows: numRows,
+    numOutputBytes: adds.reduce((s, a) => s + a.size, 0),
+  }
+  return { txn, metrics }
 }
 
 /** Options of an overwrite. */
@@ -165,8 +181,10 @@ export interface StagedFiles {
 
 /**
  * Encodes rows and starts writing their data files now, to be committed later: work a caller
- * can do while it waits for something else (a password check), leaving only the commit file
- * on its critical path.
+ * can do while it waits for something else (a password check). The commit file of the
+ * append's first attempt is written (and fsync-ed) under a temp name beside them, so that when
+ * nothing else was committed meanwhile only linking it into place is left on the caller's
+ * critical path; otherwise it is removed and the commit goes the usual way.
  * @param store - the table's store
  * @param snapshot - the snapshot to encode against (schema, partitioning, stats settings)
  * @param clock - time source
@@ -174,7 +192,8 @@ export interface StagedFiles {
  * @param options - `trusted`: the rows were validated already (they are validated again if
  *   the metadata changed before the commit)
  * @returns the staged files
- * @throws DeltaError `SCHEMA_MISMATCH` (synchronously, before anything is written)
+ * @throws DeltaError `SCHEMA_MISMATCH` (synchronously, before anything is written);
+ *   UnsupportedProtocolError when the table needs writer features we do not implement
  * @internal
  */
 export function stageAppend(
@@ -196,12 +215,23 @@ export function stageAppend(
       prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
     )
   }
+  let early: ReturnType<typeof appendTransaction> | undefined
+  try {
+    early = appendTransaction(store, snapshot, clock, rows.length, prepared, {})
+    early.txn.setOperationMetrics(metricStrings(early.metrics))
+    if (!early.txn.stageCommitFile()) early = undefined
+  } catch (error) {
+    void drop()
+    throw error
+  }
   return {
     async commit(latest, options = {}) {
+      const staged = early
+      early = undefined
       if (latest.metadata !== snapshot.metadata) {
         // Another writer changed the schema or the settings since staging: the files may not
         // fit any more. Encode again against the new metadata.
-        await drop()
+        await Promise.all([staged?.txn.abandon(), drop()])
         return commitAppendFiles(
           store,
           latest,
@@ -211,8 +241,25 @@ export function stageAppend(
           options,
         )
       }
+      const plain =
+        options.appTransaction === undefined &&
+        options.userMetadata === undefined &&
+        options.maxAttempts === undefined
+      if (staged && plain && latest.version === snapshot.version) {
+        return finishCommit(store, staged.txn, clock, staged.metrics, {
+          dataWritten: prepared.written,
+          checkpoint: options.checkpoint,
+        })
+      }
+      // Others committed since staging (or the options changed the commit): the staged commit
+      // file would lose the race for its version; commit on the latest snapshot instead.
+      await staged?.txn.abandon()
       return commitAppendFiles(store, latest, clock, rows.length, prepared, options)
     },
-    discard: drop,
+    async discard() {
+      const staged = early
+      early = undefined
+      await Promise.all([staged?.txn.abandon(), drop()])
+    },
   }
 }

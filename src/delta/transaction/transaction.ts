@@ -81,6 +81,14 @@ function canStage(store: ObjectStore): store is ObjectStore & StagingStore {
   return typeof (store as Partial<StagingStore>).stagePutIfAbsent === 'function'
 }
 
+/** The first attempt's commit file, written ahead (see {@link Transaction.stageCommitFile}). */
+interface EarlyCommit {
+  /** The actions of the file, commitInfo first. */
+  readonly actions: Action[]
+  /** The file being staged under a temp name. */
+  readonly staging: Promise<StagedPut>
+}
+
 /** Longest backoff between two commit attempts, in milliseconds. */
 const MAX_BACKOFF_MS = 100
 
@@ -98,6 +106,7 @@ export class Transaction {
   #readWholeTable = false
   #committed = false
   #operationMetrics: Record<string, unknown> = {}
+  #early: EarlyCommit | undefined
   /** The snapshot this transaction reads. */
   readonly snapshot: Snapshot
 
@@ -150,7 +159,65 @@ export class Transaction {
    * @param metrics - metric name to value
    */
   setOperationMetrics(metrics: Record<string, unknown>): void {
+    // A commit file staged with other metrics no longer matches the commit: write it anew.
+    if (this.#early && JSON.stringify(metrics) !== JSON.stringify(this.#operationMetrics)) {
+      void this.abandon()
+    }
     this.#operationMetrics = metrics
+  }
+
+  /**
+   * Writes the first attempt's commit file now, under a temp name next to its target, and
+   * fsyncs it, so that {@link Transaction.commit} only has to link it into place when no other
+   * writer took that version meanwhile (then it is removed and the usual retry runs). For a
+   * blind append whose actions and metrics are final, staged while its caller waits for
+   * something else (a password check). Its `commitInfo.timestamp` is the time of this call.
+   *
+   * Nothing is staged when the store cannot stage, the transaction is idempotent or not a
+   * blind append, or the table records in-commit timestamps and the snapshot does not hold the
+   * last one (it was loaded from a checkpoint). The in-commit timestamp staged follows the
+   * snapshot's, as it must at the only version the file is used for.
+   * @returns whether a commit file is being staged
+   */
+  stageCommitFile(): boolean {
+    if (
+      this.#committed ||
+      this.#early ||
+      !canStage(this.#store) ||
+      this.#options.appTransaction ||
+      !this.#isBlindAppend()
+    ) {
+      return false
+    }
+    const now = this.#clock.now()
+    let ict: number | undefined
+    if (this.snapshot.config.enableInCommitTimestamps) {
+      // The staged file is used only at the version after the snapshot's: the commit before
+      // it is the snapshot's own, whose in-commit timestamp is known when it was read.
+      const previous = this.snapshot.commitInfo?.info.inCommitTimestamp
+      if (typeof previous !== 'number') return false
+      ict = Math.max(now, previous + 1)
+    }
+    const actions: Action[] = [this.#commitInfo(now, ict), ...this.#actions]
+    const body = new TextEncoder().encode(serializeCommit(actions))
+    const staging = this.#store.stagePutIfAbsent(commitKey(this.snapshot.version + 1), body)
+    // A failure reaches the caller through commit, or is moot after abandon.
+    staging.catch(() => undefined)
+    this.#early = { actions, staging }
+    return true
+  }
+
+  /**
+   * Removes the commit file staged by {@link Transaction.stageCommitFile}, for a transaction
+   * that will not be committed (or whose actions changed).
+   * @returns when the temp file is gone
+   */
+  async abandon(): Promise<void> {
+    const early = this.#early
+    this.#early = undefined
+    if (!early) return
+    const [staged] = await Promise.allSettled([early.staging])
+    if (staged.status === 'fulfilled') await staged.value.discard()
   }
 
   /** The actions staged so far. */
@@ -274,6 +341,10 @@ export class Transaction {
       )
     }
     this.#committed = true
+    // Only blind appends stage early: the append-only check and the idempotence check below
+    // cannot refuse them, so the staged file is either published or removed in the loop.
+    const early = this.#early
+    this.#early = undefined
     this.#checkAppendOnly()
     const location = this.snapshot.location
     const app = this.#options.appTransaction
@@ -302,17 +373,29 @@ export class Transaction {
     for (let attempt = 1; ; attempt++) {
       const now = this.#clock.now()
       let ict: number | undefined
-      if (ictEnabled) {
+      if (ictEnabled && !(attempt === 1 && early)) {
         const prev = await this.#previousIct(version - 1, winners)
         ict = Math.max(now, prev === undefined ? now : prev + 1)
       }
-      const commitActions: Action[] = [this.#commitInfo(now, ict), ...this.#actions]
-      const body = new TextEncoder().encode(serializeCommit(commitActions))
+      let commitActions: Action[]
       let created: boolean
-      if (attempt === 1 && dataWritten) {
-        created = await this.#putAfter(commitKey(version), body, dataWritten)
+      if (attempt === 1 && early) {
+        commitActions = early.actions
+        created = await this.#putAfter(early.staging, dataWritten)
       } else {
-        created = await this.#store.putIfAbsent(commitKey(version), body)
+        commitActions = [this.#commitInfo(now, ict), ...this.#actions]
+        const body = new TextEncoder().encode(serializeCommit(commitActions))
+        const store = this.#store
+        if (attempt === 1 && dataWritten && canStage(store)) {
+          // The commit file is written and fsync-ed while the data files are.
+          created = await this.#putAfter(
+            store.stagePutIfAbsent(commitKey(version), body),
+            dataWritten,
+          )
+        } else {
+          if (attempt === 1 && dataWritten) await dataWritten
+          created = await store.putIfAbsent(commitKey(version), body)
+        }
       }
       if (created) {
         const chain: Action[][] = []
@@ -367,20 +450,16 @@ export class Transaction {
   }
 
   /**
-   * Put-if-absent of the commit file once the data files are durable. With a staging store the
-   * commit file is written and fsync-ed while the data files are, and only linked into place
-   * after them; the visible order (data durable, then commit) is the same as writing in sequence.
+   * Publishes a staged commit file once the data files are durable: the commit file was written
+   * and fsync-ed while they were, and is linked into place only after them, so the visible
+   * order (data durable, then commit) is the same as writing in sequence. On failure of either
+   * the staged file is removed.
    */
-  async #putAfter(key: string, body: Uint8Array, dataWritten: Promise<unknown>): Promise<boolean> {
-    const store = this.#store
-    if (!canStage(store)) {
-      await dataWritten
-      return store.putIfAbsent(key, body)
-    }
-    const [staged, data] = await Promise.allSettled([
-      store.stagePutIfAbsent(key, body),
-      dataWritten,
-    ])
+  async #putAfter(
+    staging: Promise<StagedPut>,
+    dataWritten: Promise<unknown> | undefined,
+  ): Promise<boolean> {
+    const [staged, data] = await Promise.allSettled([staging, dataWritten])
     if (data.status === 'rejected') {
       if (staged.status === 'fulfilled') await staged.value.discard()
       throw data.reason

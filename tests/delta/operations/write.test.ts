@@ -175,16 +175,26 @@ describe('prepareAppend', () => {
       .sort()
   }
 
+  /** Temp files in `_delta_log` (a staged commit file). */
+  async function logTemps(t: DeltaTable): Promise<string[]> {
+    return (await readdir(path.join(t.store.location, '_delta_log'))).filter((f) =>
+      f.startsWith('.'),
+    )
+  }
+
   it('writes the files now and publishes them only on commit', async () => {
     const t = await table()
     const prepared = t.prepareAppend([{ id: 1n, name: 'a', region: 'eu' }])
     // Files are written in the background; a reader never sees them before the commit.
     await new Promise((r) => setTimeout(r, 20))
     expect(await dataFiles(t)).toHaveLength(1)
+    // So is the commit file, under a temp name: the commit only links it into place.
+    expect(await logTemps(t)).toHaveLength(1)
     expect((await DeltaTable.open(t.store)).version).toBe(0)
     expect(await (await DeltaTable.open(t.store)).toRows()).toEqual([])
     const result = await prepared.commit()
     expect(result).toMatchObject({ version: 1, metrics: { numOutputRows: 1 } })
+    expect(await logTemps(t)).toEqual([])
     expect((await (await DeltaTable.open(t.store)).toRows()).map((r) => r.id)).toEqual([1n])
     expect((await t.history({ limit: 1 }))[0]?.operation).toBe('WRITE')
   })
@@ -196,6 +206,7 @@ describe('prepareAppend', () => {
     const prepared = t.prepareAppend([{ id: 1n, region: 'us' }])
     await prepared.discard()
     expect(await dataFiles(t)).toEqual(before)
+    expect(await logTemps(t)).toEqual([])
     expect((await DeltaTable.open(t.store)).version).toBe(1)
   })
 
@@ -206,6 +217,7 @@ describe('prepareAppend', () => {
     await other.append([{ id: 2n, region: 'eu' }])
     await other.append([{ id: 3n, region: 'us' }])
     expect((await prepared.commit()).version).toBe(3)
+    expect(await logTemps(t)).toEqual([])
     const rows = await (await DeltaTable.open(t.store)).toRows()
     expect(rows.map((r) => r.id).sort()).toEqual([1n, 2n, 3n])
   })
