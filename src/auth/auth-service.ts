@@ -108,6 +108,12 @@ interface StagedLogin extends LoginRows {
   readonly audit: PreparedRows
 }
 
+/** An audit event whose files may be written ahead of its commit. */
+interface StagedEvent {
+  readonly row: Record<string, unknown>
+  readonly prepared: PreparedRows | undefined
+}
+
 /** A login in progress: its staged rows, and whether their commits have started. */
 interface LoginState {
   staged: StagedLogin | undefined
@@ -292,6 +298,50 @@ export class AuthService {
     return row.event_id as string
   }
 
+  /**
+   * Writes a success event's files ahead of its commit ({@link AuthService.#commitEvent});
+   * `undefined` when staging failed (the commit then appends the event the usual way).
+   */
+  #stageEvent(
+    action: string,
+    user: { userId: string; username: string },
+    resource: string,
+    ctx: RequestContext | undefined,
+    details: Record<string, unknown>,
+  ): StagedEvent {
+    const row = this.#audit.rowOf({
+      action,
+      outcome: 'success',
+      userId: user.userId,
+      username: user.username,
+      resource,
+      context: ctx,
+      details,
+    })
+    try {
+      return { row, prepared: this.#store.prepareAppend('audit_log', [row]) }
+    } catch (error) {
+      // Staging is an optimization: the event is appended at commit time instead.
+      this.#store.logger.warn(`auth: staging an audit event failed: ${(error as Error).message}`)
+      return { row, prepared: undefined }
+    }
+  }
+
+  /** Commits a staged event durably. */
+  async #commitEvent(event: StagedEvent): Promise<void> {
+    if (event.prepared) await event.prepared.commit()
+    else await this.#store.append('audit_log', [event.row])
+  }
+
+  /** Deletes the files of a staged event that will not be committed (in the background). */
+  #discardEvent(event: StagedEvent): void {
+    event.prepared?.discard().catch((error: unknown) => {
+      this.#store.logger.warn(
+        `auth: deleting the files of an unrecorded audit event failed: ${(error as Error).message}`,
+      )
+    })
+  }
+
   #stored(userId: string): StoredUser | undefined {
     return this.#store.users.get(userId)
   }
@@ -391,6 +441,15 @@ export class AuthService {
       rejected_at: null,
     }
     const table = this.#store.table('users')
+    // The success event's files are written while the user's commit runs; once the user is
+    // committed only the event's commit file is left to link (removed if registration fails).
+    const audit = this.#stageEvent(
+      admin ? 'BOOTSTRAP_ADMIN' : 'REGISTER',
+      { userId, username },
+      `user:${userId}`,
+      ctx,
+      { tier, role: row.role },
+    )
     let version: number
     try {
       ;({
@@ -426,27 +485,23 @@ export class AuthService {
         ),
       ))
     } catch (error) {
+      this.#discardEvent(audit)
       if (error instanceof LakehouseError && error.code === 'USER_EXISTS') {
         await this.#record('REGISTER', 'failure', { username }, null, ctx, { reason: 'exists' })
       }
       throw toLakehouseError(error, 'registering a user')
     }
     // The commit added exactly this row: the view takes it without reading the file back.
-    await this.#store.afterWrite('users', {
-      snapshot: table.snapshot,
-      commit: { version, removed: [], rows: [row] },
-    })
-    await this.#record(
-      admin ? 'BOOTSTRAP_ADMIN' : 'REGISTER',
-      'success',
-      { userId, username },
-      `user:${userId}`,
-      ctx,
-      {
-        tier,
-        role: row.role,
-      },
-    )
+    // The event is committed whatever happens to the view: the user exists.
+    const [viewed, recorded] = await Promise.allSettled([
+      this.#store.afterWrite('users', {
+        snapshot: table.snapshot,
+        commit: { version, removed: [], rows: [row] },
+      }),
+      this.#commitEvent(audit),
+    ])
+    if (viewed.status === 'rejected') throw viewed.reason
+    if (recorded.status === 'rejected') throw recorded.reason
     const stored = this.#stored(userId)
     if (!stored) throw authError('USER_NOT_FOUND', 'the new user is missing from the users view')
     return stored.record

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { SYSTEM_ACTOR, type Actor, type AuthService } from '../../src/auth/auth-service.js'
 import type { LakehouseError } from '../../src/common/lakehouse-error.js'
@@ -127,6 +129,21 @@ describe('AuthService', () => {
       )
       expect(error.message).toBe('auth: a user with this username or email already exists')
       expect(await inst.store.version('users')).toBe(before)
+      // The success event staged during the attempt is neither committed nor left behind.
+      const events = await auditRows(inst)
+      const outcomes = events.filter((e) => e.action === 'REGISTER').map((e) => e.outcome)
+      expect(outcomes.sort()).toEqual(['failure', 'success'])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const audit = path.join(inst.dir, 'audit_log')
+      const temps = (await readdir(path.join(audit, '_delta_log'))).filter((f) => f.startsWith('.'))
+      expect(temps).toEqual([])
+      const live = new Set(
+        (await inst.store.table('audit_log').files()).map((f) => decodeURIComponent(f.path)),
+      )
+      const onDisk = (await readdir(audit, { recursive: true }))
+        .filter((f) => f.endsWith('.parquet') && !f.startsWith('_delta_log'))
+        .map((f) => f.split(path.sep).join('/'))
+      expect(onDisk.filter((f) => !live.has(f))).toEqual([])
     })
 
     it.each<[string, Record<string, unknown>, string]>([
