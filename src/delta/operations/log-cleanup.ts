@@ -13,8 +13,12 @@
  * version strictly below `C`, and every compaction file `X.Y.compacted.json` with `X <= C`
  * (readers never need one: the commits it summarizes stay). `C` and its own commit file stay,
  * so every version from `C` to the latest can still be opened, and `C`'s commitInfo remains in
- * the history. Without such a checkpoint nothing is deleted. Files are deleted oldest first, so
- * an interrupted cleanup leaves a log that still starts cleanly.
+ * the history. Without such a checkpoint no log file is deleted. Files are deleted oldest first,
+ * so an interrupted cleanup leaves a log that still starts cleanly.
+ *
+ * Temp files a writer left in `_delta_log/` when it died between staging a commit file and
+ * linking it (dot-prefixed, ending in `.tmp`) are deleted once they are older than the cutoff
+ * too: no commit in progress is that old, and readers never look at them.
  * @module
  */
 import { readLastCheckpoint } from '../checkpoint/last-checkpoint.js'
@@ -46,7 +50,10 @@ export interface LogCleanupResult {
    * qualifies (then nothing was deleted).
    */
   readonly checkpointVersion: number | undefined
-  /** Keys of the log files deleted (for a dry run: that would be), oldest first. */
+  /**
+   * Keys of the log files deleted (for a dry run: that would be): stale temp files first, then
+   * log files oldest first.
+   */
   readonly deletedFiles: readonly string[]
 }
 
@@ -54,7 +61,7 @@ export interface LogCleanupResult {
 export interface LogCleanupPlan {
   readonly cutoff: number
   readonly checkpointVersion: number | undefined
-  /** Keys to delete, oldest version first. */
+  /** Keys to delete: stale temp files, then log files oldest version first. */
   readonly files: readonly string[]
 }
 
@@ -76,6 +83,33 @@ export function planLogCleanup(
   latestVersion: number,
   cutoff: number,
   hintVersion?: number,
+): LogCleanupPlan {
+  const temps = listing
+    .filter((meta) => isStaleTemp(meta.key, meta.lastModified, cutoff))
+    .map((meta) => meta.key)
+    .sort(compare)
+  const plan = planExpiredLogFiles(listing, latestVersion, cutoff, hintVersion)
+  return temps.length === 0 ? plan : { ...plan, files: [...temps, ...plan.files] }
+}
+
+/** A writer's temp file (`.<name>.<id>.tmp`) in `_delta_log/`, older than the cutoff. */
+function isStaleTemp(key: string, lastModified: number, cutoff: number): boolean {
+  const name = key.slice(LOG_DIR.length)
+  return (
+    key.startsWith(LOG_DIR) &&
+    !name.includes('/') &&
+    name.startsWith('.') &&
+    name.endsWith('.tmp') &&
+    lastModified < cutoff
+  )
+}
+
+/** The expired commit, checkpoint and checksum files below the safe checkpoint. */
+function planExpiredLogFiles(
+  listing: readonly { key: string; lastModified: number }[],
+  latestVersion: number,
+  cutoff: number,
+  hintVersion: number | undefined,
 ): LogCleanupPlan {
   const files: TimedLogFile[] = []
   for (const meta of listing) {

@@ -194,4 +194,36 @@ describe('planLogCleanup', () => {
       files: [json(0)],
     })
   })
+
+  it("deletes writers' stale temp files older than the cutoff, whatever the checkpoints", () => {
+    const temp = log(`.${padVersion(3)}.json.0b3f.tmp`)
+    const fresh = log(`.${padVersion(4)}.json.9c1d.tmp`)
+    const listing = [
+      { key: json(0), lastModified: 100 },
+      { key: temp, lastModified: 100 },
+      { key: fresh, lastModified: 500 },
+      { key: log('.hidden'), lastModified: 100 }, // not a temp file
+      { key: log('_last_checkpoint'), lastModified: 100 },
+    ]
+    // No checkpoint: no log file goes, the stale temp file does; the recent one stays.
+    expect(planLogCleanup(listing, 0, 200)).toMatchObject({
+      checkpointVersion: undefined,
+      files: [temp],
+    })
+    expect(planLogCleanup(listing, 0, 100).files).toEqual([])
+  })
+})
+
+describe('cleanupExpiredLogs and temp files', () => {
+  it('removes a temp commit file left by a crashed writer, once older than the retention', async () => {
+    const { table, store, clock } = await dailyTable(2)
+    const temp = log(`.${padVersion(3)}.json.dead.tmp`)
+    await store.put(temp, enc('{"commitInfo":{}}\n'))
+    expect((await table.cleanupLog()).deletedFiles).toEqual([])
+    clock.advance(40 * DAY)
+    const result = await table.cleanupLog()
+    expect(result.deletedFiles).toContain(temp)
+    expect(await logKeys(store)).not.toContain(temp)
+    expect((await DeltaTable.open(store)).version).toBe(2)
+  })
 })
