@@ -92,6 +92,7 @@ export class GroupCommitQueue {
   #running: Promise<void> | undefined
   #closed = false
   readonly #checkpointer: BackgroundCheckpointer | undefined
+  readonly #ownsCheckpointer: boolean
 
   /**
    * @param options - schema source, commit function and limits
@@ -102,6 +103,7 @@ export class GroupCommitQueue {
     this.#maxQueued = positive(options.maxQueuedRows, DEFAULT_MAX_QUEUED_ROWS, 'maxQueuedRows')
     this.#maxBatch = positive(options.maxBatchRows, DEFAULT_MAX_BATCH_ROWS, 'maxBatchRows')
     const { checkpoint, checkpointInterval, location } = options
+    this.#ownsCheckpointer = options.checkpointer === undefined
     this.#checkpointer =
       options.checkpointer ??
       (checkpoint && new BackgroundCheckpointer({ checkpoint, checkpointInterval, location }))
@@ -205,17 +207,19 @@ export class GroupCommitQueue {
   }
 
   /**
-   * Stops accepting rows and waits until everything queued has been committed (or failed) and
-   * a background checkpoint in progress has finished. Callers still waiting for room are
-   * rejected with `QUEUE_CLOSED`: their rows were never queued.
+   * Stops accepting rows and waits until everything queued has been committed (or failed) and,
+   * when the queue owns its checkpointer, until the due background checkpoint is written.
+   * Callers still waiting for room are rejected with `QUEUE_CLOSED`: their rows were never
+   * queued.
    * @returns when the queue is empty
    */
   async close(): Promise<void> {
     this.#closed = true
     for (const w of this.#waiters.splice(0)) w.reject(closedError(this.#options.location()))
-    const checkpoints = this.#checkpointer?.close()
     while (this.#running) await this.#running
-    await checkpoints
+    // After the last commit, so that its due checkpoint is written too; a shared checkpointer
+    // is closed by its owner.
+    if (this.#ownsCheckpointer) await this.#checkpointer?.close()
   }
 }
 
@@ -244,6 +248,8 @@ export class BackgroundCheckpointer {
   #lastMs = 0
   #checkpointedThrough = -1
   #outcome: Pick<WriteResult, 'checkpoint' | 'checkpointError'> | undefined
+  /** Ends the pacing wait early (set while waiting). */
+  #wake: (() => void) | undefined
 
   /** @param options - the checkpoint writer, the interval and the location */
   constructor(options: BackgroundCheckpointerOptions) {
@@ -281,21 +287,33 @@ export class BackgroundCheckpointer {
   }
 
   /**
-   * Starts no more checkpoints and waits for the one in progress.
+   * Starts no more checkpoints after the one in progress, or the one due and waiting for its
+   * pace, which is written now (so that the handle's last due checkpoint is never dropped), and
+   * waits for it.
    * @returns when none is running
    */
   async close(): Promise<void> {
     this.#closed = true
+    this.#wake?.()
     while (this.#checkpointing) await this.#checkpointing
   }
 
   async #run(): Promise<void> {
     try {
-      while (this.#wanted && !this.#closed) {
-        const wait = this.#lastEnd + CHECKPOINT_PACE * this.#lastMs - now()
-        // Always yield once, so that the acknowledgements that made it due go out first.
-        await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, wait)))
-        if (this.#closed) break
+      while (this.#wanted) {
+        if (!this.#closed) {
+          const wait = this.#lastEnd + CHECKPOINT_PACE * this.#lastMs - now()
+          // Always yield once, so that the acknowledgements that made it due go out first;
+          // close() ends the wait early.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, wait))
+            this.#wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          this.#wake = undefined
+        }
         this.#wanted = false
         const start = now()
         try {

@@ -296,6 +296,21 @@ describe('GroupCommitQueue', () => {
     expect(await reopened.toRows()).toHaveLength(60)
   })
 
+  it('writes the checkpoint due at the last commit when the handle closes', async () => {
+    const table = await localTable({ 'delta.checkpointInterval': '2' })
+    // Versions 1..6: checkpoints fall due at 2, 4 and 6; the background writer paces them
+    // and folds the ones due meanwhile, but close() writes the last one due before returning.
+    for (let i = 0; i < 6; i++) await table.appendQueued([{ id: BigInt(i) }])
+    await table.close()
+    const hint = JSON.parse(
+      new TextDecoder().decode(await table.store.get(LAST_CHECKPOINT_KEY)),
+    ) as { version: number }
+    expect(hint.version).toBe(6)
+    expect(
+      await table.store.head('_delta_log/00000000000000000006.checkpoint.parquet'),
+    ).toBeDefined()
+  })
+
   it('commits through a store without the local fast paths (in-memory)', async () => {
     const store: ObjectStore = new MemoryStore()
     const table = await DeltaTable.create(store, { schema: SCHEMA })
