@@ -95,6 +95,22 @@ try {
   if (isLakehouseError(e)) say(`after logout, verifyToken -> ${e.code}`)
 }
 
+// Forgotten password: the application mails the token; it works once, and ends every session.
+const grant = await client.requestPasswordReset(alice.email)
+if (grant) {
+  const newPassword = `${pw} renewed`
+  await client.resetPassword(grant.token, newPassword)
+  const again = await client.login(alice.username, newPassword)
+  say(
+    `password reset: token valid until ${new Date(grant.expiresAt).toISOString()}; login with the new password ok (${again.user.username})`,
+  )
+  try {
+    await client.resetPassword(grant.token, `${pw} once more`)
+  } catch (e) {
+    if (isLakehouseError(e)) say(`the same reset token again -> ${e.code}`)
+  }
+}
+
 say('\nusers table history (newest first):')
 for (const h of await client.history('users', 8)) {
   say(
