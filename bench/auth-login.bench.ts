@@ -157,8 +157,8 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
           `login ${formatDuration(medianOf('login'))}, verify ${formatDuration(medianOf('verify'))}.`,
         `- Where a login's time goes (medians): the argon2id verify inside it takes ` +
           `${formatDuration(median(argonInLogin))} (alone: ${formatDuration(loginRow!.baseline.p50)}; ` +
-          `the difference is the session and audit files being encoded and written on the other ` +
-          `core meanwhile), and the part after the verify resolved takes ` +
+          `the difference is the session and audit files being encoded, written and fsync-ed ` +
+          `meanwhile, on 2 vCPUs), and the part after the verify resolved takes ` +
           `${formatDuration(median(afterCheck))} (linking the two staged commit files and ` +
           `fsyncing their directories, the live view).`,
         `- Register: ${verdict(registerRow!, REGISTER_OVERHEAD_MS)}. Process CPU time per operation (median): ` +
