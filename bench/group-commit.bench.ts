@@ -59,8 +59,10 @@ N divided by the commit latency (Little's law): the target of 50,000 rows/s with
 needs a complete durable commit every 2 ms. The **I/O floor** row times only the file-system
 calls of one durable commit, serially, on the same disk (a 1.5 KB data file written and
 \`fdatasync\`-ed with its directory, in parallel with a commit file staged and \`fsync\`-ed, then
-hard-linked and its directory \`fsync\`-ed): the best any implementation of this protocol can
-do per commit here. The in-memory case runs the same producers against \`MemoryStore\` (no file
+hard-linked and its directory \`fsync\`-ed, the calls made as the local store makes them): the
+best any implementation of this protocol can do per commit here, one commit at a time. The
+floor and the producers run at different moments of a disk whose latency varies, so a run
+can beat the floor's estimate. The in-memory case runs the same producers against \`MemoryStore\` (no file
 system at all): the CPU ceiling of the commit path. CPU/commit is the process's user and system
 CPU time (all threads) divided by the commits. No baseline: delta-rs has no group commit (its
 one-commit-per-append latency is in \`append-latency\`).`,

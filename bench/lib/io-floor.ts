@@ -1,19 +1,35 @@
 /**
  * The file-system calls of one durable commit, without any Delta logic: the floor that any
- * implementation of the commit protocol pays per commit on this disk.
+ * implementation of the commit protocol pays per commit on this disk. The calls are made the
+ * cheapest way Node offers, as the local store makes them: the ones that may wait for the
+ * journal (create, write, sync, link, unlink) through the libuv pool with file descriptors,
+ * the others (opening and closing a directory, closing a file) synchronously.
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import * as fs from 'node:fs/promises'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 
+function call<T>(fn: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    fn((error, value) => (error ? reject(error) : resolve(value as T)))
+  })
+}
+
 async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r')
+  const fd = fs.openSync(dir, 'r')
   try {
-    await handle.sync()
+    await call<void>((done) => fs.fsync(fd, done))
   } finally {
-    await handle.close()
+    fs.closeSync(fd)
   }
+}
+
+/** Creates `file` with `data`; the caller syncs and closes the returned descriptor. */
+async function createWith(file: string, data: Uint8Array): Promise<number> {
+  const fd = await call<number>((done) => fs.open(file, 'wx', 0o666, done))
+  await call<number>((done) => fs.write(fd, data, 0, data.byteLength, null, done))
+  return fd
 }
 
 /**
@@ -29,18 +45,24 @@ export async function floorCommit(dir: string, version: number): Promise<void> {
   const temp = path.join(log, `.${version}.${randomUUID()}.tmp`)
   await Promise.all([
     (async () => {
-      const h = await fs.open(path.join(dir, `part-${randomUUID()}.parquet`), 'wx')
-      await h.writeFile(data)
-      await Promise.all([h.datasync(), syncDir(dir)])
-      await h.close()
+      const fd = await createWith(path.join(dir, `part-${randomUUID()}.parquet`), data)
+      try {
+        await Promise.all([call<void>((done) => fs.fdatasync(fd, done)), syncDir(dir)])
+      } finally {
+        fs.closeSync(fd)
+      }
     })(),
     (async () => {
-      const h = await fs.open(temp, 'wx')
-      await h.writeFile(data)
-      await h.sync()
-      await h.close()
+      const fd = await createWith(temp, data)
+      try {
+        await call<void>((done) => fs.fsync(fd, done))
+      } finally {
+        fs.closeSync(fd)
+      }
     })(),
   ])
-  await fs.link(temp, path.join(log, `${String(version).padStart(20, '0')}.json`))
-  await Promise.all([fs.unlink(temp), syncDir(log)])
+  await call<void>((done) =>
+    fs.link(temp, path.join(log, `${String(version).padStart(20, '0')}.json`), done),
+  )
+  await Promise.all([call<void>((done) => fs.unlink(temp, done)), syncDir(log)])
 }
