@@ -4,7 +4,8 @@
  *
  * A reset token is `<payload>.<mac>`: a base64url JSON payload and its HMAC-SHA256. Nothing is
  * stored: the payload binds the token to the user and to the password hash the user had when
- * it was issued (128 bits of the hash's SHA-256), so the first reset, or any other password
+ * it was issued (128 bits of an HMAC of the hash under the reset key, so the token reveals
+ * nothing derived from the hash alone), so the first reset, or any other password
  * change, makes every earlier token of that user useless (single use, across instances and
  * restarts). Two concurrent uses of one token race in one users transaction that re-checks the
  * binding, so exactly one of them changes the password.
@@ -20,7 +21,7 @@
  *   `context.reason`. Messages never contain the token.
  * @module
  */
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
@@ -47,7 +48,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/
 export interface ResetClaims {
   /** The user id. */
   readonly sub: string
-  /** The binding to the password hash at issue time (see {@link passwordBinding}). */
+  /** The binding to the password hash at issue time (see {@link ResetTokens.binding}). */
   readonly pwb: string
   /** Issued at, seconds since the epoch. */
   readonly iat: number
@@ -72,15 +73,6 @@ export interface ResetTokensOptions {
   /** Lifetime in seconds, 60 to {@link MAX_RESET_TTL_SECONDS}; default one hour. */
   readonly ttlSeconds?: number
   readonly ids?: IdGenerator
-}
-
-/**
- * The binding of a reset token to a stored password hash: 128 bits of its SHA-256, base64url.
- * @param passwordHash - the PHC string stored for the user
- * @returns the binding
- */
-export function passwordBinding(passwordHash: string): string {
-  return createHash('sha256').update(passwordHash).digest().subarray(0, 16).toString('base64url')
 }
 
 /** Issues and verifies password-reset tokens (see the module documentation). */
@@ -120,7 +112,7 @@ export class ResetTokens {
     const claims: ResetClaims & { typ: string } = {
       typ: RESET_TYP,
       sub: userId,
-      pwb: passwordBinding(passwordHash),
+      pwb: this.binding(passwordHash),
       iat,
       exp: iat + this.ttlSeconds,
       jti: this.#ids.token(16),
@@ -176,9 +168,23 @@ export class ResetTokens {
    * @returns whether the token may still be used
    */
   binds(claims: ResetClaims, passwordHash: string): boolean {
-    const expected = Buffer.from(passwordBinding(passwordHash))
+    const expected = Buffer.from(this.binding(passwordHash))
     const given = Buffer.from(claims.pwb)
     return expected.length === given.length && timingSafeEqual(expected, given)
+  }
+
+  /**
+   * The binding of a token to a stored password hash: 128 bits of its HMAC-SHA256 under the
+   * reset key, base64url.
+   * @param passwordHash - the PHC string stored for the user
+   * @returns the binding
+   */
+  binding(passwordHash: string): string {
+    return createHmac('sha256', this.#key)
+      .update(`password-hash:${passwordHash}`)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url')
   }
 
   #mac(payload: string): string {

@@ -3,7 +3,6 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_RESET_TTL_SECONDS,
-  passwordBinding,
   ResetTokens,
   type ResetTokensOptions,
 } from '../../src/auth/password-reset.js'
@@ -44,7 +43,7 @@ function reason(fn: () => unknown): string | undefined {
 const VALID = {
   typ: 'pwreset',
   sub: 'user-1',
-  pwb: passwordBinding(HASH),
+  pwb: tokens().binding(HASH),
   iat: NOW_MS / 1000,
   exp: NOW_MS / 1000 + 600,
   jti: 'abc',
@@ -62,6 +61,8 @@ describe('ResetTokens', () => {
     expect(t.binds(claims, `${HASH}x`)).toBe(false)
     expect(issued.token.split('.')).toHaveLength(2)
     expect(issued.token).not.toContain(HASH)
+    // The binding is keyed: nothing in the token is a function of the hash alone.
+    expect(t.binding(HASH)).not.toBe(tokens({ secret: randomBytes(32) }).binding(HASH))
   })
 
   it('gives two tokens issued in the same second different values', () => {
