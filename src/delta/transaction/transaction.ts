@@ -341,11 +341,17 @@ export class Transaction {
       )
     }
     this.#committed = true
-    // Only blind appends stage early: the append-only check and the idempotence check below
-    // cannot refuse them, so the staged file is either published or removed in the loop.
+    try {
+      this.#checkAppendOnly()
+    } catch (error) {
+      // (Only blind appends stage early, which this check never refuses; still, leave nothing.)
+      await this.abandon()
+      throw error
+    }
+    // The idempotence check below cannot skip a staged transaction (it has no app id): from
+    // here the staged file is either published or removed by the first attempt.
     const early = this.#early
     this.#early = undefined
-    this.#checkAppendOnly()
     const location = this.snapshot.location
     const app = this.#options.appTransaction
     if (app) {
