@@ -332,7 +332,8 @@ function compareDecimalTexts(a: string, b: string): number {
   let magnitude: number
   if (leadX !== leadY) magnitude = leadX < leadY ? -1 : 1
   else magnitude = x.digits < y.digits ? -1 : x.digits > y.digits ? 1 : 0
-  return signX * magnitude
+  // Equal negatives must give 0, not -0 (which `Object.is` and `Math.sign` tell apart).
+  return magnitude === 0 ? 0 : signX * magnitude
 }
 
 // ---------------------------------------------------------------------------------------------

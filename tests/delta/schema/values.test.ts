@@ -219,6 +219,12 @@ describe('compareValues', () => {
     )
   })
 
+  it('gives exactly 0 (not -0) for equal negative decimals of different scales', () => {
+    // Found by the property below: -1 × 0 is -0, which Math.sign and Object.is keep.
+    expect(Object.is(compareValues('decimal(38,12)', '-1.5', '-1.50'), 0)).toBe(true)
+    expect(Object.is(compareValues('decimal(38,12)', '-2', '-2.000'), 0)).toBe(true)
+  })
+
   it('orders decimals like exact rational arithmetic', () => {
     const decimal = fc
       .tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 12 }))
