@@ -7,14 +7,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { and, col, DeltaTable, type StructType } from '../../src/delta/index.js'
-import { canonicalRows } from '../support/canonical.js'
 import { describeWithOracle } from '../support/oracle.js'
 import { makeTempDir } from '../support/temp.js'
-
-interface VersionsRead {
-  latest: number
-  versions: Record<string, { schema: string; rows: string[] } | { error: string }>
-}
+import { expectSameAtEveryVersion, type VersionsRead } from '../support/versions.js'
 
 const nullable = (name: string, type: StructType['fields'][number]['type']) => ({
   name,
@@ -116,32 +111,6 @@ async function buildTable(dir: string, partitionBy: string[]): Promise<DeltaTabl
   await t.checkpoint()
   await t.append(range(500, 505))
   return t
-}
-
-/** What delta-rs 1.6's `to_pyarrow_table()` raises for a version without data files. */
-const EMPTY_TABLE_ERROR = /^ArrowInvalid: Must pass at least one array/
-
-/**
- * Asserts that we read, at every version, the rows delta-rs read.
- * @returns how many versions were compared row by row (all but those without data files)
- */
-async function expectSameAtEveryVersion(dir: string, read: VersionsRead): Promise<number> {
-  const latest = await DeltaTable.open(dir)
-  expect(latest.version).toBe(read.latest)
-  let compared = 0
-  for (const [v, want] of Object.entries(read.versions)) {
-    const t = await DeltaTable.open(dir, { version: Number(v) })
-    const ours = canonicalRows(await t.toRows(), t.schema)
-    if ('error' in want) {
-      // delta-rs 1.6 cannot turn a table without data files into a pyarrow table.
-      expect(want.error, `version ${v}`).toMatch(EMPTY_TABLE_ERROR)
-      expect(t.snapshot.numFiles, `version ${v}`).toBe(0)
-      continue
-    }
-    expect(ours, `version ${v}`).toEqual(want.rows)
-    compared++
-  }
-  return compared
 }
 
 describeWithOracle('DML interop with delta-rs', (oracle) => {
