@@ -95,6 +95,13 @@ export interface TransactOptions {
   readonly maxConflictRetries?: number
   /** `commitInfo.userMetadata`. */
   readonly userMetadata?: string
+  /**
+   * Idempotent write: the commit records this application version (`txn`), and is skipped when
+   * the application already committed it or a later one. Two concurrent transactions of one
+   * application id conflict, so the later one's callback runs again on the newer snapshot. A
+   * run that stages nothing still commits the `txn` (a watermark moved forward).
+   */
+  readonly appTransaction?: { readonly appId: string; readonly version: number }
 }
 
 /** Outcome of {@link runTransaction}: the callback's value and the commit (or the skip). */
@@ -153,6 +160,7 @@ class TransactionRun {
   #cow: CopyOnWrite | undefined
   #updatedRows = 0
   #open = true
+  readonly #recordsApp: boolean
 
   constructor(store: ObjectStore, clock: Clock, snapshot: Snapshot, options: TransactOptions) {
     this.#store = store
@@ -166,7 +174,9 @@ class TransactionRun {
         partitionBy: JSON.stringify(snapshot.partitionColumns),
       },
       userMetadata: options.userMetadata,
+      appTransaction: options.appTransaction,
     })
+    this.#recordsApp = options.appTransaction !== undefined
   }
 
   async run<T>(fn: (tx: TransactionContext) => Promise<T>): Promise<TransactionOutcome<T>> {
@@ -258,7 +268,7 @@ class TransactionRun {
   async #commit(): Promise<FinishedWrite> {
     const snapshot = this.#snapshot
     const cow = this.#cow
-    if (this.#staged.length === 0 && !cow?.changed) {
+    if (this.#staged.length === 0 && !cow?.changed && !this.#recordsApp) {
       return { result: { version: snapshot.version, skipped: true, metrics: {} }, snapshot }
     }
     let appended: AddAction[] = []

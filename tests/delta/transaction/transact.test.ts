@@ -305,3 +305,49 @@ describe('TransactionContext.declareRead and update', () => {
     expect((await DeltaTable.open(table.store)).version).toBe(1)
   })
 })
+
+describe('DeltaTable.transact with an app transaction', () => {
+  const APP = { appId: 'watermark-app' }
+
+  it('records the txn, also with nothing staged, and skips a version already recorded', async () => {
+    const table = await newTable()
+    const first = await table.transact(() => Promise.resolve(), {
+      appTransaction: { ...APP, version: 3 },
+    })
+    expect(first.result).toMatchObject({ version: 1, skipped: false })
+    expect(table.snapshot.txnVersion(APP.appId)).toBe(3)
+    const again = await table.transact(
+      (tx) => {
+        tx.append([{ key: 'a', n: 1n }])
+        return Promise.resolve()
+      },
+      { appTransaction: { ...APP, version: 3 } },
+    )
+    expect(again.result.skipped).toBe(true)
+    expect(await rowsOf(table)).toEqual([])
+  })
+
+  it('runs the body again when another writer recorded the same app id meanwhile', async () => {
+    const table = await newTable()
+    const other = await otherHandle(table)
+    const seen: (number | undefined)[] = []
+    const { result } = await table.transact(
+      async (tx) => {
+        const mark = tx.snapshot.txnVersion(APP.appId)
+        seen.push(mark)
+        // The first run loses the watermark to another writer between its read and its commit.
+        if (seen.length === 1) {
+          await other.transact((o) => Promise.resolve(o.append([{ key: 'other', n: 1n }])), {
+            appTransaction: { ...APP, version: 5 },
+          })
+        }
+        tx.append([{ key: `from ${String(mark)}`, n: 2n }])
+      },
+      { appTransaction: { ...APP, version: 9 } },
+    )
+    expect(seen).toEqual([undefined, 5])
+    expect(result.skipped).toBe(false)
+    expect((await rowsOf(table)).map((r) => r.key)).toEqual(['from 5', 'other'])
+    expect((await DeltaTable.open(table.store)).snapshot.txnVersion(APP.appId)).toBe(9)
+  })
+})
