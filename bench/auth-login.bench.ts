@@ -44,6 +44,8 @@ interface OpReply {
   /** Login only: the argon2id verify inside it, and the part after the verify resolved. */
   readonly argonNs?: number
   readonly afterNs?: number
+  /** Login only: the background write of its audit event, after the login returned. */
+  readonly eventNs?: number
 }
 
 /** The real hasher, noting when its last verify started and resolved (for the breakdown). */
@@ -94,7 +96,8 @@ parameters m=19456 KiB, t=2, p=1) and ${SPEC.sessions.toLocaleString('en')} sess
 the engine, copied (data files hard-linked) and opened with \`DeltaStore.open\` +
 \`AuthService.create\` (real \`Argon2Hasher\`) in a fresh Node process. One repetition of
 **login** is \`await auth.login(username, password)\` of the next existing user (argon2id verify,
-then a durable session row and a durable audit row); its baseline is
+then a durable session row; its audit row is written from the session row in the background,
+and waited for after the timing so that it never overlaps the next operation); its baseline is
 \`await hasher.verify(storedHash, password)\` alone. One repetition of **register** is
 \`await auth.register({ username, email, password })\` of a new user (argon2id hash, then the
 uniqueness transaction committing the user row, while the audit row's files are written, then
@@ -110,6 +113,7 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
       const cpu = new Map<string, number[]>()
       const argonInLogin: number[] = []
       const afterCheck: number[] = []
+      const eventWrites: number[] = []
       const side = (name: string, op: string): Side => {
         cpu.set(name, [])
         return {
@@ -119,6 +123,7 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
             cpu.get(name)!.push(reply.cpuNs)
             if (reply.argonNs !== undefined) argonInLogin.push(reply.argonNs)
             if (reply.afterNs !== undefined) afterCheck.push(reply.afterNs)
+            if (reply.eventNs !== undefined) eventWrites.push(reply.eventNs)
             return reply.ns
           },
         }
@@ -157,15 +162,17 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
           `login ${formatDuration(medianOf('login'))}, verify ${formatDuration(medianOf('verify'))}.`,
         `- Where a login's time goes (medians): the argon2id verify inside it takes ` +
           `${formatDuration(median(argonInLogin))} (alone: ${formatDuration(loginRow!.baseline.p50)}; ` +
-          `the difference is the session and audit files being encoded, written and fsync-ed ` +
+          `the difference is the session files being encoded, written and fsync-ed ` +
           `meanwhile, on 2 vCPUs), and the part after the verify resolved takes ` +
-          `${formatDuration(median(afterCheck))} (linking the two staged commit files and ` +
-          `fsyncing their directories, the live view).`,
+          `${formatDuration(median(afterCheck))} (linking the staged commit file and ` +
+          `fsyncing its directory, the live view). The audit event's background write takes ` +
+          `${formatDuration(median(eventWrites))} after the login returned.`,
         `- Register: ${verdict(registerRow!, REGISTER_OVERHEAD_MS)}. Process CPU time per operation (median): ` +
           `register ${formatDuration(medianOf('register'))}, hash ${formatDuration(medianOf('hash'))}.`,
         `- I/O floor of one durable commit on this disk, in this run (file-system calls only, ` +
-          `serial, median): ${formatDuration(floor)}. A login makes two durable commits (session, ` +
-          `audit event) at once, their data and commit files written while argon2id runs; a ` +
+          `serial, median): ${formatDuration(floor)}. A login makes one durable commit (its ` +
+          `session; the audit event follows in the background), its data and commit files ` +
+          `written while argon2id runs; a ` +
           `registration commits the user, while its audit event's files are written, then links ` +
           `the audit event's commit file.`,
         '',
@@ -209,10 +216,14 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
       nextUser = nextUser + 1 >= users ? 1 : nextUser + 1
       const reply = await timed(() => service().login(benchUsername(i), benchPassword(i)))
       const end = process.hrtime.bigint()
+      // The login's audit event is written in the background (the outbox); it is waited for
+      // here, outside the timing, so that it never overlaps the next measured operation.
+      await service().flushLoginEvents()
       return {
         ...reply,
         argonNs: Number(hasher!.lastEnd - hasher!.lastStart),
         afterNs: Number(end - hasher!.lastEnd),
+        eventNs: Number(process.hrtime.bigint() - end),
       }
     },
     verify: () =>
@@ -247,7 +258,7 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
         await hasher!.hash('correct horse battery staple bench')
       }),
     async close() {
-      auth?.close()
+      await auth?.close()
       await store?.close()
       return null
     },

@@ -236,7 +236,7 @@ processes), with wall-clock rates alongside. Targets: service ≥ ${fmt(TARGET_P
     setup,
     batch: runBatch,
     async close() {
-      uncached?.close()
+      await uncached?.close()
       uncached = undefined
       await client?.close()
       client = undefined

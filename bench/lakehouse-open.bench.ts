@@ -387,7 +387,7 @@ process pays before it can serve.`,
         users: store.users.size,
         sessions: store.sessions.size,
       }
-      auth.close()
+      await auth.close()
       await store.close()
       return reply
     },

@@ -204,7 +204,7 @@ rewritten: the size of the data file each update replaced and of the file it wro
       )
     },
     async close() {
-      auth?.close()
+      await auth?.close()
       await store?.close()
       return null
     },

@@ -167,7 +167,7 @@ export class LakehouseClient {
               : { clock: options.clock, logger: options.logger, ...options.maintenance },
           )
         } catch (error) {
-          auth.close()
+          await auth.close()
           throw error
         }
         maintenance.start()
@@ -415,7 +415,7 @@ export class LakehouseClient {
   /** Stops background work and waits for queued events to be durable. */
   async close(): Promise<void> {
     await this.maintenance?.stop()
-    this.auth.close()
+    await this.auth.close()
     await this.store.close()
   }
 }

@@ -98,10 +98,11 @@ export class AuditLog {
   /**
    * The `audit_log` row of an event (exposed for tests and for batching).
    * @param event - the event
+   * @param at - when it happened, epoch milliseconds (default: now)
    * @returns the row
    */
-  rowOf(event: AuditEvent): Record<string, unknown> {
-    const now = this.#clock.now()
+  rowOf(event: AuditEvent, at?: number): Record<string, unknown> {
+    const now = at ?? this.#clock.now()
     return {
       event_id: this.#ids.uuid(),
       timestamp: new Date(now),

@@ -27,6 +27,7 @@ import type { AuthErrorCode } from './error-codes.js'
 import { normalizeEmail, normalizeUsername } from './identity.js'
 import { SessionIndex, UserIndex } from './indexes.js'
 import { LOGIN_FAILED, LoginThrottle, PASSWORD_RESET, throttleKey } from './login-throttle.js'
+import { LoginEvents } from './login-events.js'
 import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
 import { checkPassword } from './password-policy.js'
@@ -93,19 +94,17 @@ export interface PasswordResetGrant extends IssuedResetToken {
   readonly user: UserRecord
 }
 
-/** What a successful login writes: its token, session row and success event. */
+/** What a successful login writes: its token and session row (its event follows from it). */
 interface LoginRows {
   readonly token: string
   readonly sessionId: string
   readonly expiresAt: Date
   readonly sessionRow: Record<string, unknown>
-  readonly auditRow: Record<string, unknown>
 }
 
-/** A login's rows with their data files already written, waiting for the password check. */
+/** A login's rows with their files already written, waiting for the password check. */
 interface StagedLogin extends LoginRows {
   readonly session: PreparedRows
-  readonly audit: PreparedRows
 }
 
 /** An audit event whose files may be written ahead of its commit. */
@@ -190,6 +189,7 @@ export class AuthService {
   readonly #ids: IdGenerator
   readonly #audit: AuditLog
   readonly #throttle: LoginThrottle
+  readonly #loginEvents: LoginEvents
   readonly #resets: ResetTokens
   readonly #userIndex = new UserIndex()
   readonly #sessionIndex = new SessionIndex()
@@ -212,6 +212,7 @@ export class AuthService {
       verifiedCacheSize: options.verifiedTokenCacheSize,
     })
     this.#audit = new AuditLog(store, this.#clock, this.#ids)
+    this.#loginEvents = new LoginEvents(store, this.#audit, store.logger)
     this.#resets = new ResetTokens({
       secret: store.jwtSecret,
       clock: this.#clock,
@@ -242,6 +243,13 @@ export class AuthService {
     } catch (error) {
       throw toLakehouseError(error, 'loading failed logins')
     }
+    try {
+      // Events of logins committed but not yet audited (a process died in between).
+      await service.#loginEvents.start()
+    } catch (error) {
+      service.#throttle.stop()
+      throw toLakehouseError(error, 'writing missing login events')
+    }
     // Compute the dummy hash now: computed lazily, the first login of an unknown user would
     // take a hash longer than a wrong password (a timing signal).
     await service.#dummy()
@@ -253,9 +261,22 @@ export class AuthService {
     return this.#audit
   }
 
-  /** Stops background work. */
-  close(): void {
+  /**
+   * Stops background work, after writing the audit events of this instance's logins.
+   * @returns when stopped
+   */
+  async close(): Promise<void> {
     this.#throttle.stop()
+    await this.#loginEvents.close()
+  }
+
+  /**
+   * Waits until the `LOGIN` events of the logins made so far are in `audit_log` (they are
+   * written in the background, a few milliseconds after each login).
+   * @returns when written (a failed write is reported and retried by the next run)
+   */
+  flushLoginEvents(): Promise<void> {
+    return this.#loginEvents.flush()
   }
 
   /**
@@ -627,27 +648,18 @@ export class AuthService {
 
   /** Deletes the files of a login that did not complete (in the background; logged on failure). */
   #discard(staged: StagedLogin): void {
-    for (const prepared of [staged.session, staged.audit]) {
-      prepared.discard().catch((error: unknown) => {
-        this.#store.logger.warn(
-          `auth: deleting the files of an unfinished login failed: ${(error as Error).message}`,
-        )
-      })
-    }
+    staged.session.discard().catch((error: unknown) => {
+      this.#store.logger.warn(
+        `auth: deleting the files of an unfinished login failed: ${(error as Error).message}`,
+      )
+    })
   }
 
   /** The session, its token and the success event of a login, written ahead of its commit. */
   #stageLogin(record: UserRecord, ctx: RequestContext | undefined): StagedLogin {
     const rows = this.#loginRows(record, ctx)
     const session = this.#store.prepareAppend('sessions', [rows.sessionRow], { canonical: true })
-    let audit: PreparedRows
-    try {
-      audit = this.#store.prepareAppend('audit_log', [rows.auditRow])
-    } catch (error) {
-      void session.discard().catch(() => undefined)
-      throw error
-    }
-    return { ...rows, session, audit }
+    return { ...rows, session }
   }
 
   /** Token, session row and success event of a login by `record`. */
@@ -675,15 +687,7 @@ export class AuthService {
       user_agent: ctx?.userAgent ?? null,
       expires_date: expiresAt.toISOString().slice(0, 10),
     }
-    const auditRow = this.#audit.rowOf({
-      action: 'LOGIN',
-      outcome: 'success',
-      userId: record.userId,
-      username: record.username,
-      resource: `session:${sessionId}`,
-      context: ctx,
-    })
-    return { token: signed.token, sessionId, expiresAt, sessionRow, auditRow }
+    return { token: signed.token, sessionId, expiresAt, sessionRow }
   }
 
   /** The part of a login after the password check. */
@@ -723,33 +727,17 @@ export class AuthService {
         },
       )
     }
-    // The session row and the audit event go to different tables: both commits run at once
-    // (one durable commit of latency instead of two), and the login succeeds only when both
-    // are durable. Should the session fail after its audit event landed, a failure event
-    // records that the login did not complete.
+    // Only the session row is committed here: its LOGIN audit event is written from it in the
+    // background by the login-events outbox (LoginEvents), which never loses or doubles one.
     const staged = state.staged
     const rows = staged ?? this.#loginRows(record, ctx)
-    const { sessionId, expiresAt, auditRow } = rows
+    const { sessionId, expiresAt } = rows
     state.committing = true
-    const [session, audit] = await Promise.allSettled(
-      staged
-        ? [staged.session.commit(), staged.audit.commit()]
-        : [
-            this.#store.append('sessions', [rows.sessionRow], { canonical: true }),
-            this.#store.append('audit_log', [rows.auditRow]),
-          ],
-    )
-    if (session.status === 'rejected') {
-      if (audit.status === 'fulfilled') {
-        await this.#record('LOGIN', 'failure', record, `session:${sessionId}`, ctx, {
-          reason: 'session-not-stored',
-          event: auditRow.event_id,
-        }).catch(() => undefined)
-      }
-      throw session.reason
-    }
+    const committed = await (staged
+      ? staged.session.commit()
+      : this.#store.append('sessions', [rows.sessionRow], { canonical: true }))
+    this.#loginEvents.noteLogin(committed.version, rows.sessionRow)
     this.#throttle.noteSuccess(tkey, this.#clock.now())
-    if (audit.status === 'rejected') throw audit.reason
     return {
       token: rows.token,
       user: this.#stored(record.userId)?.record ?? record,

@@ -128,7 +128,7 @@ describe('login staging', () => {
     await inst.close()
   })
 
-  it('commits exactly the staged session and event of a successful login', async () => {
+  it('commits exactly the staged session of a successful login, and its event after it', async () => {
     const inst = await openInstance({ clock: fakeClock() })
     const admin = await inst.auth.bootstrapAdmin({
       username: 'root_admin',
@@ -139,6 +139,7 @@ describe('login staging', () => {
     expect(inst.auth.verifyToken(token).user.userId).toBe(admin.userId)
     const sessions = await inst.store.scan('sessions')
     expect(sessions.map((s) => s.session_id)).toEqual([sessionId])
+    await inst.auth.flushLoginEvents()
     const events = await inst.store.scan('audit_log', { filter: col('action').eq('LOGIN') })
     expect(events.map((e) => e.resource)).toEqual([`session:${sessionId}`])
     expect(await strayFiles(inst, 'sessions')).toEqual([])

@@ -61,6 +61,8 @@ let sharedWorld: Promise<World> | undefined
 const shared = (): Promise<World> => (sharedWorld ??= world())
 
 async function auditRows(inst: TestInstance): Promise<Record<string, unknown>[]> {
+  // LOGIN events are written in the background, right after each login.
+  await inst.auth.flushLoginEvents()
   return inst.store.scan('audit_log')
 }
 

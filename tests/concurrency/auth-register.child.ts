@@ -51,6 +51,6 @@ const [contested, distinct] = await Promise.all([
     ),
   ),
 ])
-auth.close()
+await auth.close()
 await store.close()
 process.stdout.write(`${JSON.stringify({ contested, distinct })}\n`)

@@ -53,5 +53,5 @@ while (pending.size > 0 && Date.now() < deadline) {
   }
   await new Promise((resolve) => setTimeout(resolve, 2))
 }
-auth.close()
+await auth.close()
 await store.close()

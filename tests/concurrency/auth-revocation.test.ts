@@ -115,7 +115,7 @@ describe('revocation across processes', () => {
     const exit = await child.exited
     expect(exit.code, exit.stderr).toBe(0)
     expect([...failures.keys()].sort((a, b) => a - b)).toEqual(tokens.map((_, i) => i))
-    auth.close()
+    await auth.close()
     await store.close()
   }, 60_000)
 })

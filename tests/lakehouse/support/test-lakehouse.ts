@@ -162,7 +162,7 @@ export async function openInstance(options: InstanceOptions = {}): Promise<TestI
     hasher,
     logger,
     close: async () => {
-      auth.close()
+      await auth.close()
       await store.close()
     },
   }

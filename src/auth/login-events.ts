@@ -1,0 +1,209 @@
+/**
+ * The `LOGIN` success events of the audit log, written from the sessions table (an outbox).
+ *
+ * A login durably commits only its session row; the session row holds everything its audit
+ * event says (who, when, from where, which session). The events are then written to
+ * `audit_log` in the background, for every session appended to `sessions` since a watermark:
+ * the last `sessions` version whose logins have their events, kept in `audit_log` itself as
+ * the Delta `txn` version of the application id {@link LOGIN_EVENTS_APP_ID}. Each write commits
+ * the events of versions `(W, V]` and moves the watermark from `W` to `V` in one commit, so:
+ * - no event is lost: a process that dies after the session commit leaves the watermark
+ *   behind, and the next run (in any process: after each login, and when a service starts)
+ *   writes the missing events;
+ * - no event is written twice: two processes writing the same range commit the same `txn`
+ *   application id, which the commit protocol refuses for the second (a conflict); it then
+ *   reads the new watermark and goes on from there.
+ *
+ * Login commits are the blind appends to `sessions` (revocations and cleanups rewrite or
+ * remove files: they are not appends). The events carry the session's creation time as their
+ * time and partition. A service's own logins hand their rows over, so their files are not
+ * read back.
+ * @module
+ */
+import type { AuditLog } from '../audit/audit-log.js'
+import type { Logger } from '../common/logger.js'
+import type { AddAction, CommitInfoAction, DeltaTable } from '../delta/index.js'
+import { isDeltaError } from '../delta/index.js'
+import type { DeltaStore } from '../lakehouse/delta-store.js'
+
+/** The `txn` application id of the watermark in `audit_log`. */
+export const LOGIN_EVENTS_APP_ID = 'polarway-lakehouse/login-events'
+
+/** How many times one run recomputes its events after losing the watermark to another process. */
+const MAX_CONFLICT_RETRIES = 10
+
+/** Writes the `LOGIN` events of new sessions (see the module documentation). */
+export class LoginEvents {
+  readonly #store: DeltaStore
+  readonly #audit: AuditLog
+  readonly #logger: Logger
+  /** Session rows this process committed, by sessions version (not read back). */
+  readonly #own = new Map<number, Record<string, unknown>[]>()
+  #running: Promise<void> | undefined
+  #again = false
+  #closed = false
+
+  /**
+   * @param store - the lakehouse store
+   * @param audit - builds the audit rows
+   * @param logger - where failures are reported (the next run retries them)
+   */
+  constructor(store: DeltaStore, audit: AuditLog, logger: Logger) {
+    this.#store = store
+    this.#audit = audit
+    this.#logger = logger
+  }
+
+  /**
+   * Writes the events still missing (after a crash, or logins of other processes), and sets
+   * the watermark of a lakehouse that has none yet.
+   * @returns when done
+   * @throws LakehouseError `STORAGE_FAILURE`, `WRITE_CONFLICT`
+   */
+  async start(): Promise<void> {
+    await this.#runOnce()
+  }
+
+  /**
+   * Notes a login this process committed and schedules the write of its event.
+   * @param version - the sessions version of the login's commit
+   * @param sessionRow - the session row it committed
+   */
+  noteLogin(version: number, sessionRow: Record<string, unknown>): void {
+    if (this.#closed) return
+    const rows = this.#own.get(version)
+    if (rows) rows.push(sessionRow)
+    else this.#own.set(version, [sessionRow])
+    this.#schedule()
+  }
+
+  /**
+   * Waits until the events of every login noted so far are written (or their write failed and
+   * was reported; the next run retries it).
+   * @returns when no write is running
+   */
+  async flush(): Promise<void> {
+    while (this.#running) await this.#running
+  }
+
+  /**
+   * Stops scheduling writes and waits for the one running. Events still missing are written
+   * by the next run, in this or another process.
+   * @returns when no write is running
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.flush()
+  }
+
+  #schedule(): void {
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false
+          // Let the logins completing in this turn join the same write.
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          try {
+            await this.#runOnce()
+          } catch (error) {
+            this.#logger.warn(
+              `auth: writing login events failed (they are written by the next run): ${(error as Error).message}`,
+            )
+            break
+          }
+        } while (this.#again && !this.#closed)
+      } finally {
+        this.#running = undefined
+      }
+    })()
+  }
+
+  /**
+   * One write of the missing events. It is a transaction on `audit_log` that reads the
+   * watermark from its snapshot and records the new one (`txn`): when another process moves the
+   * watermark first, the commit conflicts and the events are computed again from the new one.
+   */
+  async #runOnce(): Promise<void> {
+    const sessions = this.#store.table('sessions')
+    await sessions.refresh()
+    const latest = sessions.version
+    await this.#store.table('audit_log').transact(
+      async (tx) => {
+        const watermark = tx.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+        // Without a watermark, the lakehouse's logins so far were audited as they happened:
+        // the commit only records one. At or past `latest` the commit is skipped.
+        if (watermark === undefined || watermark >= latest) return
+        const rows = await this.#loginRows(sessions, watermark, latest)
+        if (rows.length > 0) tx.append(rows.map((row) => this.#eventOf(row)))
+      },
+      {
+        appTransaction: { appId: LOGIN_EVENTS_APP_ID, version: latest },
+        maxConflictRetries: MAX_CONFLICT_RETRIES,
+      },
+    )
+    this.#forget(latest)
+  }
+
+  /** The session rows the logins of sessions versions `(after, through]` committed. */
+  async #loginRows(
+    sessions: DeltaTable,
+    after: number,
+    through: number,
+  ): Promise<Record<string, unknown>[]> {
+    const rows: Record<string, unknown>[] = []
+    for (const change of await sessions.changes(after)) {
+      if (change.version > through) break
+      const own = this.#own.get(change.version)
+      if (own) {
+        rows.push(...own)
+        continue
+      }
+      const info = change.actions.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
+      if (info?.info.operation !== 'WRITE' || info.info.isBlindAppend !== true) continue
+      for (const add of change.actions) {
+        if (add.kind !== 'add' || !add.dataChange) continue
+        rows.push(...(await this.#sessionRows(sessions, add)))
+      }
+    }
+    return rows
+  }
+
+  /** The session rows of a login's data file; none when vacuum already removed it. */
+  async #sessionRows(sessions: DeltaTable, add: AddAction): Promise<Record<string, unknown>[]> {
+    try {
+      return await sessions.fileRows(add)
+    } catch (error) {
+      if (!isDeltaError(error) || error.code !== 'DATA_FILE_NOT_FOUND') throw error
+      this.#logger.warn(
+        `auth: the login events of ${add.path} cannot be written: its file was vacuumed`,
+      )
+      return []
+    }
+  }
+
+  #eventOf(session: Record<string, unknown>): Record<string, unknown> {
+    return this.#audit.rowOf(
+      {
+        action: 'LOGIN',
+        outcome: 'success',
+        userId: session.user_id as string,
+        username: session.username as string,
+        resource: `session:${String(session.session_id)}`,
+        context: {
+          ipAddress: (session.ip_address as string | null) ?? undefined,
+          userAgent: (session.user_agent as string | null) ?? undefined,
+        },
+      },
+      (session.created_at as Date).getTime(),
+    )
+  }
+
+  /** Drops the rows of this process's logins up to a version whose events are written. */
+  #forget(through: number): void {
+    for (const version of this.#own.keys()) if (version <= through) this.#own.delete(version)
+  }
+}

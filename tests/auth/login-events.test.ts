@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest'
+import { AuthService } from '../../src/auth/auth-service.js'
+import { LOGIN_EVENTS_APP_ID } from '../../src/auth/login-events.js'
+import { and, col } from '../../src/delta/expr/expression.js'
+import { DeltaStore } from '../../src/lakehouse/delta-store.js'
+import {
+  CountingHasher,
+  fakeClock,
+  openInstance,
+  PASSWORD,
+  testConfig,
+  type TestInstance,
+} from '../lakehouse/support/test-lakehouse.js'
+import { makeTempDir } from '../support/temp.js'
+
+const CTX = { ipAddress: '192.0.2.44', userAgent: 'events-test/1' }
+
+async function loginEvents(inst: TestInstance): Promise<Record<string, unknown>[]> {
+  await inst.auth.flushLoginEvents()
+  return inst.store.scan('audit_log', {
+    filter: and(col('action').eq('LOGIN'), col('outcome').eq('success')),
+  })
+}
+
+async function watermark(inst: TestInstance): Promise<number | undefined> {
+  const audit = inst.store.table('audit_log')
+  await audit.refresh()
+  return audit.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+}
+
+/** Counts LOGIN events per session resource. */
+function perSession(events: readonly Record<string, unknown>[]): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const e of events) counts.set(String(e.resource), (counts.get(String(e.resource)) ?? 0) + 1)
+  return counts
+}
+
+describe('LoginEvents (the login audit outbox)', () => {
+  it('writes each login event from its session row, after the login, and moves the watermark', async () => {
+    const clock = fakeClock()
+    const inst = await openInstance({ clock })
+    const admin = await inst.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'root@example.com',
+      password: PASSWORD,
+    })
+    clock.advance(1234)
+    const { sessionId } = await inst.auth.login('root_admin', PASSWORD, CTX)
+    const events = await loginEvents(inst)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({
+      user_id: admin.userId,
+      username: 'root_admin',
+      resource: `session:${sessionId}`,
+      ip_address: CTX.ipAddress,
+      user_agent: CTX.userAgent,
+      details_json: null,
+    })
+    const session = inst.store.sessions.get(sessionId)
+    expect((events[0]?.timestamp as Date).getTime()).toBe(session?.createdAt)
+    expect(await watermark(inst)).toBe(await inst.store.version('sessions'))
+    // Logout and cleanup commit to sessions too; they are not logins.
+    await inst.auth.logout((await inst.auth.login('root_admin', PASSWORD)).token)
+    clock.advance(48 * 3_600_000)
+    await inst.auth.cleanupExpiredSessions()
+    await inst.auth.login('root_admin', PASSWORD)
+    expect(await loginEvents(inst)).toHaveLength(3)
+    await inst.close()
+  })
+
+  it('writes the events a dead process left behind when the next service starts', async () => {
+    const dir = await makeTempDir('login-events-')
+    const a = await openInstance({ dir })
+    await a.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'r@example.com',
+      password: PASSWORD,
+    })
+    await a.auth.login('root_admin', PASSWORD)
+    await a.auth.flushLoginEvents()
+    // A process that committed two sessions and died before writing their events: its rows
+    // are in the sessions table, the watermark is behind them.
+    const before = await a.store.scan('sessions')
+    const orphan = { ...before[0], session_id: 'orphan-1', token_hash: 'x'.repeat(64) }
+    await a.store.append('sessions', [orphan, { ...orphan, session_id: 'orphan-2' }])
+    expect(perSession(await loginEvents(a)).has('session:orphan-1')).toBe(false)
+    const b = await openInstance({ dir })
+    const counts = perSession(await loginEvents(b))
+    expect(counts.get('session:orphan-1')).toBe(1)
+    expect(counts.get('session:orphan-2')).toBe(1)
+    expect([...counts.values()].every((n) => n === 1)).toBe(true)
+    expect(await watermark(b)).toBe(await b.store.version('sessions'))
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('writes every event exactly once when two instances log users in at once', async () => {
+    const dir = await makeTempDir('login-events-race-')
+    const a = await openInstance({ dir })
+    const b = await openInstance({ dir })
+    await a.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'r@example.com',
+      password: PASSWORD,
+    })
+    await b.store.refresh()
+    const logins = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        (i % 2 === 0 ? a : b).auth.login('root_admin', PASSWORD),
+      ),
+    )
+    await Promise.all([a.auth.flushLoginEvents(), b.auth.flushLoginEvents()])
+    // Whatever each instance wrote, the union is every session once.
+    const counts = perSession(await loginEvents(a))
+    expect(counts.size).toBe(16)
+    for (const l of logins) expect(counts.get(`session:${l.sessionId}`)).toBe(1)
+    expect(await watermark(a)).toBe(await a.store.version('sessions'))
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('sets the watermark of a lakehouse that has none without inventing past events', async () => {
+    // A lakehouse whose logins were audited as they happened (before the outbox): sessions
+    // exist, the watermark does not.
+    const dir = await makeTempDir('login-events-init-')
+    const store = await DeltaStore.open(testConfig(dir), { autoRefresh: false })
+    const now = new Date()
+    const expires = new Date(now.getTime() + 3_600_000)
+    await store.append('sessions', [
+      {
+        session_id: 'old-session',
+        token_hash: 'a'.repeat(64),
+        user_id: 'u-1',
+        username: 'old_user',
+        role: 'registered',
+        created_at: now,
+        expires_at: expires,
+        is_revoked: false,
+        revoked_at: null,
+        ip_address: null,
+        user_agent: null,
+        expires_date: expires.toISOString().slice(0, 10),
+      },
+    ])
+    const sessionsVersion = await store.version('sessions')
+    await store.close()
+    const inst = await openInstance({ dir })
+    expect(await watermark(inst)).toBe(sessionsVersion)
+    expect(await loginEvents(inst)).toEqual([])
+    await inst.close()
+  })
+
+  it('keeps a login successful when writing its event fails, and writes it on the next run', async () => {
+    const inst = await openInstance()
+    await inst.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'r@example.com',
+      password: PASSWORD,
+    })
+    const audit = inst.store.table('audit_log')
+    const transact = audit.transact.bind(audit)
+    let failures = 1
+    audit.transact = ((...args: Parameters<typeof transact>) => {
+      if (failures-- > 0) return Promise.reject(new Error('disk full (simulated)'))
+      return transact(...args)
+    }) as typeof audit.transact
+    const first = await inst.auth.login('root_admin', PASSWORD)
+    await inst.auth.flushLoginEvents()
+    expect(inst.logger.warnings.some((w) => w.includes('login events failed'))).toBe(true)
+    const second = await inst.auth.login('root_admin', PASSWORD)
+    const counts = perSession(await loginEvents(inst))
+    expect(counts.get(`session:${first.sessionId}`)).toBe(1)
+    expect(counts.get(`session:${second.sessionId}`)).toBe(1)
+    await inst.close()
+  })
+
+  it('is started by AuthService.create with the store', async () => {
+    const inst = await openInstance()
+    const other = await AuthService.create(inst.store, {
+      hasher: new CountingHasher(),
+      backgroundSync: false,
+    })
+    expect(await watermark(inst)).toBe(await inst.store.version('sessions'))
+    await other.close()
+    await inst.close()
+  })
+})
