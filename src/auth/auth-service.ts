@@ -27,7 +27,7 @@ import type { AuthErrorCode } from './error-codes.js'
 import { normalizeEmail, normalizeUsername } from './identity.js'
 import { SessionIndex, UserIndex } from './indexes.js'
 import { LOGIN_FAILED, LoginThrottle, PASSWORD_RESET, throttleKey } from './login-throttle.js'
-import { LoginEvents } from './login-events.js'
+import { LOGIN_EVENTS_CHECK_MS, LoginEvents } from './login-events.js'
 import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
 import { checkPassword } from './password-policy.js'
@@ -86,6 +86,11 @@ export interface AuthServiceOptions {
   readonly verifiedTokenCacheSize?: number
   /** Lifetime of password-reset tokens in seconds (60 to 86,400; default 3,600). */
   readonly passwordResetTtlSeconds?: number
+  /**
+   * How often to check for login events other processes left behind, with background sync
+   * (default 30 s).
+   */
+  readonly loginEventsCheckMs?: number
 }
 
 /** A password reset granted by {@link AuthService.requestPasswordReset}. */
@@ -245,7 +250,11 @@ export class AuthService {
     }
     try {
       // Events of logins committed but not yet audited (a process died in between).
-      await service.#loginEvents.start()
+      await service.#loginEvents.start(
+        options.backgroundSync === false
+          ? 0
+          : (options.loginEventsCheckMs ?? LOGIN_EVENTS_CHECK_MS),
+      )
     } catch (error) {
       service.#throttle.stop()
       throw toLakehouseError(error, 'writing missing login events')

@@ -8,8 +8,9 @@
  * the Delta `txn` version of the application id {@link LOGIN_EVENTS_APP_ID}. Each write commits
  * the events of versions `(W, V]` and moves the watermark from `W` to `V` in one commit, so:
  * - no event is lost: a process that dies after the session commit leaves the watermark
- *   behind, and the next run (in any process: after each login, and when a service starts)
- *   writes the missing events;
+ *   behind, and the next run (in any process: after each login, when a service starts, and
+ *   every {@link LOGIN_EVENTS_CHECK_MS} in services that sync in the background) writes the
+ *   missing events;
  * - no event is written twice: two processes writing the same range commit the same `txn`
  *   application id, which the commit protocol refuses for the second (a conflict); it then
  *   reads the new watermark and goes on from there.
@@ -29,6 +30,9 @@ import type { DeltaStore } from '../lakehouse/delta-store.js'
 /** The `txn` application id of the watermark in `audit_log`. */
 export const LOGIN_EVENTS_APP_ID = 'polarway-lakehouse/login-events'
 
+/** How often a service checks for events other processes left behind. */
+export const LOGIN_EVENTS_CHECK_MS = 30_000
+
 /** How many times one run recomputes its events after losing the watermark to another process. */
 const MAX_CONFLICT_RETRIES = 10
 
@@ -42,6 +46,7 @@ export class LoginEvents {
   #running: Promise<void> | undefined
   #again = false
   #closed = false
+  #timer: NodeJS.Timeout | undefined
 
   /**
    * @param store - the lakehouse store
@@ -57,11 +62,17 @@ export class LoginEvents {
   /**
    * Writes the events still missing (after a crash, or logins of other processes), and sets
    * the watermark of a lakehouse that has none yet.
+   * @param intervalMs - when positive, checks again every so often in the background
    * @returns when done
    * @throws LakehouseError `STORAGE_FAILURE`, `WRITE_CONFLICT`
    */
-  async start(): Promise<void> {
+  async start(intervalMs = 0): Promise<void> {
     await this.#runOnce()
+    if (intervalMs > 0) {
+      // Also without logins here: events another process left behind when it died.
+      this.#timer = setInterval(() => this.#schedule(), intervalMs)
+      this.#timer.unref()
+    }
   }
 
   /**
@@ -93,10 +104,12 @@ export class LoginEvents {
    */
   async close(): Promise<void> {
     this.#closed = true
+    if (this.#timer) clearInterval(this.#timer)
     await this.flush()
   }
 
   #schedule(): void {
+    if (this.#closed) return
     if (this.#running) {
       this.#again = true
       return

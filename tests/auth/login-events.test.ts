@@ -93,6 +93,29 @@ describe('LoginEvents (the login audit outbox)', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('checks in the background for events a dead process left, without new logins', async () => {
+    const dir = await makeTempDir('login-events-timer-')
+    const a = await openInstance({ dir, auth: { backgroundSync: true, loginEventsCheckMs: 20 } })
+    await a.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'r@example.com',
+      password: PASSWORD,
+    })
+    await a.auth.login('root_admin', PASSWORD)
+    const row = (await a.store.scan('sessions'))[0]
+    await a.store.append('sessions', [
+      { ...row, session_id: 'orphan-3', token_hash: 'b'.repeat(64) },
+    ])
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const counts = perSession(
+      await a.store.scan('audit_log', { filter: col('action').eq('LOGIN') }),
+    )
+    expect(a.logger.warnings).toEqual([])
+    expect(counts.get('session:orphan-3')).toBe(1)
+    expect(counts.size).toBe(2)
+    await a.close()
+  })
+
   it('writes every event exactly once when two instances log users in at once', async () => {
     const dir = await makeTempDir('login-events-race-')
     const a = await openInstance({ dir })
