@@ -248,17 +248,11 @@ export class AuthService {
     } catch (error) {
       throw toLakehouseError(error, 'loading failed logins')
     }
-    try {
-      // Events of logins committed but not yet audited (a process died in between).
-      await service.#loginEvents.start(
-        options.backgroundSync === false
-          ? 0
-          : (options.loginEventsCheckMs ?? LOGIN_EVENTS_CHECK_MS),
-      )
-    } catch (error) {
-      service.#throttle.stop()
-      throw toLakehouseError(error, 'writing missing login events')
-    }
+    // Events of logins committed but not yet audited (a process died in between). A failure
+    // does not stop the service: the events stay due and the next run writes them.
+    await service.#loginEvents.start(
+      options.backgroundSync === false ? 0 : (options.loginEventsCheckMs ?? LOGIN_EVENTS_CHECK_MS),
+    )
     // Compute the dummy hash now: computed lazily, the first login of an unknown user would
     // take a hash longer than a wrong password (a timing signal).
     await service.#dummy()

@@ -61,13 +61,19 @@ export class LoginEvents {
 
   /**
    * Writes the events still missing (after a crash, or logins of other processes), and sets
-   * the watermark of a lakehouse that has none yet.
+   * the watermark of a lakehouse that has none yet. A failure is reported, not thrown: the
+   * events stay due and the next run writes them.
    * @param intervalMs - when positive, checks again every so often in the background
    * @returns when done
-   * @throws LakehouseError `STORAGE_FAILURE`, `WRITE_CONFLICT`
    */
   async start(intervalMs = 0): Promise<void> {
-    await this.#runOnce()
+    try {
+      await this.#runOnce()
+    } catch (error) {
+      this.#logger.warn(
+        `auth: writing missing login events failed (the next run retries): ${(error as Error).message}`,
+      )
+    }
     if (intervalMs > 0) {
       // Also without logins here: events another process left behind when it died.
       this.#timer = setInterval(() => this.#schedule(), intervalMs)

@@ -195,6 +195,35 @@ describe('LoginEvents (the login audit outbox)', () => {
     await inst.close()
   })
 
+  it('starts the service even when the catch-up write fails, and catches up later', async () => {
+    const dir = await makeTempDir('login-events-start-')
+    const first = await openInstance({ dir })
+    await first.auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'r@example.com',
+      password: PASSWORD,
+    })
+    await first.close()
+    const warnings: string[] = []
+    const logger = { info: () => undefined, warn: (m: string) => void warnings.push(m) }
+    const store = await DeltaStore.open(testConfig(dir), { autoRefresh: false, logger })
+    const audit = store.table('audit_log')
+    const transact = audit.transact.bind(audit)
+    audit.transact = () => Promise.reject(new Error('disk full (simulated)'))
+    const auth = await AuthService.create(store, {
+      hasher: new CountingHasher(),
+      backgroundSync: false,
+    })
+    expect(warnings.some((w) => w.includes('missing login events failed'))).toBe(true)
+    audit.transact = transact
+    const { sessionId } = await auth.login('root_admin', PASSWORD)
+    await auth.flushLoginEvents()
+    const events = await store.scan('audit_log', { filter: col('action').eq('LOGIN') })
+    expect(events.map((e) => e.resource)).toEqual([`session:${sessionId}`])
+    await auth.close()
+    await store.close()
+  })
+
   it('is started by AuthService.create with the store', async () => {
     const inst = await openInstance()
     const other = await AuthService.create(inst.store, {
