@@ -167,23 +167,29 @@ export class LoginEvents {
     this.#forget(latest)
   }
 
-  /** The session rows the logins of sessions versions `(after, through]` committed. */
+  /**
+   * The session rows the logins of sessions versions `(after, through]` committed. When they
+   * are all this process's own logins (the usual case), nothing is read.
+   */
   async #loginRows(
     sessions: DeltaTable,
     after: number,
     through: number,
   ): Promise<Record<string, unknown>[]> {
     const rows: Record<string, unknown>[] = []
-    for (const change of await sessions.changes(after)) {
-      if (change.version > through) break
-      const own = this.#own.get(change.version)
+    let allOwn = true
+    for (let v = after + 1; v <= through && allOwn; v++) allOwn = this.#own.has(v)
+    const changes = allOwn ? [] : await sessions.changes(after, through)
+    for (let v = after + 1; v <= through; v++) {
+      const own = this.#own.get(v)
       if (own) {
         rows.push(...own)
         continue
       }
-      const info = change.actions.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
+      const change = changes[v - after - 1]
+      const info = change?.actions.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
       if (info?.info.operation !== 'WRITE' || info.info.isBlindAppend !== true) continue
-      for (const add of change.actions) {
+      for (const add of change?.actions ?? []) {
         if (add.kind !== 'add' || !add.dataChange) continue
         rows.push(...(await this.#sessionRows(sessions, add)))
       }

@@ -537,13 +537,23 @@ export class DeltaTable {
   }
 
   /**
-   * The commits after `afterVersion` (up to the latest), in order: for tailing a table
-   * (e.g. picking up other processes' appended events). Does not move this handle.
+   * The commits after `afterVersion` (up to the latest, or up to `throughVersion`), in order:
+   * for tailing a table (e.g. picking up other processes' appended events). Does not move this
+   * handle. With `throughVersion` (a version known to exist, such as a snapshot's), the commits
+   * are read by name, without listing the log.
    * @param afterVersion - the last version already seen
+   * @param throughVersion - the last version wanted
    * @returns each newer commit's actions
    * @throws DeltaError `VERSION_NOT_FOUND` when commits after `afterVersion` were cleaned up
    */
-  async changes(afterVersion: number): Promise<CommitChanges[]> {
+  async changes(afterVersion: number, throughVersion?: number): Promise<CommitChanges[]> {
+    if (throughVersion !== undefined) {
+      const commits: { version: number; key: string }[] = []
+      for (let v = afterVersion + 1; v <= throughVersion; v++) {
+        commits.push({ version: v, key: commitKey(v) })
+      }
+      return this.#readChanges(commits)
+    }
     // Cheap probe first: on a quiet table one HEAD replaces a listing of the whole log.
     if (!(await this.store.head(commitKey(afterVersion + 1)))) return []
     const keys = await this.store.listKeys(LOG_DIR, {
@@ -562,6 +572,12 @@ export class DeltaTable {
       }
       commits.push({ version: f.version, key })
     }
+    return this.#readChanges(commits)
+  }
+
+  async #readChanges(
+    commits: readonly { version: number; key: string }[],
+  ): Promise<CommitChanges[]> {
     const actions = await readCommits(this.store, this.store.location, commits)
     return commits.map((c, i) => ({ version: c.version, actions: actions[i] ?? [] }))
   }
