@@ -357,11 +357,14 @@ export class AuthService {
     else await this.#store.append('audit_log', [event.row])
   }
 
-  /** Deletes the files of a staged event that will not be committed (in the background). */
-  #discardEvent(event: StagedEvent): void {
-    event.prepared?.discard().catch((error: unknown) => {
+  /**
+   * Deletes the files of rows written ahead that will not be committed (in the background;
+   * logged on failure: the files are unreferenced, VACUUM removes them too).
+   */
+  #discard(prepared: PreparedRows | undefined, what: string): void {
+    prepared?.discard().catch((error: unknown) => {
       this.#store.logger.warn(
-        `auth: deleting the files of an unrecorded audit event failed: ${(error as Error).message}`,
+        `auth: deleting the files of ${what} failed: ${(error as Error).message}`,
       )
     })
   }
@@ -509,7 +512,7 @@ export class AuthService {
         ),
       ))
     } catch (error) {
-      this.#discardEvent(audit)
+      this.#discard(audit.prepared, 'an unrecorded audit event')
       if (error instanceof LakehouseError && error.code === 'USER_EXISTS') {
         await this.#record('REGISTER', 'failure', { username }, null, ctx, { reason: 'exists' })
       }
@@ -625,9 +628,9 @@ export class AuthService {
     }
     const { user, key } = this.#findByIdentifier(identifier)
     const tkey = throttleKey(user?.record.userId, key)
-    // The session row and the audit event of a successful login are encoded and their data
-    // files written while argon2 runs (on another thread); only the commits are left for after
-    // the check. Nothing is staged for unknown, disabled or rejected users.
+    // The session row of a successful login is encoded and its files (data and commit) written
+    // while argon2 runs (on another thread); only linking the commit is left for after the
+    // check. Nothing is staged for unknown, disabled or rejected users.
     const state: LoginState = { staged: undefined, committing: false }
     const stage = (): void => {
       if (!user || !user.record.isActive || user.record.rejectedAt) return
@@ -643,29 +646,20 @@ export class AuthService {
       if (!user) throw new Error('unreachable: checkPassword accepts only known users')
       return await this.#completeLogin(user, tkey, password, ctx, state)
     } finally {
-      // Files of a login refused after staging are deleted; once its commits started they are
-      // the commits' business (a failed commit leaves files that vacuum removes).
-      if (!state.committing && state.staged) this.#discard(state.staged)
+      // Files of a login refused after staging are deleted; once its commit started they are
+      // the commit's business (a failed commit leaves files that vacuum removes).
+      if (!state.committing) this.#discard(state.staged?.session, 'an unfinished login')
     }
   }
 
-  /** Deletes the files of a login that did not complete (in the background; logged on failure). */
-  #discard(staged: StagedLogin): void {
-    staged.session.discard().catch((error: unknown) => {
-      this.#store.logger.warn(
-        `auth: deleting the files of an unfinished login failed: ${(error as Error).message}`,
-      )
-    })
-  }
-
-  /** The session, its token and the success event of a login, written ahead of its commit. */
+  /** The session and token of a login, the session's files written ahead of its commit. */
   #stageLogin(record: UserRecord, ctx: RequestContext | undefined): StagedLogin {
     const rows = this.#loginRows(record, ctx)
     const session = this.#store.prepareAppend('sessions', [rows.sessionRow], { canonical: true })
     return { ...rows, session }
   }
 
-  /** Token, session row and success event of a login by `record`. */
+  /** Token and session row of a login by `record`. */
   #loginRows(record: UserRecord, ctx: RequestContext | undefined): LoginRows {
     const now = this.#clock.now()
     // 128 random bits (a UUID has only 122), as ASVS 7.2.3 asks of session identifiers.
@@ -782,6 +776,16 @@ export class AuthService {
     }
   }
 
+  /**
+   * Revokes every live session of a user but `keepSessionId`, as of the latest sessions commits.
+   * @returns how many were revoked
+   */
+  async #revokeUserSessions(userId: string, keepSessionId?: string): Promise<number> {
+    await this.#store.sessions.advance()
+    const ids = this.#sessionIndex.sessionsOf(userId).filter((s) => s !== keepSessionId)
+    return this.#revokeSessions(userId, ids)
+  }
+
   async #revokeSessions(userId: string, sessionIds: readonly string[]): Promise<number> {
     const live = sessionIds.filter((id) => {
       const s = this.#store.sessions.get(id)
@@ -848,8 +852,7 @@ export class AuthService {
     if (!self) await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
     const user = this.#stored(userId)
     if (!user) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
-    await this.#store.sessions.advance()
-    const n = await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    const n = await this.#revokeUserSessions(userId)
     await this.#record('REVOKE_ALL_SESSIONS', 'success', user.record, `user:${userId}`, ctx, {
       revoked: n,
     })
@@ -898,9 +901,7 @@ export class AuthService {
     })
     const hash = await this.#hasher.hash(password)
     await this.#updateUser(userId, () => ({ password_hash: hash }), {})
-    await this.#store.sessions.advance()
-    const others = this.#sessionIndex.sessionsOf(userId).filter((s) => s !== ctx?.keepSessionId)
-    const revoked = await this.#revokeSessions(userId, others)
+    const revoked = await this.#revokeUserSessions(userId, ctx?.keepSessionId)
     await this.#record('PASSWORD_CHANGE', 'success', user.record, `user:${userId}`, ctx, {
       revokedSessions: revoked,
     })
@@ -1025,11 +1026,7 @@ export class AuthService {
     }
     const at = this.#clock.now()
     this.#throttle.noteReset(`user:${updated.userId}`, at)
-    await this.#store.sessions.advance()
-    const revoked = await this.#revokeSessions(
-      updated.userId,
-      this.#sessionIndex.sessionsOf(updated.userId),
-    )
+    const revoked = await this.#revokeUserSessions(updated.userId)
     // Other instances end the lockout when they tail this event (see LoginThrottle).
     await this.#record(PASSWORD_RESET, 'success', updated, `user:${updated.userId}`, ctx, {
       revokedSessions: revoked,
@@ -1233,8 +1230,7 @@ export class AuthService {
     const updated = await this.#updateUser(userId, () => ({ is_active: false }), {
       guardAdmins: true,
     })
-    await this.#store.sessions.advance()
-    await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    await this.#revokeUserSessions(userId)
     await this.#record('DISABLE_USER', 'success', updated, `user:${userId}`, ctx, {
       actor: actorId,
     })
