@@ -205,7 +205,7 @@ export class LoginThrottle {
    * @param at - success time
    */
   noteSuccess(key: string, at: number): void {
-    this.#resets.set(key, Math.max(at, this.#resets.get(key) ?? -Infinity))
+    this.noteReset(key, at)
     this.#failures.delete(key)
   }
 
