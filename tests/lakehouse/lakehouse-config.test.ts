@@ -1,26 +1,16 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import {
   LakehouseConfig,
   MIN_SECRET_BYTES,
   OWASP_ARGON2,
   type LakehouseConfigBuilder,
 } from '../../src/lakehouse/lakehouse-config.js'
+import { thrown } from '../support/thrown.js'
 import { expectError, TEST_SECRET } from './support/test-lakehouse.js'
 
 const base = (): LakehouseConfigBuilder =>
   LakehouseConfig.builder().basePath('/data/lakehouse').environment('test').jwtSecret(TEST_SECRET)
-
-function configError(fn: () => unknown): LakehouseError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LakehouseError)
-    return error as LakehouseError
-  }
-  throw new Error('expected a LakehouseError')
-}
 
 describe('LakehouseConfig', () => {
   it('applies the documented defaults when only the base path and secret are set', () => {
@@ -122,7 +112,7 @@ describe('LakehouseConfig', () => {
     ['zOrderColumns', (b) => b.zOrderColumns(['user_id', ''])],
     ['jwtSecret', (b) => b.jwtSecret(42 as unknown as string)],
   ])('refuses an invalid %s with CONFIG_INVALID naming the field', (field, customize) => {
-    const error = configError(() => customize(base()).build())
+    const error = thrown(() => customize(base()).build())
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.context.field).toBe(field)
     expect(error.message).toContain(field)
@@ -145,7 +135,7 @@ describe('LakehouseConfig', () => {
   })
 
   it('refuses a short secret in production with WEAK_SECRET', () => {
-    const error = configError(() =>
+    const error = thrown(() =>
       base()
         .environment('production')
         .jwtSecret('k'.repeat(MIN_SECRET_BYTES - 1))
@@ -159,7 +149,7 @@ describe('LakehouseConfig', () => {
   it('refuses a missing secret in production and allows it elsewhere', () => {
     const noSecret = (env: string): LakehouseConfig =>
       LakehouseConfig.builder().basePath('/x').environment(env).build()
-    expect(configError(() => noSecret('production')).code).toBe('WEAK_SECRET')
+    expect(thrown(() => noSecret('production')).code).toBe('WEAK_SECRET')
     expect(noSecret('development').jwtSecret).toBeUndefined()
     expect(noSecret('test').jwtSecret).toBeUndefined()
   })
@@ -230,15 +220,13 @@ describe('LakehouseConfig', () => {
       ['POLARWAY_MAX_FAILED_LOGINS', { POLARWAY_MAX_FAILED_LOGINS: 'ten' }],
       ['POLARWAY_LOCKOUT_MINUTES', { POLARWAY_LOCKOUT_MINUTES: 'NaN' }],
     ])('refuses a bad %s with CONFIG_INVALID naming it', (field, overrides) => {
-      const error = configError(() => LakehouseConfig.fromEnv({ ...env, ...overrides }))
+      const error = thrown(() => LakehouseConfig.fromEnv({ ...env, ...overrides }))
       expect(error.code).toBe('CONFIG_INVALID')
       expect(error.context.field).toBe(field)
     })
 
     it('validates the values it read like the builder does', () => {
-      const error = configError(() =>
-        LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: '1' }),
-      )
+      const error = thrown(() => LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: '1' }))
       expect(error.context.field).toBe('refreshMs')
     })
 
