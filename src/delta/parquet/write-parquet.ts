@@ -31,6 +31,7 @@ import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { decimalParams } from '../schema/data-type.js'
 import type { DataType, StructField, StructType } from '../schema/data-type.js'
 import { errorMessage, parquetError } from './parquet-error.js'
+import { STATISTICS_TRUNCATE_LENGTH, isFlatSchema, writeSmallParquet } from './write-small.js'
 import { decimalByteLength, parseDecimalString, parseEpochDays } from './value-conversions.js'
 
 /** Options of {@link writeParquet}. */
@@ -42,6 +43,12 @@ export interface WriteParquetOptions {
    * BYTE_ARRAY min/max statistics only when this parses as `<app> version <semver>`.
    */
   readonly createdBy?: string
+  /**
+   * Whether small files of flat schemas go through the small-file writer (default true); false
+   * forces the general writer (for comparisons in tests and benchmarks).
+   * @internal
+   */
+  readonly smallFileWriter?: boolean
 }
 
 /** Default `created_by` footer value. */
@@ -49,15 +56,12 @@ export const DEFAULT_CREATED_BY = 'polarway-lakehouse'
 const DEFAULT_ROW_GROUP_SIZE = 131_072
 
 /**
- * Footer min/max of BYTE_ARRAY columns are truncated to this many bytes. hyparquet-writer
- * truncates on a code point boundary, rounds the max up (a prefix is still a lower bound, the
- * rounded max still an upper bound) and marks both `is_min_value_exact` / `is_max_value_exact`
- * false, so pruning readers (Spark, Arrow, DuckDB, delta-rs) stay correct while readers that
- * would take the bounds as exact values see that they are not. Long values (JSON `stats`
- * strings in checkpoints, free text) would otherwise put whole copies of themselves in every
- * footer; 64 bytes is parquet-java's column-index truncation length.
+ * Files of at most this many rows, of a flat schema, in one row group, are written by the
+ * small-file writer (`write-small.ts`): a small append's file costs a fraction of what the
+ * general writer's fixed costs are. Larger files get the general writer's dictionaries and
+ * pages.
  */
-const STATISTICS_TRUNCATE_LENGTH = 64
+const SMALL_FILE_MAX_ROWS = 4096
 
 /** A value that does not match its column's Delta type; rethrown with the row index. */
 class ValueMismatchError extends Error {
@@ -123,6 +127,67 @@ export function writeParquet(
       `rowGroupSize must be a positive integer, got ${rowGroupSize}`,
     )
   }
+  const { columns, plans, flat } = planSchema(schema)
+  const columnData: ColumnSource[] = plans.map((plan) => ({
+    name: plan.name,
+    data: encodeColumn(rows, plan),
+  }))
+  const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
+  const small =
+    options.smallFileWriter !== false &&
+    flat &&
+    rows.length > 0 &&
+    rows.length <= Math.min(SMALL_FILE_MAX_ROWS, rowGroupSize)
+  if (small) {
+    try {
+      return writeSmallParquet(
+        columns.map((element, i) => ({
+          element,
+          values: (columnData[i] as ColumnSource).data as unknown[],
+        })),
+        rows.length,
+        createdBy,
+      )
+    } catch (cause) {
+      throw parquetError('PARQUET_ERROR', `cannot write: ${errorMessage(cause)}`, { cause })
+    }
+  }
+
+  const writer = new ByteWriter()
+  try {
+    // Synchronous: a ByteWriter has no flush, so parquetWrite returns no promise.
+    void parquetWrite({
+      writer,
+      columnData,
+      // Copies: the planned elements are shared by every file of the schema.
+      schema: [{ name: 'schema', num_children: plans.length }, ...columns.map((c) => ({ ...c }))],
+      codec: 'SNAPPY',
+      statistics: true,
+      statisticsTruncateLength: STATISTICS_TRUNCATE_LENGTH,
+      rowGroupSize,
+      createdBy,
+    })
+  } catch (cause) {
+    throw parquetError('PARQUET_ERROR', `cannot write: ${errorMessage(cause)}`, { cause })
+  }
+  return new Uint8Array(writer.getBuffer())
+}
+
+interface SchemaPlan {
+  /** The schema elements below the root, depth first. */
+  readonly columns: readonly SchemaElement[]
+  /** One per non-void top-level field. */
+  readonly plans: readonly ColumnPlan[]
+  /** Whether every column is a primitive leaf (see `write-small.ts`). */
+  readonly flat: boolean
+}
+
+/** Plans by schema object: a table's schema object is reused for every file it writes. */
+const schemaPlans = new WeakMap<StructType, SchemaPlan>()
+
+function planSchema(schema: StructType): SchemaPlan {
+  const cached = schemaPlans.get(schema)
+  if (cached) return cached
   const columns: SchemaElement[] = []
   const plans: ColumnPlan[] = []
   for (const field of schema.fields) {
@@ -137,28 +202,9 @@ export function writeParquet(
   if (plans.length === 0) {
     throw parquetError('PARQUET_ERROR', 'cannot write a schema without non-void columns')
   }
-  const columnData: ColumnSource[] = plans.map((plan) => ({
-    name: plan.name,
-    data: encodeColumn(rows, plan),
-  }))
-
-  const writer = new ByteWriter()
-  try {
-    // Synchronous: a ByteWriter has no flush, so parquetWrite returns no promise.
-    void parquetWrite({
-      writer,
-      columnData,
-      schema: [{ name: 'schema', num_children: plans.length }, ...columns],
-      codec: 'SNAPPY',
-      statistics: true,
-      statisticsTruncateLength: STATISTICS_TRUNCATE_LENGTH,
-      rowGroupSize,
-      createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
-    })
-  } catch (cause) {
-    throw parquetError('PARQUET_ERROR', `cannot write: ${errorMessage(cause)}`, { cause })
-  }
-  return new Uint8Array(writer.getBuffer())
+  const plan = { columns, plans, flat: isFlatSchema(columns) }
+  schemaPlans.set(schema, plan)
+  return plan
 }
 
 function encodeColumn(rows: readonly Record<string, unknown>[], plan: ColumnPlan): unknown[] {

@@ -586,7 +586,13 @@ function compareStrings(a: string, b: string): number {
   return a.length - b.length
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+/**
+ * Unsigned lexicographic order of byte strings (binary values; Parquet's BYTE_ARRAY order).
+ * @param a - first bytes
+ * @param b - second bytes
+ * @returns negative, zero or positive
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
     const d = (a[i] as number) - (b[i] as number)

@@ -33,6 +33,7 @@ interface ReadOursOutput {
   readonly delta_rows: readonly string[]
   readonly polars_rows: readonly string[]
   readonly polars_columns: readonly string[]
+  readonly statistics: { readonly with_bounds: number; readonly problems: readonly string[] }
 }
 
 interface ReferenceFile {
@@ -154,37 +155,62 @@ async function makeDeltaTable(dir: string, file: Uint8Array, schema: StructType)
   )
 }
 
+/** The primitive columns of ALL_TYPES_SCHEMA: files of few rows go to the small-file writer. */
+const FLAT_SCHEMA = subSchema(
+  ALL_TYPES_SCHEMA,
+  ALL_TYPES_SCHEMA.fields.filter((f) => typeof f.type === 'string').map((f) => f.name),
+)
+
 describeWithOracle('Parquet files written by writeParquet', (oracle) => {
   it.each([
-    ['with every type, edge values and several row groups', manyRows()],
-    ['with zero rows', []],
-  ])('are read identically by pyarrow, DuckDB, Polars and delta-rs (%s)', async (_, rows) => {
-    const dir = await makeTempDir('parquet-ours-')
-    const file = writeParquet(rows, ALL_TYPES_SCHEMA, { rowGroupSize: 1000 })
-    const filePath = path.join(dir, 'ours.parquet')
-    await fs.writeFile(filePath, file)
-    const tableDir = path.join(dir, 'table')
-    await makeDeltaTable(tableDir, file, ALL_TYPES_SCHEMA)
+    ['with every type, edge values and several row groups', ALL_TYPES_SCHEMA, manyRows()],
+    ['with zero rows', ALL_TYPES_SCHEMA, []],
+    [
+      'with the primitive types in one small file',
+      FLAT_SCHEMA,
+      manyRows()
+        .slice(0, 60)
+        .map((r) =>
+          pick(
+            r,
+            FLAT_SCHEMA.fields.map((f) => f.name),
+          ),
+        ),
+    ],
+  ])(
+    'are read identically by pyarrow, DuckDB, Polars and delta-rs (%s)',
+    async (_, schema, rows) => {
+      const dir = await makeTempDir('parquet-ours-')
+      const file = writeParquet(rows, schema, { rowGroupSize: 1000 })
+      const filePath = path.join(dir, 'ours.parquet')
+      await fs.writeFile(filePath, file)
+      const tableDir = path.join(dir, 'table')
+      await makeDeltaTable(tableDir, file, schema)
 
-    const out = await oracle.runJson<ReadOursOutput>('tests/delta/parquet/py/read_ours.py', [
-      filePath,
-      tableDir,
-    ])
+      const out = await oracle.runJson<ReadOursOutput>('tests/delta/parquet/py/read_ours.py', [
+        filePath,
+        tableDir,
+      ])
 
-    expect(Object.fromEntries(out.arrow_schema.map((f) => [f.name, f.type]))).toEqual(ARROW_TYPES)
-    expect(out.arrow_schema.filter((f) => !f.nullable).map((f) => f.name)).toEqual(['l'])
-    const expected = canonicalRows(asReadBack(rows), ALL_TYPES_SCHEMA)
-    expect(out.pyarrow_rows).toEqual(expected)
-    expect(out.duckdb_rows).toEqual(expected)
-    expect(out.delta_rows).toEqual(expected)
-    const polarsSchema = subSchema(ALL_TYPES_SCHEMA, out.polars_columns)
-    expect(out.polars_rows).toEqual(
-      canonicalRows(
-        asReadBack(rows).map((r) => pick(r, out.polars_columns)),
-        polarsSchema,
-      ),
-    )
-  })
+      expect(Object.fromEntries(out.arrow_schema.map((f) => [f.name, f.type]))).toEqual(
+        Object.fromEntries(schema.fields.map((f) => [f.name, ARROW_TYPES[f.name]])),
+      )
+      expect(out.arrow_schema.filter((f) => !f.nullable).map((f) => f.name)).toEqual(['l'])
+      const expected = canonicalRows(asReadBack(rows), schema)
+      expect(out.pyarrow_rows).toEqual(expected)
+      expect(out.duckdb_rows).toEqual(expected)
+      expect(out.delta_rows).toEqual(expected)
+      const polarsSchema = subSchema(schema, out.polars_columns)
+      expect(out.polars_rows).toEqual(
+        canonicalRows(
+          asReadBack(rows).map((r) => pick(r, out.polars_columns)),
+          polarsSchema,
+        ),
+      )
+      expect(out.statistics.problems).toEqual([])
+      if (rows.length > 0) expect(out.statistics.with_bounds).toBeGreaterThanOrEqual(10)
+    },
+  )
 })
 
 describeWithOracle(

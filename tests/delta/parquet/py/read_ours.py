@@ -6,13 +6,17 @@ Usage: python read_ours.py <file.parquet> <delta_table_dir>
 Prints one JSON object:
   {"arrow_schema": [{"name", "type", "nullable"}],   # pyarrow's view of the file schema
    "pyarrow_rows": [...], "duckdb_rows": [...], "delta_rows": [...],
-   "polars_rows": [...], "polars_columns": [...]}     # Polars has no map type: maps are left out
+   "polars_rows": [...], "polars_columns": [...],     # Polars has no map type: maps are left out
+   "statistics": {"with_bounds": n, "problems": [...]}}
+"statistics" checks the footer statistics of every top-level primitive column chunk as pyarrow
+reads them: the null count is exact, and min/max bound the non-null values (NaN aside).
 Rows use the canonical form of tests/support/py/canonical.py.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -41,6 +45,35 @@ def _rows(table: pa.Table) -> list[str]:
     return canonical_rows(table) if table.num_rows else []
 
 
+def _statistics(path: str) -> dict[str, object]:
+    file = pq.ParquetFile(path)
+    table = file.read()
+    problems: list[str] = []
+    with_bounds = 0
+    offset = 0
+    for g in range(file.metadata.num_row_groups):
+        group = file.metadata.row_group(g)
+        rows = table.slice(offset, group.num_rows)
+        offset += group.num_rows
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            name = chunk.path_in_schema
+            stats = chunk.statistics
+            if "." in name or stats is None:
+                continue
+            present = [v for v in rows.column(name).to_pylist() if v is not None]
+            where = f"row group {g}, column {name}"
+            if stats.has_null_count and stats.null_count != group.num_rows - len(present):
+                problems.append(f"{where}: null count {stats.null_count}")
+            values = [v for v in present if not (isinstance(v, float) and math.isnan(v))]
+            if not stats.has_min_max:
+                continue
+            with_bounds += 1
+            if values and (stats.min > min(values) or stats.max < max(values)):
+                problems.append(f"{where}: [{stats.min!r}, {stats.max!r}] misses a value")
+    return {"with_bounds": with_bounds, "problems": problems}
+
+
 def main(path: str, table_dir: str) -> dict[str, object]:
     schema = pq.read_schema(path)
     con = duckdb.connect()
@@ -56,6 +89,7 @@ def main(path: str, table_dir: str) -> dict[str, object]:
         "delta_rows": _rows(DeltaTable(table_dir).to_pyarrow_table()),
         "polars_rows": _rows(polars_table),
         "polars_columns": polars_columns,
+        "statistics": _statistics(path),
     }
 
 

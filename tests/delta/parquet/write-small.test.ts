@@ -1,0 +1,169 @@
+import fc from 'fast-check'
+import { parquetMetadata, snappyUncompress } from 'hyparquet'
+import { describe, expect, it } from 'vitest'
+import { readParquetRows, writeParquet } from '../../../src/delta/parquet/index.js'
+import { snappyCompress } from '../../../src/delta/parquet/snappy.js'
+import type { StructType } from '../../../src/delta/schema/data-type.js'
+import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack, field, struct } from './sample-rows.js'
+
+/** The primitive columns of {@link ALL_TYPES_SCHEMA}: what the small-file writer handles. */
+const FLAT_SCHEMA: StructType = struct(
+  ...ALL_TYPES_SCHEMA.fields.filter((f) => typeof f.type === 'string'),
+)
+const FLAT_NAMES = FLAT_SCHEMA.fields.map((f) => f.name)
+
+function flat(row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(FLAT_NAMES.map((n) => [n, row[n]]))
+}
+
+const MIN_DAY = -719_162 // 0001-01-01
+const MAX_DAY = 2_932_896 // 9999-12-31
+const MIN_MS = MIN_DAY * 86_400_000
+const MAX_MS = (MAX_DAY + 1) * 86_400_000 - 1
+
+function decimal(precision: number, scale: number): fc.Arbitrary<string> {
+  const bound = 10n ** BigInt(precision) - 1n
+  return fc.bigInt({ min: -bound, max: bound }).map((u) => {
+    const digits = (u < 0n ? -u : u).toString().padStart(scale + 1, '0')
+    const sign = u < 0n ? '-' : ''
+    return scale === 0
+      ? `${sign}${digits}`
+      : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+  })
+}
+
+const VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  s: fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.string({ unit: 'grapheme', minLength: 60, maxLength: 90 }),
+  ),
+  l: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  i: fc.integer(),
+  sh: fc.integer({ min: -32_768, max: 32_767 }),
+  by: fc.integer({ min: -128, max: 127 }),
+  fl: fc.float(),
+  db: fc.double(),
+  bo: fc.boolean(),
+  bi: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ minLength: 60, maxLength: 90 })),
+  d: fc
+    .integer({ min: MIN_DAY, max: MAX_DAY })
+    .map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)),
+  ts: fc.integer({ min: MIN_MS, max: MAX_MS }).map((t) => new Date(t)),
+  ntz: fc.integer({ min: MIN_MS, max: MAX_MS }).map((t) => new Date(t)),
+  d9: decimal(9, 2),
+  d18: decimal(18, 4),
+  d38: decimal(38, 18),
+  d380: decimal(38, 0),
+  d10: decimal(10, 3),
+}
+
+const ROW = fc.record(
+  Object.fromEntries(
+    FLAT_SCHEMA.fields.map((f) => {
+      const values = VALUES[f.name] as fc.Arbitrary<unknown>
+      return [f.name, f.nullable ? fc.option(values, { nil: null, freq: 4 }) : values]
+    }),
+  ),
+)
+
+const PAGE_TYPES = ['DATA_PAGE', 'INDEX_PAGE', 'DICTIONARY_PAGE', 'DATA_PAGE_V2']
+
+/** The type of each column chunk's first page (the first field of its Thrift header). */
+function pageTypes(bytes: Uint8Array): string[] {
+  return parquetMetadata(bytes).row_groups.flatMap((group) =>
+    group.columns.map((c) => {
+      const start = Number(c.meta_data!.dictionary_page_offset ?? c.meta_data!.data_page_offset)
+      expect(bytes[start]).toBe(0x15) // field 1, i32
+      return PAGE_TYPES[bytes[start + 1]! >> 1]!
+    }),
+  )
+}
+
+function statistics(bytes: Uint8Array): unknown[] {
+  const [group] = parquetMetadata(bytes).row_groups
+  return group!.columns.map((c) => c.meta_data!.statistics)
+}
+
+describe('the small-file Parquet writer', () => {
+  it('writes small files of flat schemas, in one row group with v1 pages', () => {
+    const bytes = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA)
+    const metadata = parquetMetadata(bytes)
+    expect(metadata.row_groups).toHaveLength(1)
+    expect(pageTypes(bytes)).toEqual(FLAT_NAMES.map(() => 'DATA_PAGE'))
+    for (const column of metadata.row_groups[0]!.columns) {
+      expect(column.meta_data!.codec).toBe('SNAPPY')
+      expect(column.meta_data!.encodings[0]).toBe('PLAIN')
+    }
+  })
+
+  it('round-trips rows and writes the statistics the general writer writes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(ROW, { minLength: 1, maxLength: 24 }), async (rows) => {
+        const small = writeParquet(rows, FLAT_SCHEMA)
+        const general = writeParquet(rows, FLAT_SCHEMA, { smallFileWriter: false })
+        expect(await readParquetRows(small, { schema: FLAT_SCHEMA })).toEqual(asReadBack(rows))
+        expect(pageTypes(general)).not.toContain('DATA_PAGE')
+        expect(statistics(small)).toEqual(statistics(general))
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('writes nothing for null-only columns but their null count', () => {
+    const schema = struct(field('a', 'long'), field('s', 'string'), field('b', 'boolean'))
+    const bytes = writeParquet([{ a: null, s: null, b: null }, {}], schema)
+    expect(statistics(bytes)).toEqual([{ null_count: 2n }, { null_count: 2n }, { null_count: 2n }])
+  })
+
+  it('leaves the general writer to files of nested schemas, many rows or several row groups', () => {
+    const nested = writeParquet(EDGE_ROWS, ALL_TYPES_SCHEMA)
+    const many = writeParquet(
+      Array.from({ length: 5000 }, (_, i) => flat(EDGE_ROWS[i % 4]!)),
+      FLAT_SCHEMA,
+    )
+    const groups = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA, { rowGroupSize: 2 })
+    // The general writer's pages are v2 (or dictionaries), the small-file writer's v1.
+    for (const bytes of [nested, many, groups]) {
+      expect(pageTypes(bytes)).not.toContain('DATA_PAGE')
+    }
+  })
+})
+
+describe('snappyCompress', () => {
+  const input = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 400 }))
+      .map(([unit, times]) => {
+        const out = new Uint8Array(unit.length * times)
+        for (let i = 0; i < times; i++) out.set(unit, i * unit.length)
+        return out
+      }),
+  )
+
+  it('round-trips through a Snappy decoder', () => {
+    fc.assert(
+      fc.property(input, (bytes) => {
+        const sink = { buf: new Uint8Array(0), length: 0, ensure: grow }
+        snappyCompress(bytes, sink)
+        const out = new Uint8Array(bytes.length)
+        snappyUncompress(sink.buf.subarray(0, sink.length), out)
+        expect(out).toEqual(bytes)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('compresses repeated bytes', () => {
+    const bytes = new TextEncoder().encode('event from producer 7;'.repeat(100))
+    const sink = { buf: new Uint8Array(0), length: 0, ensure: grow }
+    expect(snappyCompress(bytes, sink)).toBeLessThan(bytes.length / 10)
+  })
+})
+
+function grow(this: { buf: Uint8Array; length: number }, n: number): void {
+  if (this.length + n <= this.buf.length) return
+  const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n))
+  next.set(this.buf.subarray(0, this.length))
+  this.buf = next
+}
