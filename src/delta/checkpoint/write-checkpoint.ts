@@ -157,6 +157,13 @@ export function checkpointRows(snapshot: Snapshot, now: number): Record<string, 
 }
 
 /**
+ * Checkpoints of up to this many actions are written with one page per column (the
+ * single-page Parquet writer), several times faster than the general writer (a checkpoint is
+ * written on the commit path or beside it); larger ones get the general writer's pages.
+ */
+const SINGLE_PAGE_MAX_ACTIONS = 100_000
+
+/**
  * Writes the checkpoint of a snapshot and advances `_last_checkpoint`.
  * @param store - the table's store
  * @param snapshot - the snapshot to checkpoint (its commit must exist)
@@ -177,7 +184,10 @@ export async function writeCheckpoint(
     )
   }
   const rows = checkpointRows(snapshot, now)
-  const bytes = writeParquet(rows, WRITE_SCHEMA, { createdBy: CREATED_BY })
+  const bytes = writeParquet(rows, WRITE_SCHEMA, {
+    createdBy: CREATED_BY,
+    singlePageMaxRows: SINGLE_PAGE_MAX_ACTIONS,
+  })
   await store.put(checkpointKey(snapshot.version), bytes)
   const result: CheckpointResult = {
     version: snapshot.version,

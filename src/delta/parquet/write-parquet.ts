@@ -31,7 +31,12 @@ import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { decimalParams } from '../schema/data-type.js'
 import type { DataType, StructField, StructType } from '../schema/data-type.js'
 import { errorMessage, parquetError } from './parquet-error.js'
-import { STATISTICS_TRUNCATE_LENGTH, isFlatSchema, writeSmallParquet } from './write-small.js'
+import {
+  STATISTICS_TRUNCATE_LENGTH,
+  planSmallParquet,
+  writeSmallParquet,
+  type SmallPlan,
+} from './write-small.js'
 import { decimalByteLength, parseDecimalString, parseEpochDays } from './value-conversions.js'
 
 /** Options of {@link writeParquet}. */
@@ -44,11 +49,11 @@ export interface WriteParquetOptions {
    */
   readonly createdBy?: string
   /**
-   * Whether small files of flat schemas go through the small-file writer (default true); false
-   * forces the general writer (for comparisons in tests and benchmarks).
-   * @internal
+   * Files of at most this many rows (default 4,096; 0 for none), of a schema the single-page
+   * writer can write, are written by it: one row group, one page per column. Above, the
+   * general writer's dictionaries and page splitting pay off.
    */
-  readonly smallFileWriter?: boolean
+  readonly singlePageMaxRows?: number
 }
 
 /** Default `created_by` footer value. */
@@ -56,12 +61,11 @@ export const DEFAULT_CREATED_BY = 'polarway-lakehouse'
 const DEFAULT_ROW_GROUP_SIZE = 131_072
 
 /**
- * Files of at most this many rows, of a flat schema, in one row group, are written by the
- * small-file writer (`write-small.ts`): a small append's file costs a fraction of what the
- * general writer's fixed costs are. Larger files get the general writer's dictionaries and
- * pages.
+ * Default of {@link WriteParquetOptions.singlePageMaxRows}: a small append's file written by
+ * the single-page writer (`write-small.ts`) costs a fraction of the general writer's fixed
+ * costs.
  */
-const SMALL_FILE_MAX_ROWS = 4096
+const SINGLE_PAGE_MAX_ROWS = 4096
 
 /** A value that does not match its column's Delta type; rethrown with the row index. */
 class ValueMismatchError extends Error {
@@ -127,24 +131,18 @@ export function writeParquet(
       `rowGroupSize must be a positive integer, got ${rowGroupSize}`,
     )
   }
-  const { columns, plans, flat } = planSchema(schema)
+  const { columns, plans, small } = planSchema(schema)
   const columnData: ColumnSource[] = plans.map((plan) => ({
     name: plan.name,
     data: encodeColumn(rows, plan),
   }))
   const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
-  const small =
-    options.smallFileWriter !== false &&
-    flat &&
-    rows.length > 0 &&
-    rows.length <= Math.min(SMALL_FILE_MAX_ROWS, rowGroupSize)
-  if (small) {
+  const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
+  if (small && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
     try {
       return writeSmallParquet(
-        columns.map((element, i) => ({
-          element,
-          values: (columnData[i] as ColumnSource).data as unknown[],
-        })),
+        small,
+        columnData.map((c) => c.data as unknown[]),
         rows.length,
         createdBy,
       )
@@ -178,8 +176,8 @@ interface SchemaPlan {
   readonly columns: readonly SchemaElement[]
   /** One per non-void top-level field. */
   readonly plans: readonly ColumnPlan[]
-  /** Whether every column is a primitive leaf (see `write-small.ts`). */
-  readonly flat: boolean
+  /** How the single-page writer writes it, when it can (see `write-small.ts`). */
+  readonly small: SmallPlan | undefined
 }
 
 /** Plans by schema object: a table's schema object is reused for every file it writes. */
@@ -202,7 +200,7 @@ function planSchema(schema: StructType): SchemaPlan {
   if (plans.length === 0) {
     throw parquetError('PARQUET_ERROR', 'cannot write a schema without non-void columns')
   }
-  const plan = { columns, plans, flat: isFlatSchema(columns) }
+  const plan = { columns, plans, small: planSmallParquet(columns) }
   schemaPlans.set(schema, plan)
   return plan
 }

@@ -1,11 +1,13 @@
 /**
- * The small-file Parquet writer: one row group of a flat schema (every column a primitive at
- * the top level) written in one pass, for the files of small appends (a group commit, a login's
- * session row, an audit event), where a general writer's fixed costs dominate: column
- * shredding, dictionary and page planning, and metadata built as generic objects.
+ * The single-page Parquet writer: one row group, one data page per column, written in one
+ * pass, for the files of small appends (a group commit, a login's session row, an audit event)
+ * and for checkpoints, where a general writer's fixed and per-value costs dominate: generic
+ * column shredding, dictionary and page planning, and metadata built as generic objects.
+ * Schemas may nest structs, lists and maps as long as no leaf is repeated more than once
+ * (maximum repetition level 1: no list of lists, no list inside a map).
  *
  * Layout (PARQUET-FORMAT "File format"): one data page (v1) per column, PLAIN values,
- * definition levels in the RLE/bit-packed hybrid (optional columns only), the page
+ * repetition and definition levels in the RLE/bit-packed hybrid (when the column has any), the page
  * snappy-compressed, and footer statistics with the type-defined column order: `null_count`,
  * and `min_value`/`max_value` of the non-null values (NaN left out, zeros as -0/+0, byte arrays
  * compared unsigned and cut to {@link STATISTICS_TRUNCATE_LENGTH} bytes with
@@ -28,11 +30,36 @@ import { snappyCompress } from './snappy.js'
  */
 export const STATISTICS_TRUNCATE_LENGTH = 64
 
-/** One column: its schema element and its values, already converted (see `write-parquet.ts`). */
-export interface SmallColumn {
+/**
+ * One step from a value of a top-level field towards a leaf: into a struct's field, or over
+ * the elements of a list, the keys or the values of a map.
+ */
+type Step =
+  | { readonly kind: 'struct'; readonly optional: boolean; readonly child: string }
+  | { readonly kind: 'list'; readonly optional: boolean }
+  | { readonly kind: 'map'; readonly optional: boolean; readonly keys: boolean }
+
+/** One leaf column of a top-level field. */
+interface Leaf {
   readonly element: SchemaElement
-  /** `null` for nulls; otherwise string, Uint8Array, bigint, number or boolean per type. */
-  readonly values: readonly unknown[]
+  readonly path: readonly string[]
+  readonly steps: readonly Step[]
+  readonly optional: boolean
+  readonly maxDefinition: number
+  readonly maxRepetition: number
+}
+
+/** How {@link writeSmallParquet} writes a schema: the leaves of each top-level field. */
+export interface SmallPlan {
+  /** Every schema element below the root, depth first. */
+  readonly elements: readonly SchemaElement[]
+  /** The leaves of each top-level field, in field order. */
+  readonly fields: readonly (readonly Leaf[])[]
+}
+
+interface Node {
+  readonly element: SchemaElement
+  readonly children: Node[]
 }
 
 // Thrift compact protocol type ids.
@@ -57,6 +84,8 @@ type Physical = keyof typeof PHYSICAL
 
 const CONVERTED: Readonly<Record<string, number>> = {
   UTF8: 0,
+  MAP: 1,
+  LIST: 3,
   DECIMAL: 5,
   DATE: 6,
   TIMESTAMP_MICROS: 10,
@@ -247,15 +276,17 @@ class Thrift {
 /** Min/max of one column chunk, already in the statistics' byte form. */
 interface Bounds {
   readonly min: Uint8Array
-  readonly max: Uint8Array | undefined
+  readonly max: Uint8Array
   readonly minExact: boolean
   readonly maxExact: boolean
 }
 
 /** What one column chunk contributed to the file, for the footer. */
 interface ChunkInfo {
-  readonly element: SchemaElement
+  readonly leaf: Leaf
   readonly physical: Physical
+  /** Entries (levels) in the column chunk. */
+  readonly count: number
   readonly offset: number
   readonly uncompressed: number
   readonly compressed: number
@@ -264,35 +295,99 @@ interface ChunkInfo {
 }
 
 /**
- * Whether {@link writeSmallParquet} can write columns with these elements: every one a
- * primitive leaf.
- * @param elements - the top-level schema elements (one per column)
- * @returns true when the schema is flat
+ * Plans the writing of a schema, or says that this writer cannot write it (a leaf repeated
+ * more than once).
+ * @param elements - the schema elements below the root, depth first
+ * @returns the plan, or undefined
  */
-export function isFlatSchema(elements: readonly SchemaElement[]): boolean {
-  return elements.every((e) => e.type !== undefined && e.num_children === undefined)
+export function planSmallParquet(elements: readonly SchemaElement[]): SmallPlan | undefined {
+  const fields: Leaf[][] = []
+  let next = 0
+  const parse = (): Node => {
+    const element = elements[next++] as SchemaElement
+    const children: Node[] = []
+    for (let i = 0; i < (element.num_children ?? 0); i++) children.push(parse())
+    return { element, children }
+  }
+  while (next < elements.length) {
+    const leaves: Leaf[] = []
+    collectLeaves(parse(), [], [], 0, 0, leaves)
+    if (leaves.some((l) => l.maxRepetition > 1)) return undefined
+    fields.push(leaves)
+  }
+  return { elements, fields }
+}
+
+function collectLeaves(
+  node: Node,
+  path: readonly string[],
+  steps: readonly Step[],
+  definition: number,
+  repetition: number,
+  out: Leaf[],
+): void {
+  const { element, children } = node
+  const optional = element.repetition_type === 'OPTIONAL'
+  const here = [...path, element.name]
+  const defined = definition + (optional ? 1 : 0)
+  if (children.length === 0) {
+    out.push({
+      element,
+      path: here,
+      steps,
+      optional,
+      maxDefinition: defined,
+      maxRepetition: repetition,
+    })
+    return
+  }
+  if (element.converted_type === 'LIST' || element.converted_type === 'MAP') {
+    // <name> / repeated list|key_value / element | key, value
+    const repeated = children[0] as Node
+    const inner = [...here, repeated.element.name]
+    const list = element.converted_type === 'LIST'
+    repeated.children.forEach((child, i) => {
+      const step: Step = list
+        ? { kind: 'list', optional }
+        : { kind: 'map', optional, keys: i === 0 }
+      collectLeaves(child, inner, [...steps, step], defined + 1, repetition + 1, out)
+    })
+    return
+  }
+  for (const child of children) {
+    const step: Step = { kind: 'struct', optional, child: child.element.name }
+    collectLeaves(child, here, [...steps, step], defined, repetition, out)
+  }
 }
 
 /**
- * Writes one row group of flat columns as a Parquet file.
- * @param columns - the columns (all of the same length, at least one)
- * @param rowCount - rows in each column (at least 1)
+ * Writes one row group as a Parquet file.
+ * @param plan - the schema's plan ({@link planSmallParquet})
+ * @param values - the values of each top-level field, converted (see `write-parquet.ts`):
+ *   `null` for nulls; string, Uint8Array, bigint, number or boolean for primitives; objects,
+ *   arrays and Maps of those for structs, lists and maps
+ * @param rowCount - rows (at least 1)
  * @param createdBy - the footer's `created_by`
  * @returns the file bytes
  */
 export function writeSmallParquet(
-  columns: readonly SmallColumn[],
+  plan: SmallPlan,
+  values: readonly (readonly unknown[])[],
   rowCount: number,
   createdBy: string,
 ): Uint8Array {
-  const out = new Bytes(1024 + rowCount * 16 * columns.length)
+  const out = new Bytes(1024 + rowCount * 16 * values.length)
   out.u32(0x31524150) // "PAR1"
   // The writer is synchronous: one page and one compression buffer serve every call.
   if (scratch.page.buf.length > SCRATCH_KEEP) scratch.page = new Bytes(SCRATCH_INITIAL)
   if (scratch.zip.buf.length > SCRATCH_KEEP) scratch.zip = new Bytes(SCRATCH_INITIAL)
-  const chunks = columns.map((column) => writeChunk(out, column, rowCount))
+  const chunks: ChunkInfo[] = []
+  plan.fields.forEach((leaves, i) => {
+    const column = values[i] as readonly unknown[]
+    for (const leaf of leaves) chunks.push(writeChunk(out, leaf, column))
+  })
   const footerStart = out.length
-  writeFooter(new Thrift(out), chunks, rowCount, createdBy)
+  writeFooter(new Thrift(out), plan, chunks, rowCount, createdBy)
   out.u32(out.length - footerStart)
   out.u32(0x31524150)
   return out.result().slice()
@@ -303,19 +398,88 @@ const SCRATCH_INITIAL = 4096
 const SCRATCH_KEEP = 1 << 20
 const scratch = { page: new Bytes(SCRATCH_INITIAL), zip: new Bytes(SCRATCH_INITIAL) }
 
-function writeChunk(out: Bytes, column: SmallColumn, rowCount: number): ChunkInfo {
-  const { element, values } = column
+/** The levels and non-null values of one leaf column (Dremel shredding). */
+interface Shredded {
+  readonly repetition: number[]
+  readonly definition: number[]
+  readonly values: unknown[]
+}
+
+function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
+  const out: Shredded = { repetition: [], definition: [], values: [] }
+  const { steps } = leaf
+  if (steps.length === 0) {
+    // A top-level primitive: one entry per row.
+    for (const v of column) {
+      out.definition.push(v === null ? 0 : leaf.maxDefinition)
+      if (v !== null) out.values.push(v)
+    }
+    return out
+  }
+  const visit = (value: unknown, s: number, definition: number, repetition: number): void => {
+    if (s === steps.length) {
+      if (value === null || value === undefined) {
+        out.repetition.push(repetition)
+        out.definition.push(definition)
+      } else {
+        out.repetition.push(repetition)
+        out.definition.push(definition + (leaf.optional ? 1 : 0))
+        out.values.push(value)
+      }
+      return
+    }
+    const step = steps[s] as Step
+    if (value === null || value === undefined) {
+      out.repetition.push(repetition)
+      out.definition.push(definition)
+      return
+    }
+    const defined = definition + (step.optional ? 1 : 0)
+    switch (step.kind) {
+      case 'struct':
+        visit((value as Record<string, unknown>)[step.child], s + 1, defined, repetition)
+        return
+      case 'list': {
+        const items = value as readonly unknown[]
+        if (items.length === 0) {
+          out.repetition.push(repetition)
+          out.definition.push(defined)
+        }
+        for (let i = 0; i < items.length; i++) {
+          visit(items[i], s + 1, defined + 1, i === 0 ? repetition : 1)
+        }
+        return
+      }
+      case 'map': {
+        const map = value as ReadonlyMap<unknown, unknown>
+        if (map.size === 0) {
+          out.repetition.push(repetition)
+          out.definition.push(defined)
+        }
+        let first = true
+        for (const [k, v] of map) {
+          visit(step.keys ? k : v, s + 1, defined + 1, first ? repetition : 1)
+          first = false
+        }
+        return
+      }
+    }
+  }
+  for (const row of column) visit(row, 0, 0, 0)
+  return out
+}
+
+function writeChunk(out: Bytes, leaf: Leaf, column: readonly unknown[]): ChunkInfo {
+  const { element } = leaf
   const page = scratch.page
   const physical = element.type as Physical
-  const optional = element.repetition_type === 'OPTIONAL'
+  const shredded = shred(leaf, column)
+  const { values } = shredded
+  const count = shredded.definition.length
   page.length = 0
-  let nulls = 0
-  if (optional) {
-    const start = page.length
-    page.u32(0) // length of the levels, set below
-    nulls = writeDefinitionLevels(page, values)
-    page.view.setUint32(start, page.length - start - 4, true)
-  }
+  if (leaf.maxRepetition > 0) writeLevels(page, shredded.repetition, leaf.maxRepetition)
+  if (leaf.maxDefinition > 0) writeLevels(page, shredded.definition, leaf.maxDefinition)
+  const nulls = count - values.length
   const bounds = writeValues(page, physical, element.type_length ?? 0, values)
   const raw = page.result()
   const zip = scratch.zip
@@ -329,7 +493,7 @@ function writeChunk(out: Bytes, column: SmallColumn, rowCount: number): ChunkInf
   header.i32(2, raw.length)
   header.i32(3, compressed.length)
   header.struct(5)
-  header.i32(1, rowCount)
+  header.i32(1, count)
   header.i32(2, ENCODING_PLAIN)
   header.i32(3, ENCODING_RLE)
   header.i32(4, ENCODING_RLE)
@@ -338,8 +502,9 @@ function writeChunk(out: Bytes, column: SmallColumn, rowCount: number): ChunkInf
   const headerSize = out.length - offset
   out.bytes(compressed)
   return {
-    element,
+    leaf,
     physical,
+    count,
     offset,
     uncompressed: headerSize + raw.length,
     compressed: headerSize + compressed.length,
@@ -348,27 +513,35 @@ function writeChunk(out: Bytes, column: SmallColumn, rowCount: number): ChunkInf
   }
 }
 
-/** Definition levels (bit width 1) as one RLE run or bit-packed groups; returns the nulls. */
-function writeDefinitionLevels(page: Bytes, values: readonly unknown[]): number {
-  let nulls = 0
-  for (const v of values) if (v === null) nulls++
-  if (nulls === 0 || nulls === values.length) {
-    page.varint(values.length * 2) // RLE run header: count << 1
-    page.u8(nulls === 0 ? 1 : 0)
-    return nulls
-  }
-  const groups = Math.ceil(values.length / 8)
-  page.varint(groups * 2 + 1) // bit-packed run header: (groups << 1) | 1
-  page.ensure(groups)
-  for (let g = 0; g < groups; g++) {
-    let byte = 0
-    for (let bit = 0; bit < 8; bit++) {
-      const i = g * 8 + bit
-      if (i < values.length && values[i] !== null) byte |= 1 << bit
+/**
+ * Levels in the RLE/bit-packed hybrid with a 4-byte length prefix (data page v1): one RLE run
+ * when they are all equal, bit-packed groups of eight otherwise.
+ */
+function writeLevels(page: Bytes, levels: readonly number[], max: number): void {
+  const width = 32 - Math.clz32(max)
+  const start = page.length
+  page.u32(0) // the length, set below
+  const first = levels[0] ?? 0
+  if (levels.every((l) => l === first)) {
+    page.varint(levels.length * 2) // RLE run header: count << 1
+    page.u8(first) // levels fit in one byte (at most 255 nesting levels)
+  } else {
+    const groups = Math.ceil(levels.length / 8)
+    page.varint(groups * 2 + 1) // bit-packed run header: (groups << 1) | 1
+    page.ensure(groups * width)
+    let bits = 0
+    let pending = 0
+    for (let i = 0; i < groups * 8; i++) {
+      bits |= (levels[i] ?? 0) << pending
+      pending += width
+      while (pending >= 8) {
+        page.buf[page.length++] = bits & 0xff
+        bits >>>= 8
+        pending -= 8
+      }
     }
-    page.buf[page.length++] = byte
   }
-  return nulls
+  page.view.setUint32(start, page.length - start - 4, true)
 }
 
 /** Writes the PLAIN values of the non-null entries and returns their statistics bounds. */
@@ -533,18 +706,19 @@ function bigEndianTwosComplement(n: bigint, length: number): Uint8Array {
 /**
  * Byte-array bounds cut to {@link STATISTICS_TRUNCATE_LENGTH} bytes: the min becomes a prefix
  * (still a lower bound), the max a prefix whose last unit is incremented (still an upper
- * bound; left out when no such prefix exists). Text is cut on code point boundaries and stays
- * valid UTF-8.
+ * bound). Text is cut on code point boundaries and stays valid UTF-8.
  */
 function truncatedBounds(min: Uint8Array, max: Uint8Array, text: boolean): Bounds {
   const limit = STATISTICS_TRUNCATE_LENGTH
   const minExact = min.length <= limit
-  const maxExact = max.length <= limit
+  // A max that cannot be rounded up (all 0xFF bytes, or all U+10FFFF) stays whole and exact.
+  const rounded =
+    max.length <= limit ? undefined : text ? roundUpText(max, limit) : roundUpBytes(max, limit)
   return {
     min: minExact ? min : min.slice(0, text ? utf8Boundary(min, limit) : limit),
-    max: maxExact ? max : text ? roundUpText(max, limit) : roundUpBytes(max, limit),
+    max: rounded ?? max,
     minExact,
-    maxExact,
+    maxExact: rounded === undefined,
   }
 }
 
@@ -580,18 +754,19 @@ function roundUpText(b: Uint8Array, limit: number): Uint8Array | undefined {
 
 function writeFooter(
   t: Thrift,
+  plan: SmallPlan,
   chunks: readonly ChunkInfo[],
   rowCount: number,
   createdBy: string,
 ): void {
   t.begin()
   t.i32(1, 2) // version
-  t.list(2, T_STRUCT, chunks.length + 1)
+  t.list(2, T_STRUCT, plan.elements.length + 1)
   t.begin()
   t.string(4, 'schema')
-  t.i32(5, chunks.length)
+  t.i32(5, plan.fields.length)
   t.end()
-  for (const chunk of chunks) writeSchemaElement(t, chunk.element)
+  for (const element of plan.elements) writeSchemaElement(t, element)
   t.i64(3, rowCount)
   t.list(4, T_STRUCT, 1)
   t.begin()
@@ -605,23 +780,23 @@ function writeFooter(
     t.i64(2, chunk.offset)
     t.struct(3)
     t.i32(1, PHYSICAL[chunk.physical])
-    const optional = chunk.element.repetition_type === 'OPTIONAL'
-    t.list(2, T_I32, optional ? 2 : 1)
+    const leveled = chunk.leaf.maxDefinition > 0 || chunk.leaf.maxRepetition > 0
+    t.list(2, T_I32, leveled ? 2 : 1)
     t.elementI32(ENCODING_PLAIN)
-    if (optional) t.elementI32(ENCODING_RLE)
-    t.list(3, T_BINARY, 1)
-    t.elementString(chunk.element.name)
+    if (leveled) t.elementI32(ENCODING_RLE)
+    t.list(3, T_BINARY, chunk.leaf.path.length)
+    for (const name of chunk.leaf.path) t.elementString(name)
     t.i32(4, CODEC_SNAPPY)
-    t.i64(5, rowCount)
+    t.i64(5, chunk.count)
     t.i64(6, chunk.uncompressed)
     t.i64(7, chunk.compressed)
     t.i64(9, chunk.offset)
     t.struct(12)
     t.i64(3, chunk.nulls)
     const bounds = chunk.bounds
-    if (bounds?.max) t.binary(5, bounds.max)
+    if (bounds) t.binary(5, bounds.max)
     if (bounds) t.binary(6, bounds.min)
-    if (bounds?.max && !bounds.maxExact) t.bool(7, false)
+    if (bounds && !bounds.maxExact) t.bool(7, false)
     if (bounds && !bounds.minExact) t.bool(8, false)
     t.end() // statistics
     t.end() // column metadata
@@ -644,12 +819,15 @@ function writeFooter(
   t.end()
 }
 
+const REPETITION = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const
+
 function writeSchemaElement(t: Thrift, e: SchemaElement): void {
   t.begin()
-  t.i32(1, PHYSICAL[e.type as Physical])
+  if (e.type !== undefined) t.i32(1, PHYSICAL[e.type as Physical])
   if (e.type_length !== undefined) t.i32(2, e.type_length)
-  t.i32(3, e.repetition_type === 'OPTIONAL' ? 1 : 0)
+  t.i32(3, REPETITION[e.repetition_type ?? 'REQUIRED'])
   t.string(4, e.name)
+  if (e.num_children !== undefined) t.i32(5, e.num_children)
   const converted = e.converted_type === undefined ? undefined : CONVERTED[e.converted_type]
   if (converted !== undefined) t.i32(6, converted)
   if (e.scale !== undefined) t.i32(7, e.scale)
@@ -660,6 +838,14 @@ function writeSchemaElement(t: Thrift, e: SchemaElement): void {
     switch (logical.type) {
       case 'STRING':
         t.struct(1)
+        t.end()
+        break
+      case 'MAP':
+        t.struct(2)
+        t.end()
+        break
+      case 'LIST':
+        t.struct(3)
         t.end()
         break
       case 'DATE':

@@ -166,6 +166,21 @@ describeWithOracle('Parquet files written by writeParquet', (oracle) => {
     ['with every type, edge values and several row groups', ALL_TYPES_SCHEMA, manyRows()],
     ['with zero rows', ALL_TYPES_SCHEMA, []],
     [
+      'with every type but lists of lists, one page per column',
+      subSchema(
+        ALL_TYPES_SCHEMA,
+        ALL_TYPES_SCHEMA.fields.map((f) => f.name).filter((n) => n !== 'nested'),
+      ),
+      manyRows()
+        .slice(0, 60)
+        .map((r) =>
+          pick(
+            r,
+            ALL_TYPES_SCHEMA.fields.map((f) => f.name).filter((n) => n !== 'nested'),
+          ),
+        ),
+    ],
+    [
       'with the primitive types in one small file',
       FLAT_SCHEMA,
       manyRows()

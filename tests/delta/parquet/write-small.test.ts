@@ -79,6 +79,34 @@ function pageTypes(bytes: Uint8Array): string[] {
   )
 }
 
+/** Every column but the list of lists (repetition level 2), which the general writer takes. */
+const NESTED_SCHEMA: StructType = struct(
+  ...ALL_TYPES_SCHEMA.fields.filter((f) => f.name !== 'nested'),
+)
+
+const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(a, { nil: null, freq: 4 })
+const small = fc.array
+const NESTED_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  st: fc.record({ x: opt(fc.integer()), y: VALUES.s!, z: opt(VALUES.d!) }),
+  arr: small(opt(VALUES.s!), { maxLength: 4 }),
+  arrl: small(VALUES.l!, { maxLength: 4 }),
+  arrst: small(opt(fc.record({ p: opt(VALUES.l!), q: opt(decimal(5, 1)) })), { maxLength: 3 }),
+  mp: small(fc.tuple(VALUES.s!, opt(VALUES.l!)), { maxLength: 3 }).map((e) => new Map(e)),
+  mpi: small(fc.tuple(fc.integer(), opt(VALUES.ts!)), { maxLength: 3 }).map((e) => new Map(e)),
+  mps: small(fc.tuple(VALUES.s!, opt(fc.record({ a: opt(fc.double()), b: opt(VALUES.bi!) }))), {
+    maxLength: 3,
+  }).map((e) => new Map(e)),
+}
+
+const NESTED_ROW = fc.record(
+  Object.fromEntries(
+    NESTED_SCHEMA.fields.map((f) => {
+      const values = (VALUES[f.name] ?? NESTED_VALUES[f.name]) as fc.Arbitrary<unknown>
+      return [f.name, f.nullable ? opt(values) : values]
+    }),
+  ),
+)
+
 function statistics(bytes: Uint8Array): unknown[] {
   const [group] = parquetMetadata(bytes).row_groups
   return group!.columns.map((c) => c.meta_data!.statistics)
@@ -100,12 +128,33 @@ describe('the small-file Parquet writer', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(ROW, { minLength: 1, maxLength: 24 }), async (rows) => {
         const small = writeParquet(rows, FLAT_SCHEMA)
-        const general = writeParquet(rows, FLAT_SCHEMA, { smallFileWriter: false })
+        const general = writeParquet(rows, FLAT_SCHEMA, { singlePageMaxRows: 0 })
         expect(await readParquetRows(small, { schema: FLAT_SCHEMA })).toEqual(asReadBack(rows))
         expect(pageTypes(general)).not.toContain('DATA_PAGE')
         expect(statistics(small)).toEqual(statistics(general))
       }),
       { numRuns: 150 },
+    )
+  })
+
+  it('writes structs, lists and maps with one level of repetition like the general writer', async () => {
+    const edge = EDGE_ROWS.map((r) => {
+      const { nested: _nested, ...rest } = r
+      return rest
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(NESTED_ROW, { maxLength: 12 }), async (generated) => {
+        const rows = [...edge, ...generated]
+        const single = writeParquet(rows, NESTED_SCHEMA)
+        const general = writeParquet(rows, NESTED_SCHEMA, { singlePageMaxRows: 0 })
+        expect(pageTypes(single).every((t) => t === 'DATA_PAGE')).toBe(true)
+        expect(await readParquetRows(single, { schema: NESTED_SCHEMA })).toEqual(
+          await readParquetRows(general, { schema: NESTED_SCHEMA }),
+        )
+        expect(await readParquetRows(single, { schema: NESTED_SCHEMA })).toEqual(asReadBack(rows))
+        expect(statistics(single)).toEqual(statistics(general))
+      }),
+      { numRuns: 100 },
     )
   })
 
@@ -115,8 +164,8 @@ describe('the small-file Parquet writer', () => {
     expect(statistics(bytes)).toEqual([{ null_count: 2n }, { null_count: 2n }, { null_count: 2n }])
   })
 
-  it('leaves the general writer to files of nested schemas, many rows or several row groups', () => {
-    const nested = writeParquet(EDGE_ROWS, ALL_TYPES_SCHEMA)
+  it('leaves the general writer to lists of lists, many rows or several row groups', () => {
+    const nested = writeParquet(EDGE_ROWS, ALL_TYPES_SCHEMA) // a list of lists
     const many = writeParquet(
       Array.from({ length: 5000 }, (_, i) => flat(EDGE_ROWS[i % 4]!)),
       FLAT_SCHEMA,
