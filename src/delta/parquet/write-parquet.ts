@@ -33,10 +33,10 @@ import type { DataType, StructField, StructType } from '../schema/data-type.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
   STATISTICS_TRUNCATE_LENGTH,
-  planSmallParquet,
-  writeSmallParquet,
-  type SmallPlan,
-} from './write-small.js'
+  planSinglePage,
+  writeSinglePage,
+  type SinglePagePlan,
+} from './write-single-page.js'
 import { decimalByteLength, parseDecimalString, parseEpochDays } from './value-conversions.js'
 
 /** Options of {@link writeParquet}. */
@@ -62,7 +62,7 @@ const DEFAULT_ROW_GROUP_SIZE = 131_072
 
 /**
  * Default of {@link WriteParquetOptions.singlePageMaxRows}: a small append's file written by
- * the single-page writer (`write-small.ts`) costs a fraction of the general writer's fixed
+ * the single-page writer (`write-single-page.ts`) costs a fraction of the general writer's fixed
  * costs.
  */
 const SINGLE_PAGE_MAX_ROWS = 4096
@@ -140,7 +140,7 @@ export function writeParquet(
   const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
   if (small && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
     try {
-      return writeSmallParquet(
+      return writeSinglePage(
         small,
         columnData.map((c) => c.data as unknown[]),
         rows.length,
@@ -176,8 +176,8 @@ interface SchemaPlan {
   readonly columns: readonly SchemaElement[]
   /** One per non-void top-level field. */
   readonly plans: readonly ColumnPlan[]
-  /** How the single-page writer writes it, when it can (see `write-small.ts`). */
-  readonly small: SmallPlan | undefined
+  /** How the single-page writer writes it, when it can (see `write-single-page.ts`). */
+  readonly small: SinglePagePlan | undefined
 }
 
 /** Plans by schema object: a table's schema object is reused for every file it writes. */
@@ -200,7 +200,7 @@ function planSchema(schema: StructType): SchemaPlan {
   if (plans.length === 0) {
     throw parquetError('PARQUET_ERROR', 'cannot write a schema without non-void columns')
   }
-  const plan = { columns, plans, small: planSmallParquet(columns) }
+  const plan = { columns, plans, small: planSinglePage(columns) }
   schemaPlans.set(schema, plan)
   return plan
 }

@@ -155,7 +155,7 @@ async function makeDeltaTable(dir: string, file: Uint8Array, schema: StructType)
   )
 }
 
-/** The primitive columns of ALL_TYPES_SCHEMA: files of few rows go to the small-file writer. */
+/** The primitive columns of ALL_TYPES_SCHEMA: files of few rows go to the single-page writer. */
 const FLAT_SCHEMA = subSchema(
   ALL_TYPES_SCHEMA,
   ALL_TYPES_SCHEMA.fields.filter((f) => typeof f.type === 'string').map((f) => f.name),

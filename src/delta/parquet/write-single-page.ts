@@ -49,8 +49,8 @@ interface Leaf {
   readonly maxRepetition: number
 }
 
-/** How {@link writeSmallParquet} writes a schema: the leaves of each top-level field. */
-export interface SmallPlan {
+/** How {@link writeSinglePage} writes a schema: the leaves of each top-level field. */
+export interface SinglePagePlan {
   /** Every schema element below the root, depth first. */
   readonly elements: readonly SchemaElement[]
   /** The leaves of each top-level field, in field order. */
@@ -300,7 +300,7 @@ interface ChunkInfo {
  * @param elements - the schema elements below the root, depth first
  * @returns the plan, or undefined
  */
-export function planSmallParquet(elements: readonly SchemaElement[]): SmallPlan | undefined {
+export function planSinglePage(elements: readonly SchemaElement[]): SinglePagePlan | undefined {
   const fields: Leaf[][] = []
   let next = 0
   const parse = (): Node => {
@@ -362,7 +362,7 @@ function collectLeaves(
 
 /**
  * Writes one row group as a Parquet file.
- * @param plan - the schema's plan ({@link planSmallParquet})
+ * @param plan - the schema's plan ({@link planSinglePage})
  * @param values - the values of each top-level field, converted (see `write-parquet.ts`):
  *   `null` for nulls; string, Uint8Array, bigint, number or boolean for primitives; objects,
  *   arrays and Maps of those for structs, lists and maps
@@ -370,8 +370,8 @@ function collectLeaves(
  * @param createdBy - the footer's `created_by`
  * @returns the file bytes
  */
-export function writeSmallParquet(
-  plan: SmallPlan,
+export function writeSinglePage(
+  plan: SinglePagePlan,
   values: readonly (readonly unknown[])[],
   rowCount: number,
   createdBy: string,
@@ -754,7 +754,7 @@ function roundUpText(b: Uint8Array, limit: number): Uint8Array | undefined {
 
 function writeFooter(
   t: Thrift,
-  plan: SmallPlan,
+  plan: SinglePagePlan,
   chunks: readonly ChunkInfo[],
   rowCount: number,
   createdBy: string,
@@ -868,7 +868,7 @@ function writeSchemaElement(t: Thrift, e: SchemaElement): void {
         t.end()
         break
       default:
-        throw new Error(`small Parquet writer: unsupported logical type ${logical.type}`)
+        throw new Error(`single-page Parquet writer: unsupported logical type ${logical.type}`)
     }
     t.end()
   }

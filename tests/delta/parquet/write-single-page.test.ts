@@ -6,7 +6,7 @@ import { snappyCompress } from '../../../src/delta/parquet/snappy.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
 import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack, field, struct } from './sample-rows.js'
 
-/** The primitive columns of {@link ALL_TYPES_SCHEMA}: what the small-file writer handles. */
+/** The primitive columns of {@link ALL_TYPES_SCHEMA}: what the single-page writer handles. */
 const FLAT_SCHEMA: StructType = struct(
   ...ALL_TYPES_SCHEMA.fields.filter((f) => typeof f.type === 'string'),
 )
@@ -112,7 +112,7 @@ function statistics(bytes: Uint8Array): unknown[] {
   return group!.columns.map((c) => c.meta_data!.statistics)
 }
 
-describe('the small-file Parquet writer', () => {
+describe('the single-page Parquet writer', () => {
   it('writes small files of flat schemas, in one row group with v1 pages', () => {
     const bytes = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA)
     const metadata = parquetMetadata(bytes)
@@ -171,7 +171,7 @@ describe('the small-file Parquet writer', () => {
       FLAT_SCHEMA,
     )
     const groups = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA, { rowGroupSize: 2 })
-    // The general writer's pages are v2 (or dictionaries), the small-file writer's v1.
+    // The general writer's pages are v2 (or dictionaries), the single-page writer's v1.
     for (const bytes of [nested, many, groups]) {
       expect(pageTypes(bytes)).not.toContain('DATA_PAGE')
     }
