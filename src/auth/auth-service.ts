@@ -1185,7 +1185,7 @@ export class AuthService {
       },
       {},
     )
-    await this.#revokeSessions(userId, this.#sessionIndex.sessionsOf(userId))
+    await this.#revokeUserSessions(userId)
     await this.#record('REJECT_USER', 'success', updated, `user:${userId}`, ctx, { actor: actorId })
     return updated
   }

@@ -266,6 +266,27 @@ describe('AuthService', () => {
       expect(await auth.getPendingUsers(admin.userId)).toEqual([])
     })
 
+    it('revokes sessions another instance opened that this one has not seen yet', async () => {
+      const clock = fakeClock()
+      const a = await openInstance({ clock })
+      const admin = await a.auth.bootstrapAdmin({
+        username: 'radmin',
+        email: 'radmin@example.com',
+        password: PASSWORD,
+      })
+      const user = await a.auth.register({
+        username: 'rita',
+        email: 'rita@example.com',
+        password: PASSWORD,
+      })
+      const b = await openInstance({ dir: a.dir, clock })
+      const session = await b.auth.login('rita', PASSWORD)
+      await a.auth.rejectUser(admin.userId, user.userId)
+      const [row] = await a.store.query('sessions', col('session_id').eq(session.sessionId))
+      expect(row).toMatchObject({ is_revoked: true })
+      await Promise.all([a.close(), b.close()])
+    })
+
     it('gives a wrong password for a rejected account the generic error', async () => {
       const { auth, admin, register } = await world()
       const user = await register('ivan')
