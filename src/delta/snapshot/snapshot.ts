@@ -58,6 +58,35 @@ export async function readCommit(
   return parseCommitFile(new TextDecoder().decode(data), `${location}/${commit.key}`)
 }
 
+/** How many new commits {@link probeCommits} looks for before leaving it to a listing. */
+const MAX_COMMIT_PROBES = 16
+
+/**
+ * The commits after `afterVersion` (through `throughVersion` when given), found by probing
+ * their names one by one (commits are contiguous), without a listing of the log, whose cost
+ * grows with its length. More than a few new commits are left to a listing.
+ * @param store - the table's store
+ * @param afterVersion - the last version known
+ * @param throughVersion - the last version wanted, if any
+ * @returns the commits found (none on a quiet table), or undefined when there are more than a
+ *   few (the caller lists the log instead)
+ * @internal
+ */
+export async function probeCommits(
+  store: ObjectStore,
+  afterVersion: number,
+  throughVersion?: number,
+): Promise<CommitRef[] | undefined> {
+  const refs: CommitRef[] = []
+  for (let v = afterVersion + 1; throughVersion === undefined || v <= throughVersion; v++) {
+    if (refs.length >= MAX_COMMIT_PROBES) return undefined
+    const key = commitKey(v)
+    if (!(await store.head(key))) break
+    refs.push({ version: v, key })
+  }
+  return refs
+}
+
 /**
  * Reads several commits with bounded concurrency, preserving order.
  * @internal
@@ -200,8 +229,16 @@ export class Snapshot {
    */
   async update(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
     if (options.version === this.version) return this
-    // Cheap probe first: on a quiet table one HEAD replaces a listing of the whole log.
-    if (!(await store.head(commitKey(this.version + 1)))) return this
+    // Probes first: on a quiet table one HEAD, and a few for a few new commits, replace a
+    // listing of the whole log.
+    const probed = await probeCommits(store, this.version, options.version)
+    if (probed) {
+      if (probed.length === 0) return this
+      return this.applyCommits(
+        await readCommits(store, this.location, probed),
+        this.version + probed.length,
+      )
+    }
     const keys = await store.listKeys(LOG_DIR, {
       startAfter: `${LOG_DIR}${padVersion(this.version)}.json`,
     })

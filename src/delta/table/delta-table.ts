@@ -66,7 +66,7 @@ import {
   parseTimestampArg,
   type HistoryEntry,
 } from '../snapshot/history.js'
-import { readCommits, Snapshot } from '../snapshot/snapshot.js'
+import { probeCommits, readCommits, Snapshot } from '../snapshot/snapshot.js'
 import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
 import type { Action } from '../actions/actions.js'
 import type { ObjectStore } from '../storage/object-store.js'
@@ -554,8 +554,10 @@ export class DeltaTable {
       }
       return this.#readChanges(commits)
     }
-    // Cheap probe first: on a quiet table one HEAD replaces a listing of the whole log.
-    if (!(await this.store.head(commitKey(afterVersion + 1)))) return []
+    // Probes first: on a quiet table one HEAD, and a few for a few new commits, replace a
+    // listing of the whole log.
+    const probed = await probeCommits(this.store, afterVersion)
+    if (probed) return this.#readChanges(probed)
     const keys = await this.store.listKeys(LOG_DIR, {
       startAfter: `${LOG_DIR}${padVersion(afterVersion)}.json`,
     })

@@ -23,12 +23,11 @@
 import type { CheckpointResult } from '../checkpoint/write-checkpoint.js'
 import type { Clock } from '../clock.js'
 import { DeltaError, isDeltaError } from '../errors.js'
-import { commitKey } from '../log/log-path.js'
 import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
 import { stageAppend } from '../operations/write.js'
 import { validateRows } from '../operations/write-files.js'
 import type { StructType } from '../schema/data-type.js'
-import { readCommits, type Snapshot } from '../snapshot/snapshot.js'
+import { probeCommits, readCommits, type Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
 
 /** Default bound on rows held by the queue (queued plus in flight). */
@@ -383,22 +382,13 @@ export async function commitBatch(
   return staged.commit(latest, { checkpoint: options.checkpoint })
 }
 
-/** How many new commits {@link catchUp} probes for before listing the log instead. */
-const MAX_CATCH_UP_PROBES = 16
-
 /**
- * Applies the commits made after `snapshot` by other writers. Commits are contiguous, so the
- * next names are probed one by one (one HEAD on a table nobody else writes) instead of listing
- * the log, whose listing cost grows with its length; far behind, a listing is cheaper.
+ * Applies the commits made after `snapshot` by other writers (probing the next names; a
+ * listing when far behind).
  */
 async function catchUp(store: ObjectStore, snapshot: Snapshot): Promise<Snapshot> {
-  const refs: { version: number; key: string }[] = []
-  for (let v = snapshot.version + 1; ; v++) {
-    if (refs.length >= MAX_CATCH_UP_PROBES) return snapshot.update(store)
-    const key = commitKey(v)
-    if (!(await store.head(key))) break
-    refs.push({ version: v, key })
-  }
+  const refs = await probeCommits(store, snapshot.version)
+  if (!refs) return snapshot.update(store)
   if (refs.length === 0) return snapshot
   const commits = await readCommits(store, snapshot.location, refs)
   return snapshot.applyCommits(commits, snapshot.version + refs.length)

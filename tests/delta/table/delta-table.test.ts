@@ -1,6 +1,11 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DeltaTable, type StructType } from '../../../src/delta/index.js'
+import {
+  DeltaTable,
+  MemoryStore,
+  type ListOptions,
+  type StructType,
+} from '../../../src/delta/index.js'
 import { makeTempDir } from '../../support/temp.js'
 
 const schema: StructType = {
@@ -20,5 +25,37 @@ describe('DeltaTable.changes', () => {
     expect(await t.changes(4)).toEqual([])
     expect(await t.changes(4, 4)).toEqual([])
     await expect(t.changes(3, 6)).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' })
+  })
+})
+
+/** A memory store that counts listings of the log. */
+class ListCountingStore extends MemoryStore {
+  listings = 0
+  override async listKeys(prefix: string, options?: ListOptions): Promise<string[]> {
+    if (prefix === '_delta_log/') this.listings++
+    return super.listKeys(prefix, options)
+  }
+}
+
+describe('finding new commits', () => {
+  it('probes the names of a few new commits and lists the log only when far behind', async () => {
+    const store = new ListCountingStore()
+    const writer = await DeltaTable.create(store, { schema })
+    const reader = await DeltaTable.open(store)
+    const changes = await DeltaTable.open(store)
+    for (let i = 1; i <= 3; i++) await writer.append([{ id: BigInt(i) }])
+    store.listings = 0
+    await reader.refresh()
+    expect(reader.version).toBe(3)
+    expect((await changes.changes(0)).map((c) => c.version)).toEqual([1, 2, 3])
+    expect(store.listings).toBe(0)
+    for (let i = 4; i <= 30; i++) await writer.append([{ id: BigInt(i) }])
+    await reader.refresh()
+    expect(reader.version).toBe(30)
+    expect((await changes.changes(3)).map((c) => c.version)).toEqual(
+      Array.from({ length: 27 }, (_, i) => i + 4),
+    )
+    expect(store.listings).toBe(2)
+    expect(await reader.files()).toHaveLength(30)
   })
 })
