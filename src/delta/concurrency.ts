@@ -1,5 +1,6 @@
 /**
- * Bounded concurrency for I/O over many files (reads, writes, probes).
+ * Bounded concurrency for I/O over many files (reads, writes, probes), and yielding to the
+ * event loop during long work.
  * @module
  */
 
@@ -34,4 +35,17 @@ export async function forEachBounded<T>(
     Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker),
   )
   for (const s of settled) if (s.status === 'rejected') throw s.reason
+}
+
+/** Node's own `setImmediate`, taken at load: fake timers installed later do not replace it. */
+const realSetImmediate = globalThis.setImmediate
+
+/**
+ * Lets the event loop run what is ready (I/O completions, other tasks) and then resumes, with
+ * the `setImmediate` Node had when this module loaded, so that fake timers installed later (a
+ * test's) do not hold it back.
+ * @returns when the event loop has had its turn
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => realSetImmediate(resolve))
 }

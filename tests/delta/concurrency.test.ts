@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { forEachBounded } from '../../src/delta/concurrency.js'
+import { describe, expect, it, vi } from 'vitest'
+import { forEachBounded, yieldToEventLoop } from '../../src/delta/concurrency.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1))
 
@@ -36,5 +36,24 @@ describe('forEachBounded', () => {
 
   it('does nothing for no items', async () => {
     await forEachBounded([], 4, () => Promise.reject(new Error('never')))
+  })
+})
+
+describe('yieldToEventLoop', () => {
+  it('lets ready callbacks run first', async () => {
+    const order: string[] = []
+    setImmediate(() => order.push('immediate'))
+    await yieldToEventLoop()
+    order.push('resumed')
+    expect(order).toEqual(['immediate', 'resumed'])
+  })
+
+  it('is not held back by fake timers', async () => {
+    vi.useFakeTimers()
+    try {
+      await yieldToEventLoop()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -12,7 +12,7 @@
  */
 import { DeltaError, isDeltaError } from '../errors.js'
 import { checkpointKey, LAST_CHECKPOINT_KEY } from '../log/log-path.js'
-import { writeParquet } from '../parquet/index.js'
+import { writeParquetYielding } from '../parquet/index.js'
 import type { StructType } from '../schema/data-type.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
@@ -184,7 +184,9 @@ export async function writeCheckpoint(
     )
   }
   const rows = checkpointRows(snapshot, now)
-  const bytes = writeParquet(rows, WRITE_SCHEMA, {
+  // Yielding: a checkpoint of thousands of actions takes tens of milliseconds to encode, and
+  // it is often written beside the commits of a busy handle.
+  const bytes = await writeParquetYielding(rows, WRITE_SCHEMA, {
     createdBy: CREATED_BY,
     singlePageMaxRows: SINGLE_PAGE_MAX_ACTIONS,
   })

@@ -14,7 +14,7 @@ export type {
 } from './read-parquet.js'
 export { openParquetColumns } from './read-columns.js'
 export type { LeafColumn, LeafValue, ParquetColumns, ParquetSchemaNode } from './read-columns.js'
-export { DEFAULT_CREATED_BY, writeParquet } from './write-parquet.js'
+export { DEFAULT_CREATED_BY, writeParquet, writeParquetYielding } from './write-parquet.js'
 export type { WriteParquetOptions } from './write-parquet.js'
 export {
   duckDbAvailable,

@@ -28,6 +28,7 @@
 import { ByteWriter, parquetWrite } from 'hyparquet-writer'
 // hyparquet-writer bundles its own hyparquet, so its SchemaElement type is the one to use here.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
+import { yieldToEventLoop } from '../concurrency.js'
 import { decimalParams } from '../schema/data-type.js'
 import type { DataType, StructField, StructType } from '../schema/data-type.js'
 import { errorMessage, parquetError } from './parquet-error.js'
@@ -124,6 +125,55 @@ export function writeParquet(
   schema: StructType,
   options: WriteParquetOptions = {},
 ): Uint8Array {
+  const steps = encodeSteps(rows, schema, options)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
+/**
+ * {@link writeParquet} for files written beside latency-sensitive work (checkpoints): the
+ * conversion of each column and, with the single-page writer, the encoding of each column
+ * chunk are separate steps, and after steps that took {@link YIELD_AFTER_MS} the event loop
+ * runs what is waiting (I/O completions, other commits) before the next step. A file of fewer
+ * than {@link YIELD_MIN_ROWS} rows is written without yielding. The general writer runs in one
+ * step.
+ * @param rows - rows in the engine's value representation
+ * @param schema - the Delta schema of the rows
+ * @param options - as for {@link writeParquet}
+ * @returns the file bytes
+ * @throws like {@link writeParquet}
+ */
+export async function writeParquetYielding(
+  rows: readonly Record<string, unknown>[],
+  schema: StructType,
+  options: WriteParquetOptions = {},
+): Promise<Uint8Array> {
+  const steps = encodeSteps(rows, schema, options)
+  const large = rows.length >= YIELD_MIN_ROWS
+  let since = performance.now()
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+    if (large && performance.now() - since >= YIELD_AFTER_MS) {
+      await yieldToEventLoop()
+      since = performance.now()
+    }
+  }
+}
+
+/** How long {@link writeParquetYielding} works before letting the event loop run. */
+const YIELD_AFTER_MS = 2
+
+/** Files of fewer rows are written by {@link writeParquetYielding} in one go. */
+const YIELD_MIN_ROWS = 1000
+
+function* encodeSteps(
+  rows: readonly Record<string, unknown>[],
+  schema: StructType,
+  options: WriteParquetOptions,
+): Generator<void, Uint8Array> {
   const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE
   if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) {
     throw parquetError(
@@ -132,15 +182,16 @@ export function writeParquet(
     )
   }
   const { columns, plans, small } = planSchema(schema)
-  const columnData: ColumnSource[] = plans.map((plan) => ({
-    name: plan.name,
-    data: encodeColumn(rows, plan),
-  }))
+  const columnData: ColumnSource[] = []
+  for (const plan of plans) {
+    columnData.push({ name: plan.name, data: encodeColumn(rows, plan) })
+    yield
+  }
   const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
   const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
   if (small && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
     try {
-      return writeSinglePage(
+      return yield* writeSinglePage(
         small,
         columnData.map((c) => c.data as unknown[]),
         rows.length,

@@ -361,31 +361,37 @@ function collectLeaves(
 }
 
 /**
- * Writes one row group as a Parquet file.
+ * Writes one row group as a Parquet file, one column chunk per step: the generator yields
+ * after each column chunk, so that a caller may let other work run between them
+ * (`writeParquetYielding`), and returns the file bytes.
  * @param plan - the schema's plan ({@link planSinglePage})
  * @param values - the values of each top-level field, converted (see `write-parquet.ts`):
  *   `null` for nulls; string, Uint8Array, bigint, number or boolean for primitives; objects,
  *   arrays and Maps of those for structs, lists and maps
  * @param rowCount - rows (at least 1)
  * @param createdBy - the footer's `created_by`
- * @returns the file bytes
+ * @returns the steps, then the file bytes
  */
-export function writeSinglePage(
+export function* writeSinglePage(
   plan: SinglePagePlan,
   values: readonly (readonly unknown[])[],
   rowCount: number,
   createdBy: string,
-): Uint8Array {
+): Generator<void, Uint8Array> {
   const out = new Bytes(1024 + rowCount * 16 * values.length)
   out.u32(0x31524150) // "PAR1"
-  // The writer is synchronous: one page and one compression buffer serve every call.
+  // Each column chunk is written in one synchronous step: one page and one compression buffer
+  // serve every call, also when steps of several files interleave.
   if (scratch.page.buf.length > SCRATCH_KEEP) scratch.page = new Bytes(SCRATCH_INITIAL)
   if (scratch.zip.buf.length > SCRATCH_KEEP) scratch.zip = new Bytes(SCRATCH_INITIAL)
   const chunks: ChunkInfo[] = []
-  plan.fields.forEach((leaves, i) => {
+  for (let i = 0; i < plan.fields.length; i++) {
     const column = values[i] as readonly unknown[]
-    for (const leaf of leaves) chunks.push(writeChunk(out, leaf, column))
-  })
+    for (const leaf of plan.fields[i] as readonly Leaf[]) {
+      chunks.push(writeChunk(out, leaf, column))
+      yield
+    }
+  }
   const footerStart = out.length
   writeFooter(new Thrift(out), plan, chunks, rowCount, createdBy)
   out.u32(out.length - footerStart)

@@ -1,7 +1,11 @@
 import fc from 'fast-check'
 import { parquetMetadata, snappyUncompress } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
-import { readParquetRows, writeParquet } from '../../../src/delta/parquet/index.js'
+import {
+  readParquetRows,
+  writeParquet,
+  writeParquetYielding,
+} from '../../../src/delta/parquet/index.js'
 import { snappyCompress } from '../../../src/delta/parquet/snappy.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
 import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack, field, struct } from './sample-rows.js'
@@ -175,6 +179,32 @@ describe('the single-page Parquet writer', () => {
     for (const bytes of [nested, many, groups]) {
       expect(pageTypes(bytes)).not.toContain('DATA_PAGE')
     }
+  })
+})
+
+describe('writeParquetYielding', () => {
+  it('writes the same bytes as writeParquet, letting the event loop run between columns', async () => {
+    const rows = Array.from({ length: 40_000 }, (_, i) => flat(EDGE_ROWS[i % 4]!))
+    const order: string[] = []
+    setImmediate(() => order.push('event loop'))
+    const bytes = await writeParquetYielding(rows, FLAT_SCHEMA, { singlePageMaxRows: 50_000 })
+    order.push('written')
+    expect(order).toEqual(['event loop', 'written'])
+    expect(bytes).toEqual(writeParquet(rows, FLAT_SCHEMA, { singlePageMaxRows: 50_000 }))
+  })
+
+  it('writes a small file without yielding', async () => {
+    const order: string[] = []
+    setImmediate(() => order.push('event loop'))
+    await writeParquetYielding(EDGE_ROWS.map(flat), FLAT_SCHEMA)
+    order.push('written')
+    expect(order[0]).toBe('written')
+  })
+
+  it('rejects invalid rows like writeParquet', async () => {
+    await expect(writeParquetYielding([{ l: null }], FLAT_SCHEMA)).rejects.toMatchObject({
+      code: 'SCHEMA_MISMATCH',
+    })
   })
 })
 
