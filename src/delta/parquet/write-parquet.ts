@@ -181,7 +181,7 @@ function* encodeSteps(
       `rowGroupSize must be a positive integer, got ${rowGroupSize}`,
     )
   }
-  const { columns, plans, small } = planSchema(schema)
+  const { columns, plans, singlePage } = planSchema(schema)
   const columnData: ColumnSource[] = []
   for (const plan of plans) {
     columnData.push({ name: plan.name, data: encodeColumn(rows, plan) })
@@ -189,10 +189,10 @@ function* encodeSteps(
   }
   const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
   const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
-  if (small && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
+  if (singlePage && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
     try {
       return yield* writeSinglePage(
-        small,
+        singlePage,
         columnData.map((c) => c.data as unknown[]),
         rows.length,
         createdBy,
@@ -228,7 +228,7 @@ interface SchemaPlan {
   /** One per non-void top-level field. */
   readonly plans: readonly ColumnPlan[]
   /** How the single-page writer writes it, when it can (see `write-single-page.ts`). */
-  readonly small: SinglePagePlan | undefined
+  readonly singlePage: SinglePagePlan | undefined
 }
 
 /** Plans by schema object: a table's schema object is reused for every file it writes. */
@@ -251,7 +251,7 @@ function planSchema(schema: StructType): SchemaPlan {
   if (plans.length === 0) {
     throw parquetError('PARQUET_ERROR', 'cannot write a schema without non-void columns')
   }
-  const plan = { columns, plans, small: planSinglePage(columns) }
+  const plan = { columns, plans, singlePage: planSinglePage(columns) }
   schemaPlans.set(schema, plan)
   return plan
 }
