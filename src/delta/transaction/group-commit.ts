@@ -22,6 +22,7 @@
  */
 import type { CheckpointResult } from '../checkpoint/write-checkpoint.js'
 import type { Clock } from '../clock.js'
+import { yieldToEventLoop } from '../concurrency.js'
 import { DeltaError, isDeltaError } from '../errors.js'
 import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
 import { stageAppend } from '../operations/write.js'
@@ -164,7 +165,7 @@ export class GroupCommitQueue {
       for (;;) {
         // Let the callers woken by the previous acknowledgement enqueue first, so that they
         // share the next commit instead of the first of them committing alone.
-        await new Promise<void>((resolve) => setImmediate(resolve))
+        await yieldToEventLoop()
         if (this.#pending.length === 0) break
         await this.#commitBatch(this.#takeBatch())
       }
