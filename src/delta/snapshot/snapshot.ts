@@ -58,31 +58,51 @@ export async function readCommit(
   return parseCommitFile(new TextDecoder().decode(data), `${location}/${commit.key}`)
 }
 
-/** How many new commits {@link probeCommits} looks for before leaving it to a listing. */
+/** How many new commits {@link findNewCommits} probes for before listing the log instead. */
 const MAX_COMMIT_PROBES = 16
 
 /**
- * The commits after `afterVersion` (through `throughVersion` when given), found by probing
- * their names one by one (commits are contiguous), without a listing of the log, whose cost
- * grows with its length. More than a few new commits are left to a listing.
+ * The commits after `afterVersion` (through `throughVersion` when given), in order. Commits
+ * are contiguous, so their names are probed one by one (one HEAD on a quiet table) instead of
+ * listing the log, whose cost grows with its length; past a few new commits, a listing is
+ * cheaper.
  * @param store - the table's store
  * @param afterVersion - the last version known
  * @param throughVersion - the last version wanted, if any
- * @returns the commits found (none on a quiet table), or undefined when there are more than a
- *   few (the caller lists the log instead)
+ * @returns the commits (none on a quiet table), or undefined when the listing shows that some
+ *   of them are gone (log cleanup)
  * @internal
  */
-export async function probeCommits(
+export async function findNewCommits(
   store: ObjectStore,
   afterVersion: number,
   throughVersion?: number,
 ): Promise<CommitRef[] | undefined> {
   const refs: CommitRef[] = []
   for (let v = afterVersion + 1; throughVersion === undefined || v <= throughVersion; v++) {
-    if (refs.length >= MAX_COMMIT_PROBES) return undefined
+    if (refs.length >= MAX_COMMIT_PROBES) return listNewCommits(store, afterVersion, throughVersion)
     const key = commitKey(v)
     if (!(await store.head(key))) break
     refs.push({ version: v, key })
+  }
+  return refs
+}
+
+async function listNewCommits(
+  store: ObjectStore,
+  afterVersion: number,
+  throughVersion: number | undefined,
+): Promise<CommitRef[] | undefined> {
+  const keys = await store.listKeys(LOG_DIR, {
+    startAfter: `${LOG_DIR}${padVersion(afterVersion)}.json`,
+  })
+  const refs: CommitRef[] = []
+  for (const key of keys) {
+    const f = parseLogKey(key)
+    if (f?.type !== 'commit' || f.version <= afterVersion) continue
+    if (throughVersion !== undefined && f.version > throughVersion) break
+    if (f.version !== afterVersion + 1 + refs.length) return undefined
+    refs.push({ version: f.version, key })
   }
   return refs
 }
@@ -229,33 +249,13 @@ export class Snapshot {
    */
   async update(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
     if (options.version === this.version) return this
-    // Probes first: on a quiet table one HEAD, and a few for a few new commits, replace a
-    // listing of the whole log.
-    const probed = await probeCommits(store, this.version, options.version)
-    if (probed) {
-      if (probed.length === 0) return this
-      return this.applyCommits(
-        await readCommits(store, this.location, probed),
-        this.version + probed.length,
-      )
-    }
-    const keys = await store.listKeys(LOG_DIR, {
-      startAfter: `${LOG_DIR}${padVersion(this.version)}.json`,
-    })
-    const commits: CommitRef[] = []
-    let expected = this.version + 1
-    for (const key of keys) {
-      const f = parseLogKey(key)
-      if (f?.type !== 'commit' || f.version < expected) continue
-      if (options.version !== undefined && f.version > options.version) break
-      if (f.version !== expected) return Snapshot.load(store, options)
-      commits.push({ version: f.version, key })
-      expected++
-    }
+    const commits = await findNewCommits(store, this.version, options.version)
+    // Commits that are no longer all there (log cleanup): read the log afresh.
+    if (!commits) return Snapshot.load(store, options)
     if (commits.length === 0) return this
     return this.applyCommits(
       await readCommits(store, this.location, commits),
-      commits.at(-1)?.version ?? this.version,
+      this.version + commits.length,
     )
   }
 

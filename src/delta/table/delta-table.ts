@@ -66,8 +66,8 @@ import {
   parseTimestampArg,
   type HistoryEntry,
 } from '../snapshot/history.js'
-import { probeCommits, readCommits, Snapshot } from '../snapshot/snapshot.js'
-import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
+import { findNewCommits, readCommits, Snapshot } from '../snapshot/snapshot.js'
+import { commitKey } from '../log/log-path.js'
 import type { Action } from '../actions/actions.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { openStore } from '../storage/open-store.js'
@@ -554,25 +554,13 @@ export class DeltaTable {
       }
       return this.#readChanges(commits)
     }
-    // Probes first: on a quiet table one HEAD, and a few for a few new commits, replace a
-    // listing of the whole log.
-    const probed = await probeCommits(this.store, afterVersion)
-    if (probed) return this.#readChanges(probed)
-    const keys = await this.store.listKeys(LOG_DIR, {
-      startAfter: `${LOG_DIR}${padVersion(afterVersion)}.json`,
-    })
-    const commits: { version: number; key: string }[] = []
-    for (const key of keys) {
-      const f = parseLogKey(key)
-      if (f?.type !== 'commit' || f.version <= afterVersion) continue
-      if (f.version !== afterVersion + 1 + commits.length) {
-        throw new DeltaError(
-          'VERSION_NOT_FOUND',
-          `delta table: commits after version ${afterVersion} of ${this.store.location} are no longer all available`,
-          { context: { table: this.store.location, version: afterVersion } },
-        )
-      }
-      commits.push({ version: f.version, key })
+    const commits = await findNewCommits(this.store, afterVersion)
+    if (!commits) {
+      throw new DeltaError(
+        'VERSION_NOT_FOUND',
+        `delta table: commits after version ${afterVersion} of ${this.store.location} are no longer all available`,
+        { context: { table: this.store.location, version: afterVersion } },
+      )
     }
     return this.#readChanges(commits)
   }

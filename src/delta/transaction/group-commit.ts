@@ -28,7 +28,7 @@ import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
 import { stageAppend } from '../operations/write.js'
 import { validateRows } from '../operations/write-files.js'
 import type { StructType } from '../schema/data-type.js'
-import { probeCommits, readCommits, type Snapshot } from '../snapshot/snapshot.js'
+import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
 
 /** Default bound on rows held by the queue (queued plus in flight). */
@@ -348,8 +348,8 @@ export interface CommitBatchOptions {
 
 /**
  * The append of one group-commit batch: encodes the rows into data files and starts writing
- * them while the snapshot catches up with commits made by others (probing the next commit
- * names, no listing), then commits them with the commit file staged while the data files are
+ * them while the snapshot catches up with commits made by others ({@link Snapshot.update}:
+ * the next commit names are probed, the log listed only when far behind), then commits them with the commit file staged while the data files are
  * being made durable.
  * @param store - the table's store
  * @param snapshot - the latest snapshot this process knows
@@ -369,7 +369,7 @@ export async function commitBatch(
   options: CommitBatchOptions = {},
 ): Promise<FinishedWrite> {
   // The probe for newer commits runs while the rows are encoded and the data file written.
-  const caughtUp = catchUp(store, snapshot)
+  const caughtUp = snapshot.update(store)
   const staged = stageAppend(store, snapshot, clock, rows, { trusted: true })
   let latest: Snapshot
   try {
@@ -381,18 +381,6 @@ export async function commitBatch(
   // When another writer changed the schema or the settings meanwhile, the staged files are
   // replaced by rows encoded (and validated) against the new metadata.
   return staged.commit(latest, { checkpoint: options.checkpoint })
-}
-
-/**
- * Applies the commits made after `snapshot` by other writers (probing the next names; a
- * listing when far behind).
- */
-async function catchUp(store: ObjectStore, snapshot: Snapshot): Promise<Snapshot> {
-  const refs = await probeCommits(store, snapshot.version)
-  if (!refs) return snapshot.update(store)
-  if (refs.length === 0) return snapshot
-  const commits = await readCommits(store, snapshot.location, refs)
-  return snapshot.applyCommits(commits, snapshot.version + refs.length)
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
