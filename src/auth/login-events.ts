@@ -23,6 +23,7 @@
  */
 import type { AuditLog } from '../audit/audit-log.js'
 import type { Logger } from '../common/logger.js'
+import { yieldToEventLoop } from '../delta/concurrency.js'
 import type { AddAction, CommitInfoAction, DeltaTable } from '../delta/index.js'
 import { isDeltaError } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
@@ -125,7 +126,7 @@ export class LoginEvents {
         do {
           this.#again = false
           // Let the logins completing in this turn join the same write.
-          await new Promise<void>((resolve) => setImmediate(resolve))
+          await yieldToEventLoop()
           try {
             await this.#runOnce()
           } catch (error) {
