@@ -422,24 +422,22 @@ function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
     }
     return out
   }
+  /** One entry of the column: its levels, and its value when it has one. */
+  const entry = (repetition: number, definition: number, value?: unknown): void => {
+    out.repetition.push(repetition)
+    out.definition.push(definition)
+    if (value !== undefined) out.values.push(value)
+  }
   const visit = (value: unknown, s: number, definition: number, repetition: number): void => {
+    if (value === null || value === undefined) {
+      entry(repetition, definition)
+      return
+    }
     if (s === steps.length) {
-      if (value === null || value === undefined) {
-        out.repetition.push(repetition)
-        out.definition.push(definition)
-      } else {
-        out.repetition.push(repetition)
-        out.definition.push(definition + (leaf.optional ? 1 : 0))
-        out.values.push(value)
-      }
+      entry(repetition, definition + (leaf.optional ? 1 : 0), value)
       return
     }
     const step = steps[s] as Step
-    if (value === null || value === undefined) {
-      out.repetition.push(repetition)
-      out.definition.push(definition)
-      return
-    }
     const defined = definition + (step.optional ? 1 : 0)
     switch (step.kind) {
       case 'struct':
@@ -447,10 +445,7 @@ function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
         return
       case 'list': {
         const items = value as readonly unknown[]
-        if (items.length === 0) {
-          out.repetition.push(repetition)
-          out.definition.push(defined)
-        }
+        if (items.length === 0) entry(repetition, defined)
         for (let i = 0; i < items.length; i++) {
           visit(items[i], s + 1, defined + 1, i === 0 ? repetition : 1)
         }
@@ -458,10 +453,7 @@ function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
       }
       case 'map': {
         const map = value as ReadonlyMap<unknown, unknown>
-        if (map.size === 0) {
-          out.repetition.push(repetition)
-          out.definition.push(defined)
-        }
+        if (map.size === 0) entry(repetition, defined)
         let first = true
         for (const [k, v] of map) {
           visit(step.keys ? k : v, s + 1, defined + 1, first ? repetition : 1)
@@ -827,6 +819,14 @@ function writeFooter(
 
 const REPETITION = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const
 
+/** Field ids, in the LogicalType union, of the logical types that carry no parameters. */
+const EMPTY_LOGICAL_TYPES: Readonly<Record<string, number>> = {
+  STRING: 1,
+  MAP: 2,
+  LIST: 3,
+  DATE: 6,
+}
+
 function writeSchemaElement(t: Thrift, e: SchemaElement): void {
   t.begin()
   if (e.type !== undefined) t.i32(1, PHYSICAL[e.type as Physical])
@@ -841,42 +841,37 @@ function writeSchemaElement(t: Thrift, e: SchemaElement): void {
   const logical = e.logical_type
   if (logical) {
     t.struct(10)
-    switch (logical.type) {
-      case 'STRING':
-        t.struct(1)
-        t.end()
-        break
-      case 'MAP':
-        t.struct(2)
-        t.end()
-        break
-      case 'LIST':
-        t.struct(3)
-        t.end()
-        break
-      case 'DATE':
-        t.struct(6)
-        t.end()
-        break
-      case 'DECIMAL':
-        t.struct(5)
-        t.i32(1, logical.scale)
-        t.i32(2, logical.precision)
-        t.end()
-        break
-      case 'TIMESTAMP':
-        t.struct(8)
-        t.bool(1, logical.isAdjustedToUTC)
-        t.struct(2)
-        t.struct(logical.unit === 'MILLIS' ? 1 : logical.unit === 'MICROS' ? 2 : 3)
-        t.end()
-        t.end()
-        t.end()
-        break
-      default:
-        throw new Error(`single-page Parquet writer: unsupported logical type ${logical.type}`)
-    }
+    const empty = EMPTY_LOGICAL_TYPES[logical.type]
+    if (empty !== undefined) {
+      t.struct(empty)
+      t.end()
+    } else writeLogicalParameters(t, logical)
     t.end()
   }
   t.end()
+}
+
+function writeLogicalParameters(
+  t: Thrift,
+  logical: NonNullable<SchemaElement['logical_type']>,
+): void {
+  switch (logical.type) {
+    case 'DECIMAL':
+      t.struct(5)
+      t.i32(1, logical.scale)
+      t.i32(2, logical.precision)
+      t.end()
+      break
+    case 'TIMESTAMP':
+      t.struct(8)
+      t.bool(1, logical.isAdjustedToUTC)
+      t.struct(2)
+      t.struct(logical.unit === 'MILLIS' ? 1 : logical.unit === 'MICROS' ? 2 : 3)
+      t.end()
+      t.end()
+      t.end()
+      break
+    default:
+      throw new Error(`single-page Parquet writer: unsupported logical type ${logical.type}`)
+  }
 }
