@@ -267,24 +267,14 @@ describe('AuthService', () => {
     })
 
     it('revokes sessions another instance opened that this one has not seen yet', async () => {
-      const clock = fakeClock()
-      const a = await openInstance({ clock })
-      const admin = await a.auth.bootstrapAdmin({
-        username: 'radmin',
-        email: 'radmin@example.com',
-        password: PASSWORD,
-      })
-      const user = await a.auth.register({
-        username: 'rita',
-        email: 'rita@example.com',
-        password: PASSWORD,
-      })
-      const b = await openInstance({ dir: a.dir, clock })
-      const session = await b.auth.login('rita', PASSWORD)
-      await a.auth.rejectUser(admin.userId, user.userId)
-      const [row] = await a.store.query('sessions', col('session_id').eq(session.sessionId))
+      const { inst, auth, admin, register, clock } = await world()
+      const user = await register('rita')
+      const other = await openInstance({ dir: inst.dir, clock })
+      const session = await other.auth.login('rita', PASSWORD)
+      await auth.rejectUser(admin.userId, user.userId)
+      const [row] = await inst.store.query('sessions', col('session_id').eq(session.sessionId))
       expect(row).toMatchObject({ is_revoked: true })
-      await Promise.all([a.close(), b.close()])
+      await Promise.all([inst.close(), other.close()])
     })
 
     it('gives a wrong password for a rejected account the generic error', async () => {
