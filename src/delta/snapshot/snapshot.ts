@@ -69,6 +69,8 @@ const MAX_COMMIT_PROBES = 16
  * @param store - the table's store
  * @param afterVersion - the last version known
  * @param throughVersion - the last version wanted, if any
+ * @param options - `list`: list the log instead of probing (a missing next commit is then told
+ *   apart from one that log cleanup removed)
  * @returns the commits (none on a quiet table), or undefined when the listing shows that some
  *   of them are gone (log cleanup)
  * @internal
@@ -77,7 +79,9 @@ export async function findNewCommits(
   store: ObjectStore,
   afterVersion: number,
   throughVersion?: number,
+  options: { list?: boolean } = {},
 ): Promise<CommitRef[] | undefined> {
+  if (options.list) return listNewCommits(store, afterVersion, throughVersion)
   const refs: CommitRef[] = []
   for (let v = afterVersion + 1; throughVersion === undefined || v <= throughVersion; v++) {
     if (refs.length >= MAX_COMMIT_PROBES) return listNewCommits(store, afterVersion, throughVersion)
@@ -140,6 +144,14 @@ export class Snapshot {
   /** The commitInfo of this version's commit, when it was read. */
   readonly commitInfo: CommitInfoAction | undefined
   readonly #state: ReplayState
+  /**
+   * Wall-clock time (epoch ms) at which this version was known to be the table's latest, if it
+   * was: no later commit existed then, so any later commit is younger, and log cleanup cannot
+   * have removed it before that time plus the log retention. Until then, a missing next commit
+   * file means that there is none; after it, the log must be listed. Refreshed by
+   * {@link Snapshot.update}; it changes no content.
+   */
+  #latestAt: number | undefined
 
   private constructor(
     location: string,
@@ -192,8 +204,11 @@ export class Snapshot {
    *   `INVALID_VERSION`; VersionNotFoundError; UnsupportedProtocolError
    */
   static async load(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
+    const startedAt = Date.now()
     const segment = await buildLogSegment(store, store.location, options)
-    return Snapshot.fromSegment(store, segment)
+    const snapshot = await Snapshot.fromSegment(store, segment)
+    if (options.version === undefined) snapshot.#latestAt = startedAt
+    return snapshot
   }
 
   /**
@@ -249,13 +264,23 @@ export class Snapshot {
    */
   async update(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
     if (options.version === this.version) return this
-    const commits = await findNewCommits(store, this.version, options.version)
+    const startedAt = Date.now()
+    // Past half the log retention since this version was known to be the latest, the next
+    // commit file may be missing because log cleanup removed it (a checkpoint covers it): list.
+    const list =
+      this.#latestAt === undefined || startedAt - this.#latestAt >= this.config.logRetentionMs / 2
+    const commits = await findNewCommits(store, this.version, options.version, { list })
     // Commits that are no longer all there (log cleanup): read the log afresh.
     if (!commits) return Snapshot.load(store, options)
-    if (commits.length === 0) return this
+    const latestAt = options.version === undefined ? startedAt : undefined
+    if (commits.length === 0) {
+      if (latestAt !== undefined) this.#latestAt = latestAt
+      return this
+    }
     return this.applyCommits(
       await readCommits(store, this.location, commits),
       this.version + commits.length,
+      latestAt,
     )
   }
 
@@ -264,17 +289,25 @@ export class Snapshot {
    * know the content of commits they just made).
    * @param commits - actions of versions `this.version + 1 ..= toVersion`, in order
    * @param toVersion - the version after applying them
+   * @param latestAt - a wall-clock time (epoch ms) at which `toVersion + 1` did not exist yet,
+   *   if known (a writer: just before its commit file was put)
    * @returns the new snapshot
    * @internal
    */
-  applyCommits(commits: readonly (readonly Action[])[], toVersion: number): Snapshot {
+  applyCommits(
+    commits: readonly (readonly Action[])[],
+    toVersion: number,
+    latestAt?: number,
+  ): Snapshot {
     if (toVersion !== this.version + commits.length) {
       throw new DeltaError('INTERNAL', 'delta snapshot: applyCommits given a non-contiguous range')
     }
     const state = new ReplayState(this.#state)
     for (const actions of commits) state.apply(actions)
     const commitInfo = commits.at(-1)?.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
-    return new Snapshot(this.location, toVersion, state, commitInfo)
+    const snapshot = new Snapshot(this.location, toVersion, state, commitInfo)
+    snapshot.#latestAt = latestAt
+    return snapshot
   }
 
   /** Partition columns, in table order. */

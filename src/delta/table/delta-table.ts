@@ -554,7 +554,11 @@ export class DeltaTable {
       }
       return this.#readChanges(commits)
     }
-    const commits = await findNewCommits(this.store, afterVersion)
+    let commits = await findNewCommits(this.store, afterVersion)
+    if (commits?.length === 0 && this.#snapshot.version > afterVersion) {
+      // This handle has seen later commits: the next one is missing because log cleanup removed it.
+      commits = await findNewCommits(this.store, afterVersion, undefined, { list: true })
+    }
     if (!commits) {
       throw new DeltaError(
         'VERSION_NOT_FOUND',

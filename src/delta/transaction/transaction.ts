@@ -378,6 +378,8 @@ export class Transaction {
     let version = this.snapshot.version + 1
     for (let attempt = 1; ; attempt++) {
       const now = this.#clock.now()
+      // Wall-clock (not the injected clock): no commit after `version` exists before it is put.
+      const attemptedAt = Date.now()
       let ict: number | undefined
       if (ictEnabled && !(attempt === 1 && early)) {
         const prev = await this.#previousIct(version - 1, winners)
@@ -409,7 +411,7 @@ export class Transaction {
         chain.push(commitActions)
         return {
           version,
-          snapshot: this.snapshot.applyCommits(chain, version),
+          snapshot: this.snapshot.applyCommits(chain, version, attemptedAt),
           skipped: false,
           attempts: attempt,
         }

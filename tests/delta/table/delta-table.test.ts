@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   DeltaTable,
   MemoryStore,
@@ -7,6 +7,7 @@ import {
   type StructType,
 } from '../../../src/delta/index.js'
 import { makeTempDir } from '../../support/temp.js'
+import { DAY, FakeClock } from '../operations/vacuum-support.js'
 
 const schema: StructType = {
   type: 'struct',
@@ -57,5 +58,43 @@ describe('finding new commits', () => {
     )
     expect(store.listings).toBe(2)
     expect(await reader.files()).toHaveLength(30)
+  })
+
+  it('lists the log when log cleanup may have removed the next commit since the last look', async () => {
+    // Log cleanup removes commits older than the retention (30 days) that a checkpoint covers.
+    // A reader that last looked before them cannot tell from a missing next commit file that
+    // there is none; past half the retention since its last look, it lists the log.
+    const clock = new FakeClock()
+    const store = new ListCountingStore({ clock })
+    const properties = { 'delta.checkpointInterval': '3' }
+    const writer = await DeltaTable.create(store, { schema, properties, clock })
+    const reader = await DeltaTable.open(store, { clock })
+    for (let i = 1; i <= 12; i++) {
+      clock.advance(DAY)
+      await writer.append([{ id: BigInt(i) }])
+    }
+    clock.advance(40 * DAY)
+    expect((await writer.cleanupLog()).deletedFiles).toContain(
+      '_delta_log/00000000000000000001.json',
+    )
+    store.listings = 0
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + 16 * DAY)
+      await reader.refresh()
+      expect(reader.version).toBe(12)
+      expect(await reader.files()).toHaveLength(12)
+      expect(store.listings).toBeGreaterThan(0)
+      // Having just looked, the reader probes again.
+      await writer.append([{ id: 13n }])
+      store.listings = 0
+      await reader.refresh()
+      expect(reader.version).toBe(13)
+      expect(store.listings).toBe(0)
+      // A tail from before the cleanup fails instead of finding nothing new.
+      await expect(reader.changes(0)).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
