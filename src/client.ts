@@ -64,6 +64,8 @@ export interface LakehouseClientOptions {
   readonly maintenance?: boolean | LakehouseMaintenanceOptions
   /** Lifetime of password-reset tokens in seconds (60 to 86,400; default 3,600). */
   readonly passwordResetTtlSeconds?: number
+  /** Password resets granted per account per hour, across instances (1 to 100; default 5). */
+  readonly maxResetRequestsPerHour?: number
 }
 
 /** Options of admin operations on the client. */
@@ -155,6 +157,7 @@ export class LakehouseClient {
         ids: options.ids,
         backgroundSync: options.autoRefresh,
         passwordResetTtlSeconds: options.passwordResetTtlSeconds,
+        maxResetRequestsPerHour: options.maxResetRequestsPerHour,
       })
       let maintenance: MaintenanceScheduler | undefined
       if (options.maintenance) {

@@ -186,12 +186,16 @@ describe('LakehouseClient', () => {
     const short = await LakehouseClient.open(client.store.config, {
       hasher: new CountingHasher(),
       passwordResetTtlSeconds: 300,
+      maxResetRequestsPerHour: 2,
     })
     const g = await short.requestPasswordReset('fern')
     // Expiry has whole seconds (the token's exp claim).
     const lifetime = (g?.expiresAt ?? 0) - short.store.clock.now()
     expect(lifetime).toBeGreaterThan(299_000)
     expect(lifetime).toBeLessThanOrEqual(300_000)
+    // A second grant within the hour reaches the configured limit.
+    expect(await short.requestPasswordReset('fern')).toBeDefined()
+    expect(await short.requestPasswordReset('fern')).toBeUndefined()
     await short.close()
   })
 

@@ -19,6 +19,7 @@ import { AuditLog, type AuditOutcome, type RequestContext } from '../audit/audit
 import type { Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
+import type { LakehouseErrorCode } from '../lakehouse/error-codes.js'
 import { and, col, or, type AddAction } from '../delta/index.js'
 import { toLakehouseError, type DeltaStore, type PreparedRows } from '../lakehouse/delta-store.js'
 import type { StoredUser, UserRecord } from '../lakehouse/rows.js'
@@ -26,7 +27,13 @@ import type { OwnCommit } from '../lakehouse/table-view.js'
 import type { AuthErrorCode } from './error-codes.js'
 import { normalizeEmail, normalizeUsername } from './identity.js'
 import { SessionIndex, UserIndex } from './indexes.js'
-import { LOGIN_FAILED, LoginThrottle, PASSWORD_RESET, throttleKey } from './login-throttle.js'
+import {
+  LOGIN_FAILED,
+  LoginThrottle,
+  PASSWORD_RESET,
+  PASSWORD_RESET_REQUEST,
+  throttleKey,
+} from './login-throttle.js'
 import { LOGIN_EVENTS_CHECK_MS, LoginEvents } from './login-events.js'
 import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
@@ -87,6 +94,11 @@ export interface AuthServiceOptions {
   /** Lifetime of password-reset tokens in seconds (60 to 86,400; default 3,600). */
   readonly passwordResetTtlSeconds?: number
   /**
+   * Password resets granted per account per hour, counted across instances (1 to 100; default
+   * {@link DEFAULT_RESET_REQUESTS_PER_HOUR}).
+   */
+  readonly maxResetRequestsPerHour?: number
+  /**
    * How often to check for login events other processes left behind, with background sync
    * (default 30 s).
    */
@@ -125,6 +137,8 @@ interface LoginState {
 }
 
 const MAX_IDENTIFIER = 320
+/** Password resets granted per account per hour, by default. */
+export const DEFAULT_RESET_REQUESTS_PER_HOUR = 5
 const MAX_NAME = 100
 const MAX_PREFERENCES_BYTES = 16 * 1024
 const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}]/u
@@ -185,6 +199,21 @@ function byCreation(a: UserRecord, b: UserRecord): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || (a.userId < b.userId ? -1 : 1)
 }
 
+/**
+ * The hourly limit of password resets per account.
+ * @throws LakehouseError `CONFIG_INVALID` out of range
+ */
+function resetRequestsPerHour(value: number | undefined): number {
+  const n = value ?? DEFAULT_RESET_REQUESTS_PER_HOUR
+  if (!Number.isInteger(n) || n < 1 || n > 100) {
+    throw new LakehouseError<LakehouseErrorCode>(
+      'CONFIG_INVALID',
+      `auth: maxResetRequestsPerHour must be an integer from 1 to 100, got ${String(value)}`,
+    )
+  }
+  return n
+}
+
 /** Authentication and user management over a {@link DeltaStore}. */
 export class AuthService {
   readonly #store: DeltaStore
@@ -229,6 +258,7 @@ export class AuthService {
       this.#clock,
       store.config.maxFailedLogins,
       store.config.lockoutWindowMinutes * 60_000,
+      resetRequestsPerHour(options.maxResetRequestsPerHour),
     )
     store.users.listen(this.#userIndex)
     store.sessions.listen(this.#sessionIndex)
@@ -911,8 +941,11 @@ export class AuthService {
    * Starts a password reset for the account of a username or email: issues a short-lived,
    * single-use reset token for the caller to deliver to the account's email address (this
    * library sends no mail). A lockout does not prevent it (the owner must be able to get back
-   * in). The answer for an unknown, disabled or rejected account is `undefined` after the same
-   * work (one audit event), so an application that answers every request alike reveals nothing.
+   * in). An account is granted at most `maxResetRequestsPerHour` resets per hour (default 5),
+   * counted across instances through the audit log, so that nobody can flood its owner's
+   * mailbox. The answer for an unknown, disabled or rejected account, and past that limit, is
+   * `undefined` after the same work (one audit event, `denied` with the reason), so an
+   * application that answers every request alike reveals nothing.
    * @param identifier - username or email
    * @param ctx - request context for the audit trail
    * @returns the token, its expiry and the user; `undefined` when no reset is possible
@@ -928,7 +961,7 @@ export class AuthService {
     if (!user || !record || !record.isActive || record.rejectedAt) {
       const reason = !record ? 'unknown' : record.rejectedAt ? 'rejected' : 'disabled'
       await this.#record(
-        'PASSWORD_RESET_REQUEST',
+        PASSWORD_RESET_REQUEST,
         'denied',
         record ?? {},
         record ? `user:${record.userId}` : `login:${throttleKey(undefined, key)}`,
@@ -937,11 +970,25 @@ export class AuthService {
       )
       return undefined
     }
-    const issued = this.#resets.issue(record.userId, user.passwordHash)
-    await this.#record('PASSWORD_RESET_REQUEST', 'success', record, `user:${record.userId}`, ctx, {
-      expiresAt: new Date(issued.expiresAt).toISOString(),
-    })
-    return { ...issued, user: record }
+    const resource = `user:${record.userId}`
+    const endGrant = this.#throttle.takeResetGrant(resource)
+    if (!endGrant) {
+      await this.#record(PASSWORD_RESET_REQUEST, 'denied', record, resource, ctx, {
+        reason: 'rate_limited',
+      })
+      return undefined
+    }
+    let eventId: string | undefined
+    const at = this.#clock.now()
+    try {
+      const issued = this.#resets.issue(record.userId, user.passwordHash)
+      eventId = await this.#record(PASSWORD_RESET_REQUEST, 'success', record, resource, ctx, {
+        expiresAt: new Date(issued.expiresAt).toISOString(),
+      })
+      return { ...issued, user: record }
+    } finally {
+      endGrant(eventId, at)
+    }
   }
 
   /**

@@ -9,6 +9,9 @@
  * session) resets the count, and so does a password reset (a `PASSWORD_RESET` success event,
  * resource `user:<id>`, tailed like the failures): the owner who reset a locked account can log
  * in with the new password on every instance at once.
+ *
+ * The same tail counts the password resets each account was granted in the last hour
+ * (`PASSWORD_RESET_REQUEST` success events), which limits them per account across instances.
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -22,9 +25,34 @@ export const LOGIN_FAILED = 'LOGIN_FAILED'
 /** The audit action of a password reset (its success ends a lockout of the account). */
 export const PASSWORD_RESET = 'PASSWORD_RESET'
 
+/** The audit action of a password-reset request (its grants count against an hourly limit). */
+export const PASSWORD_RESET_REQUEST = 'PASSWORD_RESET_REQUEST'
+
+/** The window of the limit on password-reset grants per account. */
+export const RESET_REQUEST_WINDOW_MS = 3_600_000
+
 /** The audit columns the throttle reads, and its filter. */
 const COLUMNS = ['event_id', 'timestamp', 'resource', 'action', 'outcome']
-const ACTIONS = col('action').in([LOGIN_FAILED, PASSWORD_RESET])
+const ACTIONS = col('action').in([LOGIN_FAILED, PASSWORD_RESET, PASSWORD_RESET_REQUEST])
+
+/** key -> event id -> time, for the events of a sliding window. */
+type WindowedEvents = Map<string, Map<string, number>>
+
+function addEvent(events: WindowedEvents, key: string, eventId: string, at: number): void {
+  let m = events.get(key)
+  if (!m) {
+    m = new Map()
+    events.set(key, m)
+  }
+  m.set(eventId, at)
+}
+
+function pruneEvents(events: WindowedEvents, cutoff: number): void {
+  for (const [key, m] of events) {
+    for (const [id, t] of m) if (t < cutoff) m.delete(id)
+    if (m.size === 0) events.delete(key)
+  }
+}
 
 /**
  * The throttle key of a login attempt.
@@ -44,8 +72,13 @@ export class LoginThrottle {
   readonly #clock: Clock
   readonly #maxFailures: number
   readonly #windowMs: number
+  readonly #maxResetRequests: number
   /** key -> event id -> failure time */
-  readonly #failures = new Map<string, Map<string, number>>()
+  readonly #failures: WindowedEvents = new Map()
+  /** `user:<id>` -> event id -> time of a granted password reset */
+  readonly #resetGrants: WindowedEvents = new Map()
+  /** `user:<id>` -> reset requests of this instance being granted */
+  readonly #resetsInFlight = new Map<string, number>()
   /** key -> time of the last success (failures before it do not count) */
   readonly #resets = new Map<string, number>()
   /** key -> attempts of this instance whose password check is still running */
@@ -59,12 +92,20 @@ export class LoginThrottle {
    * @param clock - time source
    * @param maxFailures - failures that lock an account
    * @param windowMs - the counting window
+   * @param maxResetRequests - password resets granted per account per hour
    */
-  constructor(store: DeltaStore, clock: Clock, maxFailures: number, windowMs: number) {
+  constructor(
+    store: DeltaStore,
+    clock: Clock,
+    maxFailures: number,
+    windowMs: number,
+    maxResetRequests: number,
+  ) {
     this.#store = store
     this.#clock = clock
     this.#maxFailures = maxFailures
     this.#windowMs = windowMs
+    this.#maxResetRequests = maxResetRequests
   }
 
   /**
@@ -76,7 +117,7 @@ export class LoginThrottle {
     const table = this.#store.table('audit_log')
     await table.refresh()
     const version = table.version
-    const since = this.#clock.now() - this.#windowMs
+    const since = this.#clock.now() - Math.max(this.#windowMs, RESET_REQUEST_WINDOW_MS)
     const rows = await table.toRows({
       columns: COLUMNS,
       filter: and(
@@ -101,20 +142,15 @@ export class LoginThrottle {
   #add(row: Readonly<Record<string, unknown>>): void {
     const resource = row.resource
     if (typeof resource !== 'string') return
-    if (row.action === PASSWORD_RESET) {
-      if (row.outcome === 'success' && resource.startsWith('user:')) {
-        this.noteReset(resource, (row.timestamp as Date).getTime())
-      }
+    const at = (row.timestamp as Date).getTime()
+    if (row.action === PASSWORD_RESET || row.action === PASSWORD_RESET_REQUEST) {
+      if (row.outcome !== 'success' || !resource.startsWith('user:')) return
+      if (row.action === PASSWORD_RESET) this.noteReset(resource, at)
+      else addEvent(this.#resetGrants, resource, row.event_id as string, at)
       return
     }
     if (row.action !== LOGIN_FAILED || !resource.startsWith('login:')) return
-    const key = resource.slice('login:'.length)
-    let m = this.#failures.get(key)
-    if (!m) {
-      m = new Map()
-      this.#failures.set(key, m)
-    }
-    m.set(row.event_id as string, (row.timestamp as Date).getTime())
+    addEvent(this.#failures, resource.slice('login:'.length), row.event_id as string, at)
   }
 
   /**
@@ -145,11 +181,9 @@ export class LoginThrottle {
   }
 
   #prune(): void {
-    const cutoff = this.#clock.now() - this.#windowMs
-    for (const [key, m] of this.#failures) {
-      for (const [id, t] of m) if (t < cutoff) m.delete(id)
-      if (m.size === 0) this.#failures.delete(key)
-    }
+    const now = this.#clock.now()
+    pruneEvents(this.#failures, now - this.#windowMs)
+    pruneEvents(this.#resetGrants, now - RESET_REQUEST_WINDOW_MS)
   }
 
   /**
@@ -159,12 +193,30 @@ export class LoginThrottle {
    * @param at - failure time
    */
   noteFailure(key: string, eventId: string, at: number): void {
-    this.#add({
-      resource: `login:${key}`,
-      event_id: eventId,
-      timestamp: new Date(at),
-      action: LOGIN_FAILED,
-    })
+    addEvent(this.#failures, key, eventId, at)
+  }
+
+  /**
+   * Takes one of the password resets an account may be granted per hour, when one is left.
+   * Grants being made by this instance count until they end, so concurrent requests cannot all
+   * pass the check.
+   * @param key - throttle key of the account (`user:<id>`)
+   * @returns a function ending the grant, to be called with its audit event id and time once it
+   *   is recorded (with nothing when it failed); undefined when the limit is reached
+   */
+  takeResetGrant(key: string): ((eventId?: string, at?: number) => void) | undefined {
+    const cutoff = this.#clock.now() - RESET_REQUEST_WINDOW_MS
+    const inFlight = this.#resetsInFlight.get(key) ?? 0
+    let granted = inFlight
+    for (const t of this.#resetGrants.get(key)?.values() ?? []) if (t > cutoff) granted++
+    if (granted >= this.#maxResetRequests) return undefined
+    this.#resetsInFlight.set(key, inFlight + 1)
+    return (eventId, at) => {
+      const n = (this.#resetsInFlight.get(key) ?? 0) - 1
+      if (n > 0) this.#resetsInFlight.set(key, n)
+      else this.#resetsInFlight.delete(key)
+      if (eventId !== undefined && at !== undefined) addEvent(this.#resetGrants, key, eventId, at)
+    }
   }
 
   /**

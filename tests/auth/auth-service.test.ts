@@ -723,6 +723,55 @@ describe('AuthService', () => {
       expect((await auth.login('yuri', PASSWORD)).user.userId).toBe(user.userId)
     })
 
+    it('grants an account at most 5 resets an hour, on every instance, answering like unknown', async () => {
+      // Both instances tail each other's audit events every 20 ms.
+      const clock = fakeClock()
+      const options: InstanceOptions = {
+        dir: await makeTempDir('reset-limit-'),
+        clock,
+        customize: (builder) => builder.refreshMs(20),
+        auth: { backgroundSync: true },
+      }
+      const a = await openInstance(options)
+      const b = await openInstance(options)
+      const tailed = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 300))
+      await a.auth.bootstrapAdmin({ username: 'abe', email: 'abe@example.com', password: PASSWORD })
+      await b.store.refresh()
+      // Concurrent requests on one instance: exactly the limit is granted.
+      const burst = await Promise.all([1, 2, 3, 4].map(() => a.auth.requestPasswordReset('abe')))
+      expect(burst.every((g) => g?.token)).toBe(true)
+      await tailed()
+      expect((await b.auth.requestPasswordReset('ABE@example.com'))?.token).toBeTruthy()
+      await tailed()
+      const refused = await newAuditRows(a, async () => {
+        expect(await a.auth.requestPasswordReset('abe', CTX)).toBeUndefined()
+      })
+      expect(
+        refused.map((e) => [e.action, e.outcome, JSON.parse(e.details_json as string) as unknown]),
+      ).toEqual([['PASSWORD_RESET_REQUEST', 'denied', { reason: 'rate_limited' }]])
+      // The tokens granted still work; the limit opens again an hour after the grants.
+      clock.advance(59 * MINUTE)
+      expect(await b.auth.requestPasswordReset('abe')).toBeUndefined()
+      await b.auth.resetPassword(burst[0]?.token, NEXT)
+      clock.advance(MINUTE)
+      expect((await b.auth.requestPasswordReset('abe'))?.token).toBeTruthy()
+      await Promise.all([a.close(), b.close()])
+    })
+
+    it('honours a configured reset limit, and refuses one out of range', async () => {
+      const { auth, approved } = await world({ auth: { maxResetRequestsPerHour: 1 } })
+      await approved('bea')
+      expect(await auth.requestPasswordReset('bea')).toBeDefined()
+      expect(await auth.requestPasswordReset('bea')).toBeUndefined()
+      for (const bad of [0, 101, 2.5]) {
+        await expect(
+          openInstance({ auth: { maxResetRequestsPerHour: bad } }),
+        ).rejects.toMatchObject({
+          code: 'CONFIG_INVALID',
+        })
+      }
+    })
+
     it('honours a configured token lifetime, and refuses one out of range', async () => {
       const { auth, approved, clock } = await world({ auth: { passwordResetTtlSeconds: 120 } })
       await approved('zack')

@@ -5,6 +5,8 @@ import {
   LOGIN_FAILED,
   LoginThrottle,
   PASSWORD_RESET,
+  PASSWORD_RESET_REQUEST,
+  RESET_REQUEST_WINDOW_MS,
   throttleKey,
 } from '../../src/auth/login-throttle.js'
 import { randomIds } from '../../src/common/ids.js'
@@ -19,6 +21,8 @@ import {
 
 const MINUTE = 60_000
 const WINDOW = 15 * MINUTE
+/** Password resets granted per account per hour. */
+const RESETS = 5
 
 async function openStore(dir: string, clock: FakeClock): Promise<DeltaStore> {
   return DeltaStore.open(testConfig(dir), { clock, logger: recordingLogger(), autoRefresh: false })
@@ -54,7 +58,7 @@ describe('LoginThrottle', () => {
     const dir = await makeTempDir('throttle-')
     const clock = fakeClock()
     const store = await openStore(dir, clock)
-    const throttle = new LoginThrottle(store, clock, max, WINDOW)
+    const throttle = new LoginThrottle(store, clock, max, WINDOW, RESETS)
     await throttle.start(0)
     return { throttle, store, clock, dir }
   }
@@ -122,7 +126,7 @@ describe('LoginThrottle', () => {
     await throttle.sync()
     expect(throttle.lockedFor('user:a')).toBeGreaterThan(0)
     expect(throttle.lockedFor('user:b')).toBe(0)
-    const fresh = new LoginThrottle(store, clock, 3, WINDOW)
+    const fresh = new LoginThrottle(store, clock, 3, WINDOW, RESETS)
     await fresh.start(0)
     expect(fresh.lockedFor('user:b')).toBe(0)
     await other.close()
@@ -155,7 +159,7 @@ describe('LoginThrottle', () => {
         resource: 'login:user:b',
       }),
     ])
-    const fresh = new LoginThrottle(store, clock, 3, WINDOW)
+    const fresh = new LoginThrottle(store, clock, 3, WINDOW, RESETS)
     await fresh.start(0)
     expect(fresh.lockedFor('user:a')).toBe(WINDOW / 1000)
     expect(fresh.lockedFor('user:old')).toBe(0) // one failure is out of the window
@@ -176,10 +180,45 @@ describe('LoginThrottle', () => {
     await other.close()
   })
 
+  it('limits the password resets granted per account per hour, across instances', async () => {
+    const { throttle, store, clock, dir } = await setup()
+    // Grants being made count at once; one that failed to be recorded gives its place back.
+    const ends = [1, 2, 3].map(() => throttle.takeResetGrant('user:a'))
+    expect(ends.every((end) => end !== undefined)).toBe(true)
+    ends[0]?.('g1', clock.now())
+    ends[1]?.('g2', clock.now())
+    ends[2]?.()
+    // Another instance granted two more; denied and failed requests do not count.
+    const other = await openStore(dir, clock)
+    const audit = new AuditLog(other, clock, randomIds)
+    const event = (outcome: 'success' | 'denied' | 'failure', resource = 'user:a') =>
+      audit.rowOf({ action: PASSWORD_RESET_REQUEST, outcome, resource })
+    await other.append('audit_log', [event('success'), event('success'), event('denied')])
+    await other.append('audit_log', [event('failure'), event('success', 'login:user:a')])
+    expect(throttle.takeResetGrant('user:b')).toBeDefined()
+    const fifth = throttle.takeResetGrant('user:a')
+    expect(fifth).toBeDefined()
+    await throttle.sync()
+    expect(throttle.takeResetGrant('user:a')).toBeUndefined() // 4 granted, 1 in flight
+    fifth?.('g5', clock.now())
+    expect(throttle.takeResetGrant('user:a')).toBeUndefined()
+    // A throttle started now loads the hour's grants from the audit log (the other instance's
+    // two: this one's were only noted here).
+    const fresh = new LoginThrottle(store, clock, 3, WINDOW, RESETS)
+    await fresh.start(0)
+    for (let i = 0; i < 3; i++) expect(fresh.takeResetGrant('user:a')).toBeDefined()
+    expect(fresh.takeResetGrant('user:a')).toBeUndefined()
+    // The limit is per hour.
+    clock.advance(RESET_REQUEST_WINDOW_MS)
+    await throttle.sync()
+    expect(throttle.takeResetGrant('user:a')).toBeDefined()
+    await other.close()
+  })
+
   it('tails other instances in the background every refresh interval until stopped', async () => {
     const { clock, dir } = await setup()
     const store = await openStore(dir, clock)
-    const throttle = new LoginThrottle(store, clock, 2, WINDOW)
+    const throttle = new LoginThrottle(store, clock, 2, WINDOW, RESETS)
     await throttle.start(20)
     const other = await openStore(dir, clock)
     await recordFailure(other, clock, 'user:a')
