@@ -14,6 +14,7 @@ import {
   type DeltaTable,
   type Expression,
   type StructType,
+  type WriteResult,
 } from '../../src/delta/index.js'
 
 /** A row of the model table. */
@@ -280,6 +281,19 @@ export function sortRows(list: readonly Readonly<Record<string, unknown>>[]): Mo
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
+/**
+ * An operation with its rows fixed (ids given): what it does to a table, and to the model's
+ * rows.
+ */
+export interface Step {
+  /** Runs the operation on a table handle; `undefined` when it is a no-op by construction. */
+  readonly run: (table: DeltaTable) => Promise<WriteResult | undefined>
+  /** The model's rows after the operation. */
+  readonly model: (rows: readonly ModelRow[]) => ModelRow[]
+}
+
+const bump = (n: number | null): number | null => (n === null ? null : n + 1)
+
 /** A table and its model, kept in step. */
 export class ModelRun {
   readonly table: DeltaTable
@@ -298,8 +312,110 @@ export class ModelRun {
     return sortRows(this.#rows)
   }
 
+  /** Sets the model's rows (after operations run outside {@link ModelRun.apply}). */
+  set rows(rows: readonly ModelRow[]) {
+    this.#rows = [...rows]
+  }
+
   #fresh(values: readonly Values[]): ModelRow[] {
     return values.map((v) => ({ id: this.#nextId++, ...v }))
+  }
+
+  /**
+   * Fixes an operation's rows: fresh ids are taken now, so that steps prepared one after the
+   * other never reuse an id, whatever order they run in.
+   * @param op - the operation
+   * @returns the step
+   */
+  prepare(op: Op): Step {
+    switch (op.k) {
+      case 'append': {
+        const added = this.#fresh(op.rows)
+        return { run: (t) => t.append(added), model: (rows) => [...rows, ...added] }
+      }
+      case 'delete':
+        return {
+          run: (t) => t.delete(op.pred && toExpression(op.pred)),
+          model: (rows) => rows.filter((r) => !matches(op.pred, r)),
+        }
+      case 'update': {
+        const set: Record<string, unknown> = { ...op.set }
+        if (op.incrementN) {
+          set.n = (row: Readonly<Record<string, unknown>>) => bump(row.n as number | null)
+        }
+        if (Object.keys(set).length === 0) {
+          return { run: () => Promise.resolve(undefined), model: (rows) => [...rows] }
+        }
+        return {
+          run: (t) => t.update(op.pred && toExpression(op.pred), set),
+          model: (rows) =>
+            rows.map((r) =>
+              matches(op.pred, r)
+                ? { ...r, ...op.set, ...(op.incrementN ? { n: bump(r.n) } : {}) }
+                : r,
+            ),
+        }
+      }
+      case 'merge': {
+        // Negative offsets name existing ids (or, below zero, ids that match nothing).
+        const source = op.rows.map(({ offset, values: v }) => {
+          const row: Record<string, unknown> = { id: this.#nextId + BigInt(offset), ...v }
+          for (const c of op.omit) delete row[c]
+          return row
+        })
+        const top = source.reduce((m, r) => ((r.id as bigint) > m ? (r.id as bigint) : m), -1n)
+        if (top >= this.#nextId) this.#nextId = top + 1n
+        return {
+          run: (t) =>
+            t.merge(source, {
+              on: 'id',
+              whenMatched: op.whenMatched,
+              whenNotMatched: op.whenNotMatched,
+            }),
+          model: (rows) => {
+            const out = [...rows]
+            for (const s of source) {
+              const i = out.findIndex((r) => r.id === s.id)
+              if (i >= 0) {
+                if (op.whenMatched === 'update') out[i] = { ...out[i], ...s } as ModelRow
+                else if (op.whenMatched === 'delete') out.splice(i, 1)
+              } else if (op.whenNotMatched === 'insert') {
+                out.push({ p: null, n: null, s: null, ts: null, ...s } as ModelRow)
+              }
+            }
+            return out
+          },
+        }
+      }
+      case 'replaceWhere': {
+        const added = this.#fresh(op.rows.map((v) => ({ ...v, p: op.p })))
+        return {
+          run: (t) => t.overwrite(added, { replaceWhere: col('p').eq(op.p) }),
+          // `p = x` is UNKNOWN for a null p: those rows stay.
+          model: (rows) => [...rows.filter((r) => r.p !== op.p), ...added],
+        }
+      }
+      case 'overwrite': {
+        const added = this.#fresh(op.rows)
+        return { run: (t) => t.overwrite(added), model: () => [...added] }
+      }
+      case 'checkpoint':
+        return {
+          run: async (t) => {
+            await t.checkpoint()
+            return undefined
+          },
+          model: (rows) => [...rows],
+        }
+      case 'optimize':
+        return {
+          run: async (t) => {
+            await t.optimize()
+            return undefined
+          },
+          model: (rows) => [...rows],
+        }
+    }
   }
 
   /**
@@ -308,75 +424,9 @@ export class ModelRun {
    * @returns when both are done
    */
   async apply(op: Op): Promise<void> {
-    const t = this.table
-    switch (op.k) {
-      case 'append': {
-        const added = this.#fresh(op.rows)
-        await t.append(added)
-        this.#rows.push(...added)
-        break
-      }
-      case 'delete':
-        await t.delete(op.pred && toExpression(op.pred))
-        this.#rows = this.#rows.filter((r) => !matches(op.pred, r))
-        break
-      case 'update': {
-        const bump = (n: number | null): number | null => (n === null ? null : n + 1)
-        const set: Record<string, unknown> = { ...op.set }
-        if (op.incrementN) {
-          set.n = (row: Readonly<Record<string, unknown>>) => bump(row.n as number | null)
-        }
-        if (Object.keys(set).length === 0) return
-        await t.update(op.pred && toExpression(op.pred), set)
-        this.#rows = this.#rows.map((r) =>
-          matches(op.pred, r) ? { ...r, ...op.set, ...(op.incrementN ? { n: bump(r.n) } : {}) } : r,
-        )
-        break
-      }
-      case 'merge': {
-        const source = op.rows.map(({ offset, values: v }) => {
-          const row: Record<string, unknown> = { id: this.#nextId + BigInt(offset), ...v }
-          for (const c of op.omit) delete row[c]
-          return row
-        })
-        // Source ids below zero match nothing and are inserted like fresh ones.
-        await t.merge(source, {
-          on: 'id',
-          whenMatched: op.whenMatched,
-          whenNotMatched: op.whenNotMatched,
-        })
-        for (const s of source) {
-          const i = this.#rows.findIndex((r) => r.id === s.id)
-          if (i >= 0) {
-            if (op.whenMatched === 'update') this.#rows[i] = { ...this.#rows[i], ...s } as ModelRow
-            else if (op.whenMatched === 'delete') this.#rows.splice(i, 1)
-          } else if (op.whenNotMatched === 'insert') {
-            this.#rows.push({ p: null, n: null, s: null, ts: null, ...s } as ModelRow)
-          }
-        }
-        const top = source.reduce((m, s) => ((s.id as bigint) > m ? (s.id as bigint) : m), -1n)
-        if (top >= this.#nextId) this.#nextId = top + 1n
-        break
-      }
-      case 'replaceWhere': {
-        const added = this.#fresh(op.rows.map((v) => ({ ...v, p: op.p })))
-        await t.overwrite(added, { replaceWhere: col('p').eq(op.p) })
-        this.#rows = [...this.#rows.filter((r) => r.p !== op.p), ...added]
-        break
-      }
-      case 'overwrite': {
-        const added = this.#fresh(op.rows)
-        await t.overwrite(added)
-        this.#rows = added
-        break
-      }
-      case 'checkpoint':
-        await t.checkpoint()
-        break
-      case 'optimize':
-        await t.optimize()
-        break
-    }
-    this.versions.set(t.version, this.rows)
+    const step = this.prepare(op)
+    await step.run(this.table)
+    this.#rows = step.model(this.#rows)
+    this.versions.set(this.table.version, this.rows)
   }
 }
