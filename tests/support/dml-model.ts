@@ -302,9 +302,19 @@ export class ModelRun {
   /** The model's rows at each version the table reached. */
   readonly versions = new Map<number, ModelRow[]>()
 
-  constructor(table: DeltaTable) {
+  /**
+   * @param table - the table (empty, or holding the model's rows given as `rows` later)
+   * @param firstId - the first fresh id to hand out
+   */
+  constructor(table: DeltaTable, firstId = 0n) {
     this.table = table
+    this.#nextId = firstId
     this.versions.set(table.version, [])
+  }
+
+  /** The next fresh id {@link ModelRun.prepare} will hand out. */
+  get nextId(): bigint {
+    return this.#nextId
   }
 
   /** The model's current rows, in id order. */
@@ -429,4 +439,30 @@ export class ModelRun {
     this.#rows = step.model(this.#rows)
     this.versions.set(this.table.version, this.rows)
   }
+}
+
+/**
+ * An operation as one line of JSON (timestamps as `{"$date": ms}`), for logs shared between
+ * processes.
+ * @param op - the operation
+ * @returns the line (no newline)
+ */
+export function opToJson(op: Op): string {
+  return JSON.stringify(op, function (this: Record<string, unknown>, key, value: unknown) {
+    const raw = this[key]
+    return raw instanceof Date ? { $date: raw.getTime() } : value
+  })
+}
+
+/**
+ * The operation of a line written by {@link opToJson}.
+ * @param line - the line
+ * @returns the operation
+ */
+export function opFromJson(line: string): Op {
+  return JSON.parse(line, (_key, value: unknown) =>
+    typeof value === 'object' && value !== null && '$date' in value
+      ? new Date((value as { $date: number }).$date)
+      : value,
+  ) as Op
 }
