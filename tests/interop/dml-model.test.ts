@@ -3,6 +3,11 @@
  * `tests/support/dml-model.ts`, drawn with a fixed seed per partitioning) are written to disk;
  * delta-rs reads exactly the rows we read at every version, and those are the rows of the
  * model at that version.
+ *
+ * The other way round, delta-rs writes a table through a random sequence of its own DML
+ * (`py/rs_random_dml.py`: SQL predicates, updates, merges, overwrites, compactions,
+ * checkpoints); we read every version as delta-rs does, then continue the same table with our
+ * random DML against the model, and delta-rs reads the whole mixed history as we do.
  */
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
@@ -14,6 +19,7 @@ import {
   MODEL_SCHEMA,
   ModelRun,
   operation,
+  sortRows,
 } from '../support/dml-model.js'
 import { describeWithOracle } from '../support/oracle.js'
 import { makeTempDir } from '../support/temp.js'
@@ -55,6 +61,45 @@ describeWithOracle('DML model interop with delta-rs', (oracle) => {
         if (want === undefined || 'error' in want) continue
         expect(want.rows, `version ${version}`).toEqual(canonicalRows(rows, MODEL_SCHEMA))
       }
+    },
+    180_000,
+  )
+
+  // One delta-rs sequence per partitioning; 20 in the full run.
+  const rsCases = MODEL_PARTITIONINGS.flatMap((p, i) =>
+    Array.from(
+      { length: FULL_MODEL_RUN ? 20 : 1 },
+      (_, k) => [p.join(',') || 'unpartitioned', i * 1000 + k, p] as const,
+    ),
+  )
+  it.each(rsCases)(
+    '%s (seed +%i): delta-rs writes random DML, we read it and continue, delta-rs reads it all',
+    async (_name, i, partitionColumns) => {
+      const dir = await makeTempDir('rs-dml-model-')
+      const theirs = await oracle.runJson<VersionsRead>('tests/interop/py/rs_random_dml.py', [
+        dir,
+        String(SEED + i),
+        String(OPS),
+        partitionColumns[0] ?? '-',
+      ])
+      expect(await expectSameAtEveryVersion(dir, theirs)).toBeGreaterThan(0)
+      const table = await DeltaTable.open(dir)
+      expect(table.snapshot.partitionColumns).toEqual(partitionColumns)
+      const rows = sortRows(await table.toRows())
+      const top = rows.reduce((m, r) => (r.id > m ? r.id : m), -1n)
+      const run = new ModelRun(table, top + 100n)
+      run.rows = rows
+      const [ops] = fc.sample(fc.array(operation, { minLength: OPS, maxLength: OPS }), {
+        seed: SEED + 500 + i,
+        numRuns: 1,
+      })
+      for (const op of ops ?? []) {
+        await run.apply(op)
+        expect(sortRows(await table.toRows())).toEqual(run.rows)
+      }
+      const all = await oracle.runJson<VersionsRead>('tests/support/py/read_table.py', [dir])
+      expect(all.latest).toBeGreaterThanOrEqual(theirs.latest)
+      expect(await expectSameAtEveryVersion(dir, all)).toBeGreaterThan(0)
     },
     180_000,
   )
