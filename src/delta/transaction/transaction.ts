@@ -87,6 +87,11 @@ interface EarlyCommit {
   readonly actions: Action[]
   /** The file being staged under a temp name. */
   readonly staging: Promise<StagedPut>
+  /**
+   * The snapshot after the file, computed while the caller waits for something else; it is
+   * the commit's result when the file is published at its version.
+   */
+  readonly snapshot: Snapshot
 }
 
 /** Longest backoff between two commit attempts, in milliseconds. */
@@ -203,7 +208,10 @@ export class Transaction {
     const staging = this.#store.stagePutIfAbsent(commitKey(this.snapshot.version + 1), body)
     // A failure reaches the caller through commit, or is moot after abandon.
     staging.catch(() => undefined)
-    this.#early = { actions, staging }
+    // No later commit exists while this one's version is still free: now is a valid
+    // "known to be the latest" time for the snapshot after it.
+    const after = this.snapshot.applyCommits([actions], this.snapshot.version + 1, Date.now())
+    this.#early = { actions, staging, snapshot: after }
     return true
   }
 
@@ -406,6 +414,9 @@ export class Transaction {
         }
       }
       if (created) {
+        if (attempt === 1 && early) {
+          return { version, snapshot: early.snapshot, skipped: false, attempts: attempt }
+        }
         const chain: Action[][] = []
         for (let v = this.snapshot.version + 1; v < version; v++) chain.push(winners.get(v) ?? [])
         chain.push(commitActions)
