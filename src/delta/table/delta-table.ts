@@ -16,7 +16,7 @@
 import type { AddAction, MetadataAction, ProtocolAction } from '../actions/actions.js'
 import { writeCheckpoint, type CheckpointResult } from '../checkpoint/write-checkpoint.js'
 import { systemClock, type Clock } from '../clock.js'
-import { DeltaError, isDeltaError } from '../errors.js'
+import { CommitConflictError, DeltaError, isDeltaError, type ConflictKind } from '../errors.js'
 import type { Expression } from '../expr/expression.js'
 import { createTable, type CreateTableOptions } from '../operations/create-table.js'
 import { deleteRows } from '../operations/delete.js'
@@ -73,6 +73,8 @@ import type { ObjectStore } from '../storage/object-store.js'
 import { openStore } from '../storage/open-store.js'
 import { pruneFiles, scanFileRows, scanRows, type FilesOptions, type ScanOptions } from './scan.js'
 
+/** Conflicts that change what a prepared append's rows must be encoded against. */
+const TABLE_CHANGES: ReadonlySet<ConflictKind> = new Set(['metadata-changed', 'protocol-changed'])
 /** Options of {@link DeltaTable.open}. Give at most one of `version` and `timestamp`. */
 export interface OpenOptions {
   /** Open this version instead of the latest. */
@@ -304,7 +306,22 @@ export class DeltaTable {
     return {
       commit: async () => {
         once('commit')
-        const result = await this.#write((s) => staged.commit(s, { checkpoint: 'skip' }))
+        // No refresh first (it would only save a lost race): the staged commit file is linked
+        // only if its version is still free, and a commit another writer made meanwhile sends
+        // this one through the usual retry (conflict check, next version). The one conflict a
+        // blind append can meet is a change of metadata or protocol: then the rows are
+        // appended again against the new metadata.
+        let result: WriteResult
+        try {
+          const finished = await staged.commit(this.#snapshot, { checkpoint: 'skip' })
+          if (finished.snapshot.version > this.#snapshot.version) this.#snapshot = finished.snapshot
+          result = finished.result
+        } catch (error) {
+          if (!(error instanceof CommitConflictError) || !TABLE_CHANGES.has(error.conflict)) {
+            throw error
+          }
+          result = await this.#write((s) => appendRows(this.store, s, this.clock, rows))
+        }
         this.#checkpointer.noteCommitted(result)
         return result
       },

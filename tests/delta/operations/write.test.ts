@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { col, DeltaTable, isDeltaError, type StructType } from '../../../src/delta/index.js'
 import { parseStats } from '../../../src/delta/expr/skipping.js'
 import { makeTempDir } from '../../support/temp.js'
+import { writeRawCommit } from './vacuum-support.js'
 
 const schema: StructType = {
   type: 'struct',
@@ -220,6 +221,31 @@ describe('prepareAppend', () => {
     expect(await logTemps(t)).toEqual([])
     const rows = await (await DeltaTable.open(t.store)).toRows()
     expect(rows.map((r) => r.id).sort()).toEqual([1n, 2n, 3n])
+  })
+
+  it('encodes its rows again when another writer changed the metadata meanwhile', async () => {
+    const t = await table()
+    const prepared = t.prepareAppend([{ id: 1n, name: 'a', region: 'eu' }])
+    // Another writer adds a column (a metaData action at version 1, which the prepared append
+    // had staged its commit file for).
+    const metadata = t.snapshot.metadata
+    const wider = {
+      ...schema,
+      fields: [...schema.fields, { name: 'note', type: 'string', nullable: true, metadata: {} }],
+    }
+    await writeRawCommit(t.store, 1, [
+      { kind: 'commitInfo', info: { timestamp: Date.now(), operation: 'SET TBLPROPERTIES' } },
+      { ...metadata, schemaString: JSON.stringify(wider) },
+    ])
+    const result = await prepared.commit()
+    expect(result.version).toBe(2)
+    expect(await logTemps(t)).toEqual([])
+    const latest = await DeltaTable.open(t.store)
+    expect(latest.schema.fields.map((f) => f.name)).toContain('note')
+    expect(await latest.toRows({ columns: ['id', 'note'] })).toEqual([{ id: 1n, note: null }])
+    // The file of version 2 was written for the new schema.
+    const [file] = await latest.files()
+    expect(await latest.fileRows(file!, { columns: ['note'] })).toEqual([{ note: null }])
   })
 
   it('can be settled once, and refuses bad rows before writing anything', async () => {
