@@ -170,31 +170,42 @@ export class TableView<E> {
       snapshot = this.#table.snapshot
     }
     if (snapshot.version <= this.#version) return this.#version
-    const live = new Map<string, AddAction>()
-    for (const f of snapshot.files()) live.set(f.path, f)
-    const added: AddAction[] = []
-    for (const [path, add] of live) if (!this.#keysOfFile.has(path)) added.push(add)
-    if (this.#byKey.size === 0 && this.#keysOfFile.size === 0 && this.#listeners.length === 0) {
-      // The first build: nothing to keep consistent yet, so each file goes into the indexes as
-      // soon as it is read, and its decoded rows die young instead of all being held at once.
-      await this.#build(added)
-      this.#version = snapshot.version
-      return this.#version
-    }
     const own = hint?.commit
-    const exact = own !== undefined && this.#isExactly(own, snapshot, live, added)
+    const step = own && this.#ownStep(own, snapshot)
+    let added: readonly AddAction[]
+    let exact: boolean
+    let removed: readonly string[]
+    if (step) {
+      // This process's own commit, one step ahead: no need to compare every live file.
+      ;({ added, exact, removed } = step)
+    } else {
+      const live = new Map<string, AddAction>()
+      for (const f of snapshot.files()) live.set(f.path, f)
+      added = [...live.values()].filter((add) => !this.#keysOfFile.has(add.path))
+      if (this.#byKey.size === 0 && this.#keysOfFile.size === 0 && this.#listeners.length === 0) {
+        // The first build: nothing to keep consistent yet, so each file goes into the indexes
+        // as soon as it is read, and its decoded rows die young instead of all being held at
+        // once.
+        await this.#build(added)
+        this.#version = snapshot.version
+        return this.#version
+      }
+      exact = own !== undefined && this.#isExactly(own, snapshot, live, added)
+      removed = [...this.#keysOfFile.keys()].filter((path) => !live.has(path))
+    }
     // Read every added file before touching the indexes, so a read failure leaves the view
     // consistent at its previous version.
-    const rowsOf: (readonly Readonly<Record<string, unknown>>[])[] = exact
-      ? [own.rows.map((row) => this.#project(row))]
-      : await Promise.all(
-          added.map((add) => this.#table.fileRows(add, { columns: this.#codec.columns })),
-        )
+    const rowsOf: (readonly Readonly<Record<string, unknown>>[])[] =
+      exact && own
+        ? [own.rows.map((row) => this.#project(row))]
+        : await Promise.all(
+            added.map((add) => this.#table.fileRows(add, { columns: this.#codec.columns })),
+          )
     // Added files first: a row rewritten by copy-on-write then reaches listeners as one upsert
     // with its previous entry, and the removal below skips it (its entry is in the new file).
     added.forEach((add, i) => {
       const keys: string[] = []
-      if (exact) {
+      if (exact && own) {
         // Unchanged rows: same entry, new file, nothing for listeners.
         for (const key of own.moved ?? []) {
           this.#pathOfKey.set(key, add.path)
@@ -212,8 +223,7 @@ export class TableView<E> {
       }
       this.#keysOfFile.set(add.path, keys)
     })
-    for (const path of [...this.#keysOfFile.keys()]) {
-      if (live.has(path)) continue
+    for (const path of removed) {
       for (const key of this.#keysOfFile.get(path) ?? []) {
         if (this.#pathOfKey.get(key) !== path) continue
         const entry = this.#byKey.get(key)
@@ -261,6 +271,32 @@ export class TableView<E> {
       snapshot.metadata.schemaString === mine.metadata.schemaString &&
       snapshot.partitionColumns.join('\u0000') === mine.partitionColumns.join('\u0000')
     )
+  }
+
+  /**
+   * The files of the step to `snapshot` when it is exactly the commit `own` describes and the
+   * snapshot says which files that commit added (checked without listing every live file).
+   */
+  #ownStep(
+    own: OwnCommit,
+    snapshot: Snapshot,
+  ): { added: readonly AddAction[]; exact: true; removed: readonly string[] } | undefined {
+    const adds = snapshot.lastCommitAdds
+    const file = adds?.[0]
+    if (adds?.length !== 1 || file === undefined) return undefined
+    if (own.version !== snapshot.version || this.#version !== own.version - 1) return undefined
+    if (this.#keysOfFile.has(file.path)) return undefined
+    if (snapshot.numFiles !== this.#keysOfFile.size + 1 - own.removed.length) return undefined
+    for (const path of own.removed) {
+      if (!this.#keysOfFile.has(path) || snapshot.file(path)) return undefined
+    }
+    const moved = own.moved ?? []
+    for (const key of moved) {
+      const path = this.#pathOfKey.get(key)
+      if (path === undefined || !own.removed.includes(path)) return undefined
+    }
+    if (numRecords(file) !== own.rows.length + moved.length) return undefined
+    return { added: adds, exact: true, removed: own.removed }
   }
 
   /** Whether the step to `snapshot` is exactly the commit `own` describes. */

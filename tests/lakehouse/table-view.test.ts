@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { col } from '../../src/delta/expr/expression.js'
 import type { StructType } from '../../src/delta/schema/data-type.js'
+import { Snapshot } from '../../src/delta/snapshot/snapshot.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
 import { TableView, type ViewCodec } from '../../src/lakehouse/table-view.js'
 import { makeTempDir } from '../support/temp.js'
@@ -68,6 +69,48 @@ describe('TableView', () => {
     expect(await view.advance()).toBe(4)
     expect(view.get('c')).toBeUndefined()
     expect(view.size).toBe(2)
+    expect(view.version).toBe(4)
+  })
+
+  it("takes a writer's own commit from its hint without comparing every live file", async () => {
+    const { writer, view } = await setup()
+    await writer.append([{ key: 'a', value: '1' }])
+    await writer.append([
+      { key: 'b', value: '2' },
+      { key: 'c', value: '3' },
+    ])
+    await view.advance()
+    // Calls of Snapshot.files() made by the view's advances (the writer's own DML lists too).
+    const files = vi.spyOn(Snapshot.prototype, 'files')
+    let listed = 0
+    const advance = async (hint: Parameters<typeof view.advance>[0]): Promise<void> => {
+      const before = files.mock.calls.length
+      await view.advance(hint)
+      listed += files.mock.calls.length - before
+    }
+    try {
+      // An append: one added file holding the hint's rows.
+      const appended = await writer.append([{ key: 'd', value: '4' }])
+      await advance({
+        snapshot: writer.snapshot,
+        commit: { version: appended.version, removed: [], rows: [{ key: 'd', value: '4' }] },
+      })
+      // A copy-on-write update: `b` changes, `c` moves to the new file unchanged.
+      const fileOfB = view.fileOf('b') ?? ''
+      const updated = await writer.update(col('key').eq('b'), { value: '20' })
+      await advance({
+        snapshot: writer.snapshot,
+        commit: {
+          version: updated.version,
+          removed: [fileOfB],
+          rows: [{ key: 'b', value: '20', extra: null }],
+          moved: ['c'],
+        },
+      })
+      expect(listed).toBe(0)
+    } finally {
+      files.mockRestore()
+    }
     expect(view.version).toBe(4)
   })
 

@@ -152,6 +152,8 @@ export class Snapshot {
    * {@link Snapshot.update}; it changes no content.
    */
   #latestAt: number | undefined
+  /** The `add` actions of the one commit applied to make this snapshot, if it was one. */
+  #lastCommitAdds: readonly AddAction[] | undefined
 
   private constructor(
     location: string,
@@ -307,7 +309,20 @@ export class Snapshot {
     const commitInfo = commits.at(-1)?.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
     const snapshot = new Snapshot(this.location, toVersion, state, commitInfo)
     snapshot.#latestAt = latestAt
+    const only = commits.length === 1 ? commits[0] : undefined
+    snapshot.#lastCommitAdds = only?.filter((a): a is AddAction => a.kind === 'add')
     return snapshot
+  }
+
+  /**
+   * The `add` actions of the commit that made this snapshot from the previous version, when it
+   * was made by applying exactly that one commit (after a writer's commit, or an update by one
+   * version); undefined otherwise. Lets a caller that knows the previous version's files
+   * advance without comparing every live file.
+   * @internal
+   */
+  get lastCommitAdds(): readonly AddAction[] | undefined {
+    return this.#lastCommitAdds
   }
 
   /** Partition columns, in table order. */
