@@ -134,6 +134,8 @@ interface StagedEvent {
 interface LoginState {
   staged: StagedLogin | undefined
   committing: boolean
+  /** Whether the stored hash needs a rehash, decided while argon2 runs (known users). */
+  rehash?: boolean
 }
 
 const MAX_IDENTIFIER = 320
@@ -659,11 +661,14 @@ export class AuthService {
     const { user, key } = this.#findByIdentifier(identifier)
     const tkey = throttleKey(user?.record.userId, key)
     // The session row of a successful login is encoded and its files (data and commit) written
-    // while argon2 runs (on another thread); only linking the commit is left for after the
-    // check. Nothing is staged for unknown, disabled or rejected users.
+    // while argon2 runs (on another thread), and whether the hash needs a rehash is decided;
+    // only linking the commit is left for after the check. Nothing is staged for unknown,
+    // disabled or rejected users.
     const state: LoginState = { staged: undefined, committing: false }
     const stage = (): void => {
-      if (!user || !user.record.isActive || user.record.rejectedAt) return
+      if (!user) return
+      state.rehash = this.#hasher.needsRehash(user.passwordHash)
+      if (!user.record.isActive || user.record.rejectedAt) return
       try {
         state.staged = this.#stageLogin(user.record, ctx)
       } catch (error) {
@@ -742,7 +747,7 @@ export class AuthService {
         context: { reason: 'disabled' },
       })
     }
-    if (this.#hasher.needsRehash(user.passwordHash)) {
+    if (state.rehash ?? this.#hasher.needsRehash(user.passwordHash)) {
       const rehashed = await this.#hasher.hash(password.normalize('NFKC'))
       // The login itself succeeds even if storing the stronger hash fails; the next login
       // retries. The failure is reported, never swallowed.
