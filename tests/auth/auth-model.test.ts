@@ -5,8 +5,8 @@
  * changes, by random actors, run against a real lakehouse and against a plain model of the
  * rules. Every call must succeed or fail exactly as the model says (error code included), and
  * after every call every token issued so far must verify, with the user's current role, exactly
- * when the model says it is live, and reading the users at each version reached must return them
- * as the model had them then. The same holds with two instances of one lakehouse taking turns.
+ * when the model says it is live, and reading the users at each version reached, and at the time
+ * of each call that changed them, must return them as the model had them then. The same holds with two instances of one lakehouse taking turns.
  * 40 and 20 sequences; 400 and 200 with `POLARWAY_FULL=1`.
  */
 import fc from 'fast-check'
@@ -385,7 +385,7 @@ const calls = fc
 const FULL = process.env.POLARWAY_FULL === '1'
 
 describe('authentication and administration against a model', () => {
-  it('answers every call, every token and every past version of users as the rules say', async () => {
+  it('answers every call, every token and every past state of users as the rules say', async () => {
     await fc.assert(
       fc.asyncProperty(calls, async (list) => {
         const clock = fakeClock()
@@ -393,10 +393,16 @@ describe('authentication and administration against a model', () => {
         try {
           const model = await start(inst.auth)
           const versions = new Map<number, unknown[]>()
+          const times = new Map<number, unknown[]>()
+          versions.set(await inst.store.version('users'), projection(model.users))
           for (const c of list) {
             await step(inst.auth, model, clock, c)
             expectTokens(inst.auth, model)
-            versions.set(await inst.store.version('users'), projection(model.users))
+            const version = await inst.store.version('users')
+            // A call that changed users committed at the clock's time (in-commit timestamps;
+            // the clock moves 1 s per call), which is also the time of the state after it.
+            if (!versions.has(version)) times.set(clock.now(), projection(model.users))
+            versions.set(version, projection(model.users))
           }
           expect(recordProjection(await inst.auth.getAllUsers(SYSTEM_ACTOR))).toEqual(
             projection(model.users),
@@ -404,6 +410,10 @@ describe('authentication and administration against a model', () => {
           for (const [version, users] of versions) {
             const then = await inst.auth.readUsersAtVersion(SYSTEM_ACTOR, version)
             expect(recordProjection(then), `users version ${version}`).toEqual(users)
+          }
+          for (const [at, users] of times) {
+            const then = await inst.auth.readUsersAtTimestamp(SYSTEM_ACTOR, at)
+            expect(recordProjection(then), `users at ${new Date(at).toISOString()}`).toEqual(users)
           }
         } finally {
           await inst.close()
