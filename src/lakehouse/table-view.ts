@@ -275,42 +275,47 @@ export class TableView<E> {
 
   /**
    * The files of the step to `snapshot` when it is exactly the commit `own` describes and the
-   * snapshot says which files that commit added (checked without listing every live file).
+   * snapshot says which file that commit added (checked without listing every live file).
    */
   #ownStep(
     own: OwnCommit,
     snapshot: Snapshot,
   ): { added: readonly AddAction[]; exact: true; removed: readonly string[] } | undefined {
     const adds = snapshot.lastCommitAdds
-    const file = adds?.[0]
-    if (adds?.length !== 1 || file === undefined) return undefined
-    if (own.version !== snapshot.version || this.#version !== own.version - 1) return undefined
-    if (this.#keysOfFile.has(file.path)) return undefined
-    if (snapshot.numFiles !== this.#keysOfFile.size + 1 - own.removed.length) return undefined
-    for (const path of own.removed) {
-      if (!this.#keysOfFile.has(path) || snapshot.file(path)) return undefined
-    }
-    const moved = own.moved ?? []
-    for (const key of moved) {
-      const path = this.#pathOfKey.get(key)
-      if (path === undefined || !own.removed.includes(path)) return undefined
-    }
-    if (numRecords(file) !== own.rows.length + moved.length) return undefined
-    return { added: adds, exact: true, removed: own.removed }
+    if (adds?.length !== 1 || this.#keysOfFile.has(adds[0]?.path ?? '')) return undefined
+    const exact = this.#describes(own, snapshot, adds[0], snapshot.numFiles, (path) =>
+      Boolean(snapshot.file(path)),
+    )
+    return exact ? { added: adds, exact, removed: own.removed } : undefined
   }
 
-  /** Whether the step to `snapshot` is exactly the commit `own` describes. */
+  /** Whether the step to `snapshot`, found by comparing the live files, is the commit `own`. */
   #isExactly(
     own: OwnCommit,
     snapshot: Snapshot,
     live: ReadonlyMap<string, AddAction>,
     added: readonly AddAction[],
   ): boolean {
+    if (added.length !== 1) return false
+    return this.#describes(own, snapshot, added[0], live.size, (path) => live.has(path))
+  }
+
+  /**
+   * Whether `own` describes the one-version step to `snapshot` that added `file`: exactly its
+   * removed files are gone (`liveCount` files remain live), its moved keys were in them, and
+   * the file holds its rows and moved keys.
+   */
+  #describes(
+    own: OwnCommit,
+    snapshot: Snapshot,
+    file: AddAction | undefined,
+    liveCount: number,
+    isLive: (path: string) => boolean,
+  ): boolean {
+    if (file === undefined) return false
     if (own.version !== snapshot.version || this.#version !== own.version - 1) return false
-    const file = added[0]
-    if (added.length !== 1 || file === undefined) return false
-    if (this.#keysOfFile.size + 1 - own.removed.length !== live.size) return false
-    for (const path of own.removed) if (!this.#keysOfFile.has(path) || live.has(path)) return false
+    if (this.#keysOfFile.size + 1 - own.removed.length !== liveCount) return false
+    for (const path of own.removed) if (!this.#keysOfFile.has(path) || isLive(path)) return false
     const moved = own.moved ?? []
     for (const key of moved) {
       const path = this.#pathOfKey.get(key)

@@ -75,6 +75,7 @@ import { pruneFiles, scanFileRows, scanRows, type FilesOptions, type ScanOptions
 
 /** Conflicts that change what a prepared append's rows must be encoded against. */
 const TABLE_CHANGES: ReadonlySet<ConflictKind> = new Set(['metadata-changed', 'protocol-changed'])
+
 /** Options of {@link DeltaTable.open}. Give at most one of `version` and `timestamp`. */
 export interface OpenOptions {
   /** Open this version instead of the latest. */
