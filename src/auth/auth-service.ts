@@ -581,10 +581,21 @@ export class AuthService {
     whileVerifying?: () => void,
   ): Promise<void> {
     const who = { userId: user?.record.userId ?? null, username: user?.record.username ?? null }
-    const locked = this.#throttle.lockedFor(
-      tkey,
-      user ? this.#sessionIndex.lastLogin.get(user.record.userId) : undefined,
-    )
+    // Checks still running count as failures. While they could use up the rest of the limit,
+    // this attempt waits for one of them to end: concurrent logins with the right password get
+    // in wave after wave, and concurrent guesses never exceed the limit.
+    let locked: number
+    for (;;) {
+      const lastSuccess = user ? this.#sessionIndex.lastLogin.get(user.record.userId) : undefined
+      locked = this.#throttle.lockedFor(tkey, lastSuccess)
+      if (locked > 0 || !this.#throttle.busy(tkey, lastSuccess)) break
+      const settled = this.#throttle.settled(tkey)
+      if (!settled) {
+        locked = 1
+        break
+      }
+      await settled
+    }
     if (locked > 0) {
       await this.#record(action, 'denied', who, `login:${tkey}`, ctx, { reason: 'locked' })
       throw authError('ACCOUNT_LOCKED', 'too many failed logins; try again later', {
@@ -592,7 +603,7 @@ export class AuthService {
         context: { reason: 'locked' },
       })
     }
-    // Counted as a failure until decided, so concurrent guesses cannot all pass the check above.
+    // Counted as a failure until decided (see above).
     this.#throttle.beginAttempt(tkey)
     try {
       const verifying = this.#hasher.verify(

@@ -28,6 +28,9 @@ export const PASSWORD_RESET = 'PASSWORD_RESET'
 /** The audit action of a password-reset request (its grants count against an hourly limit). */
 export const PASSWORD_RESET_REQUEST = 'PASSWORD_RESET_REQUEST'
 
+/** Attempts that may wait for a key's running checks; more are refused like a lockout. */
+const MAX_WAITING = 256
+
 /** The window of the limit on password-reset grants per account. */
 export const RESET_REQUEST_WINDOW_MS = 3_600_000
 
@@ -83,6 +86,8 @@ export class LoginThrottle {
   readonly #resets = new Map<string, number>()
   /** key -> attempts of this instance whose password check is still running */
   readonly #inFlight = new Map<string, number>()
+  /** key -> attempts waiting for a running check to end (see {@link LoginThrottle.busy}) */
+  readonly #waiting = new Map<string, (() => void)[]>()
   #version = -1
   #timer: NodeJS.Timeout | undefined
   #syncing: Promise<void> | undefined
@@ -233,7 +238,8 @@ export class LoginThrottle {
   /**
    * Notes an attempt whose password check starts now. Until {@link LoginThrottle.endAttempt},
    * it counts as a failure: otherwise a burst of concurrent guesses would all pass the lock
-   * check before the first failure is noted, and the limit would not hold.
+   * check before the first failure is noted, and the limit would not hold. Call it only when
+   * {@link LoginThrottle.lockedFor} and {@link LoginThrottle.busy} allow the attempt.
    * @param key - throttle key
    */
   beginAttempt(key: string): void {
@@ -242,13 +248,44 @@ export class LoginThrottle {
 
   /**
    * Notes that an attempt begun with {@link LoginThrottle.beginAttempt} is over (call it after
-   * {@link LoginThrottle.noteFailure} or {@link LoginThrottle.noteSuccess}).
+   * {@link LoginThrottle.noteFailure} or {@link LoginThrottle.noteSuccess}), and lets the
+   * attempts waiting for it check again.
    * @param key - throttle key
    */
   endAttempt(key: string): void {
     const n = (this.#inFlight.get(key) ?? 0) - 1
     if (n > 0) this.#inFlight.set(key, n)
     else this.#inFlight.delete(key)
+    const waiting = this.#waiting.get(key)
+    this.#waiting.delete(key)
+    for (const wake of waiting ?? []) wake()
+  }
+
+  /**
+   * Whether the checks still running for the key could use up what is left of the limit: a new
+   * attempt must then wait for one of them to end ({@link LoginThrottle.settled}) instead of
+   * starting, so that concurrent logins with the right password all get in, one wave after
+   * another, while concurrent guesses never exceed the limit.
+   * @param key - throttle key
+   * @param lastSuccess - time of the account's last successful login (from sessions), if any
+   * @returns whether the attempt must wait
+   */
+  busy(key: string, lastSuccess?: number): boolean {
+    const inFlight = this.#inFlight.get(key) ?? 0
+    return inFlight > 0 && this.#counted(key, lastSuccess).length + inFlight >= this.#maxFailures
+  }
+
+  /**
+   * Waits until a check running for the key ends.
+   * @param key - throttle key
+   * @returns when one has ended; undefined (at once) when too many attempts already wait, which
+   *   the caller refuses like a lockout
+   */
+  settled(key: string): Promise<void> | undefined {
+    const waiting = this.#waiting.get(key) ?? []
+    if (waiting.length >= MAX_WAITING) return undefined
+    this.#waiting.set(key, waiting)
+    return new Promise((resolve) => waiting.push(resolve))
   }
 
   /**
@@ -262,28 +299,29 @@ export class LoginThrottle {
   }
 
   /**
-   * Whether the key is locked now, and for how long.
+   * Whether the key is locked now by recorded failures, and for how long (checks still running
+   * are the business of {@link LoginThrottle.busy}).
    * @param key - throttle key
    * @param lastSuccess - time of the account's last successful login (from sessions), if any
    * @returns seconds until the lock ends, or 0 when not locked
    */
   lockedFor(key: string, lastSuccess?: number): number {
+    const times = this.#counted(key, lastSuccess)
+    if (times.length < this.#maxFailures) return 0
+    // Locked until the oldest of the last `maxFailures` failures leaves the window.
+    const oldest = times[times.length - this.#maxFailures] as number
+    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#clock.now()) / 1000))
+  }
+
+  /** The failures that count for the key now, oldest first. */
+  #counted(key: string, lastSuccess: number | undefined): number[] {
     const m = this.#failures.get(key)
-    const inFlight = this.#inFlight.get(key) ?? 0
-    if (!m && inFlight === 0) return 0
-    const now = this.#clock.now()
+    if (!m) return []
     const from = Math.max(
-      now - this.#windowMs,
+      this.#clock.now() - this.#windowMs,
       this.#resets.get(key) ?? -Infinity,
       lastSuccess ?? -Infinity,
     )
-    const times = [...(m?.values() ?? [])].filter((t) => t > from).sort((a, b) => a - b)
-    if (times.length < this.#maxFailures) {
-      // Attempts still being checked count as failures: the burst waits for their outcome.
-      return times.length + inFlight >= this.#maxFailures ? 1 : 0
-    }
-    // Locked until the oldest of the last `maxFailures` failures leaves the window.
-    const oldest = times[times.length - this.#maxFailures] as number
-    return Math.max(1, Math.ceil((oldest + this.#windowMs - now) / 1000))
+    return [...m.values()].filter((t) => t > from).sort((a, b) => a - b)
   }
 }

@@ -3,7 +3,8 @@
  * that prepared session appends race for the same versions within a process and across
  * processes (a lost race takes the retry path: the staged commit file is dropped and the
  * session commits at the next free version). Every login must end with exactly one session
- * row and one LOGIN event, and every token must verify on both instances.
+ * row and one LOGIN event, and every token must verify on both instances. Concurrent logins to
+ * one account with the right password all get in, even beyond the lockout limit.
  */
 import { expect, it } from 'vitest'
 import { openInstance, PASSWORD } from '../lakehouse/support/test-lakehouse.js'
@@ -46,3 +47,20 @@ it('gives every one of many concurrent logins on two instances one session and o
   expect(logins.length).toBe(tokens.length)
   await Promise.all([a.close(), b.close()])
 }, 120_000)
+
+it('lets concurrent logins to one account with the right password all in, beyond the lockout limit', async () => {
+  const inst = await openInstance()
+  await inst.auth.bootstrapAdmin({
+    username: 'root_admin',
+    email: 'root@example.com',
+    password: PASSWORD,
+  })
+  // 30 at once against a limit of 10: running checks count as failures, so the later ones
+  // wait for earlier ones to end instead of being refused.
+  const results = await Promise.allSettled(
+    Array.from({ length: 30 }, () => inst.auth.login('root_admin', PASSWORD)),
+  )
+  expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+  expect(inst.hasher.verifyCalls).toBe(30)
+  await inst.close()
+}, 60_000)

@@ -132,18 +132,36 @@ describe('LoginThrottle', () => {
     await other.close()
   })
 
-  it('counts attempts still being checked, so a burst cannot pass the lock check at once', async () => {
+  it('makes attempts wait while running checks could use up the limit', async () => {
     const { throttle, clock } = await setup()
     throttle.noteFailure('user:a', 'e1', clock.now())
+    // The limit (3 here) minus one failure leaves room for two running checks.
+    expect(throttle.busy('user:a')).toBe(false)
     throttle.beginAttempt('user:a')
-    expect(throttle.lockedFor('user:a')).toBe(0)
+    expect(throttle.busy('user:a')).toBe(false)
     throttle.beginAttempt('user:a')
-    expect(throttle.lockedFor('user:a')).toBe(1)
+    expect(throttle.busy('user:a')).toBe(true)
+    expect(throttle.lockedFor('user:a')).toBe(0) // busy, not locked
+    // A waiter wakes when a check ends.
+    let woke = false
+    const settled = throttle.settled('user:a')?.then(() => (woke = true))
+    await Promise.resolve()
+    expect(woke).toBe(false)
     throttle.endAttempt('user:a')
+    await settled
+    expect(woke).toBe(true)
+    expect(throttle.busy('user:a')).toBe(false)
     throttle.endAttempt('user:a')
-    expect(throttle.lockedFor('user:a')).toBe(0)
     throttle.endAttempt('user:a') // unbalanced end: harmless
+    expect(throttle.busy('user:a')).toBe(false)
     expect(throttle.lockedFor('user:a')).toBe(0)
+    // Other keys are not affected; a bounded number of attempts may wait.
+    expect(throttle.busy('user:b')).toBe(false)
+    throttle.beginAttempt('user:c')
+    throttle.beginAttempt('user:c')
+    throttle.beginAttempt('user:c')
+    const waiters = Array.from({ length: 300 }, () => throttle.settled('user:c'))
+    expect(waiters.filter((w) => w === undefined).length).toBe(300 - 256)
   })
 
   it('loads the failures of the current window from the audit log at start', async () => {
