@@ -13,8 +13,6 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { expect, it } from 'vitest'
-import { parseLogKey } from '../../src/delta/log/log-path.js'
-import { dataFileKey } from '../../src/delta/table/scan.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
 import {
   MODEL_SCHEMA,
@@ -28,7 +26,12 @@ import {
 import { describeWithOracle } from '../support/oracle.js'
 import { makeTempDir } from '../support/temp.js'
 import { FULL, seededRandom, startChild } from './support/child-process.js'
-import { expectDeltaRsReadsTheSame, readEveryVersion, versionsToCompare } from './support/verify.js'
+import {
+  expectDeltaRsReadsTheSame,
+  expectIntactAfter,
+  readEveryVersion,
+  versionsToCompare,
+} from './support/verify.js'
 
 const KILLS = FULL ? 100 : 8
 
@@ -89,22 +92,11 @@ async function checkAfterKill(location: string, log: string, state: State): Prom
   expect(sortRows(await table.toRows()), `after the kill, at version ${table.version}`).toEqual(
     sortRows(state.rows),
   )
-  // Every new version reads as the model had it and references only files that exist.
-  for (let v = state.version + 1; v <= table.version; v++) {
-    const t = await DeltaTable.open(location, { version: v })
-    for (const add of await t.files()) {
-      expect(await t.store.head(dataFileKey(t.snapshot, t.store, add.path)), add.path).toBeDefined()
-    }
-    const want = state.expected.get(v)
-    if (want) expect(sortRows(await t.toRows()), `version ${v}`).toEqual(want)
-  }
-  // Every checkpoint under its final name is complete: its version opens through it.
-  for (const key of await table.store.listKeys('_delta_log/')) {
-    const f = parseLogKey(key)
-    if (f?.type === 'checkpoint' && f.version > state.version) {
-      await expect(DeltaTable.open(location, { version: f.version })).resolves.toBeDefined()
-    }
-  }
+  // Every new version reads as the model had it.
+  await expectIntactAfter(table, state.version, async (t) => {
+    const want = state.expected.get(t.version)
+    if (want) expect(sortRows(await t.toRows()), `version ${t.version}`).toEqual(want)
+  })
   state.nextId = preparer.nextId
   state.consumed += lines.length
   state.version = table.version

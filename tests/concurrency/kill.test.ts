@@ -16,10 +16,7 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { expect, it } from 'vitest'
-import { readLastCheckpoint } from '../../src/delta/checkpoint/last-checkpoint.js'
-import { parseLogKey } from '../../src/delta/log/log-path.js'
 import type { StructType } from '../../src/delta/schema/data-type.js'
-import { dataFileKey } from '../../src/delta/table/scan.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
 import { describeWithOracle } from '../support/oracle.js'
 import { makeTempDir } from '../support/temp.js'
@@ -27,6 +24,7 @@ import { FULL, seededRandom, startChild, type Child } from './support/child-proc
 import {
   expectDeltaRsReadsTheSame,
   expectDeltaRsReplaysTheSame,
+  expectIntactAfter,
   readEveryVersion,
   versionsToCompare,
 } from './support/verify.js'
@@ -105,26 +103,7 @@ async function checkAfterKill(
     for (const id of extras) expect(earlier.has(id)).toBe(false)
     for (const id of extras) tolerated.add(id)
   }
-  // Every new version opens and references only files that exist.
-  for (let v = checkedThrough + 1; v <= table.version; v++) {
-    const t = await DeltaTable.open(location, { version: v })
-    for (const add of await t.files()) {
-      expect(await t.store.head(dataFileKey(t.snapshot, t.store, add.path)), add.path).toBeDefined()
-    }
-  }
-  // Every checkpoint under its final name is complete: the version opens through it.
-  const logKeys = await table.store.listKeys('_delta_log/')
-  for (const key of logKeys) {
-    const f = parseLogKey(key)
-    if (f?.type === 'checkpoint' && f.version > checkedThrough) {
-      await expect(DeltaTable.open(location, { version: f.version })).resolves.toBeDefined()
-    }
-  }
-  const hint = await readLastCheckpoint(table.store)
-  if (hint)
-    expect(logKeys).toContain(
-      `_delta_log/${String(hint.version).padStart(20, '0')}.checkpoint.parquet`,
-    )
+  await expectIntactAfter(table, checkedThrough)
   const maxId = ids.reduce((m, id) => (id > m ? id : m), 0n)
   return { latest: table.version, nextId: maxId + 1n }
 }

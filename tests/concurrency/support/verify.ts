@@ -1,15 +1,58 @@
 /**
- * Checks shared by the concurrency suites: reading a table at every version (each data file is
- * read once and cached, so checking hundreds of versions stays cheap), and comparing our reads
- * with delta-rs (`tests/support/py/read_table.py`).
+ * Checks shared by the concurrency suites: what a killed writer leaves behind, reading a table
+ * at every version (each data file is read once and cached, so checking hundreds of versions
+ * stays cheap), and comparing our reads with delta-rs (`tests/support/py/read_table.py`).
  * @module
  */
 import { createHash } from 'node:crypto'
 import { expect } from 'vitest'
+import { readLastCheckpoint } from '../../../src/delta/checkpoint/last-checkpoint.js'
+import { parseLogKey } from '../../../src/delta/log/log-path.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
 import { DeltaTable } from '../../../src/delta/table/delta-table.js'
+import { dataFileKey } from '../../../src/delta/table/scan.js'
 import { canonicalRows } from '../../support/canonical.js'
 import type { Oracle } from '../../support/oracle.js'
+
+/**
+ * Checks the versions a killed writer may have added after `after`: each opens and references
+ * only data files that exist (then `eachVersion` checks it further), every checkpoint under
+ * its final name is complete (its version opens through it), and `_last_checkpoint` names a
+ * checkpoint that exists.
+ * @param table - the table at its latest version
+ * @param after - the last version checked before
+ * @param eachVersion - further checks of each new version, if any
+ */
+export async function expectIntactAfter(
+  table: DeltaTable,
+  after: number,
+  eachVersion?: (t: DeltaTable) => Promise<void>,
+): Promise<void> {
+  const location = table.store.location
+  for (let v = after + 1; v <= table.version; v++) {
+    const t = await DeltaTable.open(table.store, { version: v })
+    for (const add of await t.files()) {
+      expect(await t.store.head(dataFileKey(t.snapshot, t.store, add.path)), add.path).toBeDefined()
+    }
+    await eachVersion?.(t)
+  }
+  const logKeys = await table.store.listKeys('_delta_log/')
+  for (const key of logKeys) {
+    const f = parseLogKey(key)
+    if (f?.type === 'checkpoint' && f.version > after) {
+      await expect(
+        DeltaTable.open(table.store, { version: f.version }),
+        location,
+      ).resolves.toBeDefined()
+    }
+  }
+  const hint = await readLastCheckpoint(table.store)
+  if (hint) {
+    expect(logKeys).toContain(
+      `_delta_log/${String(hint.version).padStart(20, '0')}.checkpoint.parquet`,
+    )
+  }
+}
 
 /** Rows of one version, as we read them. */
 export type VersionRows = Map<number, Record<string, unknown>[]>
