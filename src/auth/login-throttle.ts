@@ -50,6 +50,13 @@ function addEvent(events: WindowedEvents, key: string, eventId: string, at: numb
   m.set(eventId, at)
 }
 
+/** Adds `delta` to a key's count, dropping the key at zero. */
+function adjustCount(counts: Map<string, number>, key: string, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta
+  if (n > 0) counts.set(key, n)
+  else counts.delete(key)
+}
+
 function pruneEvents(events: WindowedEvents, cutoff: number): void {
   for (const [key, m] of events) {
     for (const [id, t] of m) if (t < cutoff) m.delete(id)
@@ -211,15 +218,12 @@ export class LoginThrottle {
    */
   takeResetGrant(key: string): ((eventId?: string, at?: number) => void) | undefined {
     const cutoff = this.#clock.now() - RESET_REQUEST_WINDOW_MS
-    const inFlight = this.#resetsInFlight.get(key) ?? 0
-    let granted = inFlight
+    let granted = this.#resetsInFlight.get(key) ?? 0
     for (const t of this.#resetGrants.get(key)?.values() ?? []) if (t > cutoff) granted++
     if (granted >= this.#maxResetRequests) return undefined
-    this.#resetsInFlight.set(key, inFlight + 1)
+    adjustCount(this.#resetsInFlight, key, 1)
     return (eventId, at) => {
-      const n = (this.#resetsInFlight.get(key) ?? 0) - 1
-      if (n > 0) this.#resetsInFlight.set(key, n)
-      else this.#resetsInFlight.delete(key)
+      adjustCount(this.#resetsInFlight, key, -1)
       if (eventId !== undefined && at !== undefined) addEvent(this.#resetGrants, key, eventId, at)
     }
   }
@@ -243,7 +247,7 @@ export class LoginThrottle {
    * @param key - throttle key
    */
   beginAttempt(key: string): void {
-    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1)
+    adjustCount(this.#inFlight, key, 1)
   }
 
   /**
@@ -253,9 +257,7 @@ export class LoginThrottle {
    * @param key - throttle key
    */
   endAttempt(key: string): void {
-    const n = (this.#inFlight.get(key) ?? 0) - 1
-    if (n > 0) this.#inFlight.set(key, n)
-    else this.#inFlight.delete(key)
+    adjustCount(this.#inFlight, key, -1)
     const waiting = this.#waiting.get(key)
     this.#waiting.delete(key)
     for (const wake of waiting ?? []) wake()

@@ -3,7 +3,8 @@
  * writes into a caller's buffer, for the single-page Parquet writer: a preamble with the
  * uncompressed length, then literals and copies with 2-byte offsets, found through a hash table
  * of 4-byte sequences. It compresses less than the reference implementation (no 1- or 4-byte
- * offsets, no skipping heuristics), which matters little for the pages of small files and checkpoints.
+ * offsets, no skipping heuristics), which matters little for the pages of small files and
+ * checkpoints.
  * @module
  */
 

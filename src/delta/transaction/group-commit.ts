@@ -349,8 +349,8 @@ export interface CommitBatchOptions {
 /**
  * The append of one group-commit batch: encodes the rows into data files and starts writing
  * them while the snapshot catches up with commits made by others ({@link Snapshot.update}:
- * the next commit names are probed, the log listed only when far behind), then commits them with the commit file staged while the data files are
- * being made durable.
+ * the next commit names are probed, the log listed only when far behind), then commits them
+ * with the commit file staged while the data files are being made durable.
  * @param store - the table's store
  * @param snapshot - the latest snapshot this process knows
  * @param clock - time source
