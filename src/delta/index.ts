@@ -57,6 +57,7 @@ export type {
   ArrayType,
   MapType,
 } from './schema/data-type.js'
+export { timestampFromMicros, timestampMicros, subMillisecondMicros } from './schema/timestamps.js'
 export type { ObjectStore, ObjectMeta, ListOptions } from './storage/object-store.js'
 export { LocalFsStore } from './storage/local-fs-store.js'
 export { MemoryStore } from './storage/memory-store.js'

@@ -7,6 +7,7 @@
 import { DeltaError, isDeltaError } from '../errors.js'
 import { findField, type DataType, type StructField, type StructType } from '../schema/data-type.js'
 import { coerceValue, previewValue } from '../schema/values.js'
+import { timestampMicros } from '../schema/timestamps.js'
 import { formatColumnPath, parseColumnPath } from './column-path.js'
 import type { ComparisonOp, Expression } from './expression.js'
 
@@ -93,7 +94,7 @@ export interface BoundExpression {
  * @internal
  */
 export function inListKey(type: DataType, value: unknown): unknown {
-  if (type === 'timestamp' || type === 'timestamp_ntz') return (value as Date).getTime()
+  if (type === 'timestamp' || type === 'timestamp_ntz') return timestampMicros(value as Date)
   if (type === 'binary') {
     return `b:${Array.from(value as Uint8Array, (b) => b.toString(16).padStart(2, '0')).join('')}`
   }

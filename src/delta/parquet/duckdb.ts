@@ -26,7 +26,8 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { DeltaError, InternalError } from '../errors.js'
 import { decimalParams, type PrimitiveType, type StructType } from '../schema/data-type.js'
 import { errorMessage } from './parquet-error.js'
-import { formatEpochDays, microsToMillis } from './value-conversions.js'
+import { timestampFromMicros } from '../schema/timestamps.js'
+import { formatEpochDays } from './value-conversions.js'
 
 /** Z-order clustering of a rewrite (the key layout comes from the optimize planner). */
 export interface DuckDbZOrder {
@@ -271,7 +272,7 @@ function engineValue(type: PrimitiveType, value: unknown): unknown {
       return formatEpochDays(Number(value))
     case 'timestamp':
     case 'timestamp_ntz':
-      return new Date(microsToMillis(BigInt(value as bigint | number)))
+      return timestampFromMicros(BigInt(value as bigint | number))
     default:
       return value
   }

@@ -11,8 +11,8 @@
  * | boolean | boolean |
  * | binary | Uint8Array |
  * | date | `'YYYY-MM-DD'` (proleptic Gregorian) |
- * | timestamp | Date, the UTC instant, floored to the millisecond |
- * | timestamp_ntz | Date whose UTC fields are the wall-clock value, floored to the millisecond |
+ * | timestamp | Date, the UTC instant; microseconds past the millisecond kept on it (`timestamps.ts`) |
+ * | timestamp_ntz | Date whose UTC fields are the wall-clock value (microseconds likewise) |
  * | decimal(p,s) | string with exactly s fraction digits (`"-1.50"`, `"12"`) |
  * | struct / array / map | plain object / array / Map |
  * | void | null |
@@ -41,6 +41,7 @@ import type {
 } from 'hyparquet'
 import { decimalParams, findField } from '../schema/data-type.js'
 import type { DataType, MapType, StructType } from '../schema/data-type.js'
+import { timestampOf } from '../schema/timestamps.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
@@ -49,7 +50,7 @@ import {
   formatEpochDays,
   formatUnscaledDecimal,
   microsToMillis,
-  nanosToMillis,
+  nanosToMicros,
 } from './value-conversions.js'
 
 /** Options of {@link readParquetRows}. */
@@ -118,11 +119,11 @@ interface ColumnPlan {
 }
 
 // Timestamps reach these parsers only for INT96 (the physical type cannot be patched away);
-// they return epoch milliseconds, and the column converter makes the Date with a range check.
+// they return epoch microseconds, and the column converter makes the Date with a range check.
 const PARSERS: Partial<ParquetParsers> = {
-  timestampFromMilliseconds: (millis: bigint) => Number(millis),
-  timestampFromMicroseconds: microsToMillis,
-  timestampFromNanoseconds: nanosToMillis,
+  timestampFromMilliseconds: (millis: bigint) => millis * 1000n,
+  timestampFromMicroseconds: (micros: bigint) => micros,
+  timestampFromNanoseconds: nanosToMicros,
 }
 
 function toAsyncBuffer(data: Uint8Array): AsyncBuffer {
@@ -663,8 +664,11 @@ function isDate(element: SchemaElement): boolean {
   return element.converted_type === 'DATE' || element.logical_type?.type === 'DATE'
 }
 
-function dateConverter(context: PlanContext, path: string): (millis: number) => Date {
-  return (millis) => {
+function dateConverter(
+  context: PlanContext,
+  path: string,
+): (millis: number, micros?: number) => Date {
+  return (millis, micros = 0) => {
     if (!(millis >= -MAX_DATE_MILLIS && millis <= MAX_DATE_MILLIS)) {
       throw parquetError(
         'PARQUET_ERROR',
@@ -672,7 +676,7 @@ function dateConverter(context: PlanContext, path: string): (millis: number) => 
         { fileName: context.fileName, column: path },
       )
     }
-    return new Date(millis)
+    return timestampOf(millis, micros)
   }
 }
 
@@ -764,9 +768,13 @@ function planTimestamp(
 ): Convert {
   const element = node.element
   const toDate = dateConverter(context, path)
+  const fromMicros = (micros: bigint): Date => {
+    const millis = microsToMillis(micros)
+    return toDate(millis, Number(micros - BigInt(millis) * 1000n))
+  }
   if (element.type === 'INT96') {
-    // Spark's legacy timestamps; hyparquet converts them with PARSERS into epoch milliseconds.
-    return (raw) => toDate(raw as number)
+    // Spark's legacy timestamps; hyparquet converts them with PARSERS into epoch microseconds.
+    return (raw) => fromMicros(raw as bigint)
   }
   if (element.type === 'INT32' && type === 'timestamp_ntz' && isDate(element)) {
     stripAnnotations(node, context) // type widening date -> timestamp_ntz
@@ -779,9 +787,10 @@ function planTimestamp(
     case 'MILLIS':
       return (raw) => toDate(Number(raw))
     case 'MICROS':
-      return (raw) => toDate(microsToMillis(raw as bigint))
+      return (raw) => fromMicros(raw as bigint)
     case 'NANOS':
-      return (raw) => toDate(nanosToMillis(raw as bigint))
+      // Delta timestamps have microsecond precision: finer digits are floored away.
+      return (raw) => fromMicros(nanosToMicros(raw as bigint))
   }
 }
 

@@ -104,13 +104,14 @@ export function microsToMillis(micros: bigint): number {
 }
 
 /**
- * Epoch nanoseconds to epoch milliseconds, rounding toward negative infinity.
+ * Epoch nanoseconds to epoch microseconds, rounding toward negative infinity.
  * @param nanos - epoch nanoseconds
- * @returns epoch milliseconds
+ * @returns epoch microseconds
  * @internal
  */
-export function nanosToMillis(nanos: bigint): number {
-  return floorDivide(nanos, 1_000_000n)
+export function nanosToMicros(nanos: bigint): bigint {
+  const q = nanos / 1000n
+  return nanos % 1000n < 0n ? q - 1n : q
 }
 
 function floorDivide(value: bigint, divisor: bigint): number {

@@ -31,6 +31,7 @@ import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { yieldToEventLoop } from '../concurrency.js'
 import { decimalParams } from '../schema/data-type.js'
 import type { DataType, StructField, StructType } from '../schema/data-type.js'
+import { timestampMicros } from '../schema/timestamps.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
   STATISTICS_TRUNCATE_LENGTH,
@@ -530,8 +531,8 @@ function planPrimitiveEncode(type: Exclude<DataType, object>, path: string): Enc
     case 'timestamp':
     case 'timestamp_ntz':
       return (v) => {
-        const millis = v instanceof Date ? v.getTime() : Number.NaN
-        return Number.isNaN(millis) ? expected(path, 'a valid Date', v) : BigInt(millis) * 1000n
+        const valid = v instanceof Date && !Number.isNaN(v.getTime())
+        return valid ? timestampMicros(v) : expected(path, 'a valid Date', v)
       }
     case 'void':
       return () => null

@@ -33,6 +33,7 @@ import {
   parseDateText,
   parseTimestampText,
 } from './values.js'
+import { timestampOf } from './timestamps.js'
 
 const INTEGER_RE = /^[+-]?\d+$/
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
@@ -116,7 +117,7 @@ export function parsePartitionValue(
       if (parsed === undefined || (type === 'timestamp_ntz' && parsed.zoned)) {
         return malformed(type, raw, where)
       }
-      return new Date(parsed.ms)
+      return timestampOf(parsed.ms, parsed.micros)
     }
     case 'binary':
       return utf8Encoder.encode(raw)

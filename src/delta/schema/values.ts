@@ -13,8 +13,8 @@
  * | boolean | `boolean` |
  * | binary | `Uint8Array` |
  * | date | `'YYYY-MM-DD'` |
- * | timestamp | `Date` (a UTC instant, ms precision) |
- * | timestamp_ntz | `Date` whose UTC fields are the wall-clock value |
+ * | timestamp | `Date` (a UTC instant; microseconds past its millisecond kept on it, see `timestamps.ts`) |
+ * | timestamp_ntz | `Date` whose UTC fields are the wall-clock value (microseconds likewise) |
  * | decimal(p,s) | plain-notation string with exactly `s` fraction digits (`"-1.50"`, `"12"`) |
  * | struct | plain object keyed by field name |
  * | array | array |
@@ -35,6 +35,12 @@ import {
   type PrimitiveType,
   type StructType,
 } from './data-type.js'
+import {
+  compareTimestamps,
+  copyTimestamp,
+  subMillisecondMicros,
+  timestampOf,
+} from './timestamps.js'
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -84,8 +90,11 @@ export function previewValue(value: unknown): string {
 
 /** 0001-01-01T00:00:00.000Z in epoch milliseconds. */
 const MIN_TIMESTAMP_MS = -62_135_596_800_000
-/** 9999-12-31T23:59:59.999Z in epoch milliseconds. */
-const MAX_TIMESTAMP_MS = 253_402_300_799_999
+/**
+ * 9999-12-31T23:59:59.999Z in epoch milliseconds.
+ * @internal
+ */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999
 const MS_PER_DAY = 86_400_000
 
 function isLeapYear(year: number): boolean {
@@ -148,13 +157,17 @@ const TIMESTAMP_RE =
 interface ParsedTimestamp {
   /** Epoch milliseconds; for a zone-less string, of its fields read as UTC. */
   readonly ms: number
+  /** Microseconds past `ms` (0–999): fraction digits 4 to 6. */
+  readonly micros: number
+  /** Whether the fraction had more than three digits (finer than milliseconds). */
+  readonly fine: boolean
   /** True when the string carried `Z` or a numeric offset. */
   readonly zoned: boolean
 }
 
 /**
- * Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.f{1,9}]]][Z|±HH[:MM]]`. Fraction digits beyond milliseconds
- * are truncated (the engine's timestamps have millisecond precision).
+ * Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.f{1,9}]]][Z|±HH[:MM]]`. Fraction digits beyond microseconds
+ * are truncated (Delta timestamps have microsecond precision).
  * @param text - candidate timestamp
  * @returns epoch milliseconds and whether a zone was present, or undefined when invalid or
  *   outside years 0001–9999
@@ -173,7 +186,9 @@ export function parseTimestampText(text: string): ParsedTimestamp | undefined {
   const minute = m[5] === undefined ? 0 : Number(m[5])
   const second = m[6] === undefined ? 0 : Number(m[6])
   if (hour > 23 || minute > 59 || second > 59) return undefined
-  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'))
+  const fraction = m[7] ?? ''
+  const millis = Number(fraction.slice(0, 3).padEnd(3, '0'))
+  const micros = Number(fraction.slice(3, 6).padEnd(3, '0'))
   let ms =
     daysFromCivil(year, month, day) * MS_PER_DAY +
     ((hour * 60 + minute) * 60 + second) * 1000 +
@@ -188,12 +203,12 @@ export function parseTimestampText(text: string): ParsedTimestamp | undefined {
     ms -= sign * (offsetHours * 60 + offsetMinutes) * 60_000
   }
   if (ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) return undefined
-  return { ms, zoned: zone !== undefined }
+  return { ms, micros, fine: fraction.length > 3, zoned: zone !== undefined }
 }
 
 /**
- * Formats the UTC fields of an instant as `YYYY-MM-DD<sep>HH:MM:SS.ffffff` (microseconds, always
- * six digits since the engine's values have millisecond precision).
+ * Formats the UTC fields of an instant as `YYYY-MM-DD<sep>HH:MM:SS.ffffff` (microseconds,
+ * always six digits).
  * @param date - a valid Date within years 0001–9999
  * @param separator - `'T'` or `' '`
  * @returns the formatted fields, without zone
@@ -202,7 +217,8 @@ export function parseTimestampText(text: string): ParsedTimestamp | undefined {
 export function formatTimestampMicros(date: Date, separator: 'T' | ' '): string {
   return (
     `${formatDateUtc(date)}${separator}${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:` +
-    `${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}000`
+    `${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}` +
+    pad(subMillisecondMicros(date), 3)
   )
 }
 
@@ -471,11 +487,13 @@ function coercePrimitive(type: PrimitiveType, value: unknown, where: string): un
 function coerceTimestamp(type: 'timestamp' | 'timestamp_ntz', value: unknown, where: string): Date {
   if (value instanceof Date) {
     if (!isValidInstant(value)) mismatch(where, `a ${type} in years 0001-9999`, value)
-    return new Date(value.getTime())
+    return copyTimestamp(value)
   }
   if (typeof value === 'string') {
     const parsed = parseTimestampText(value)
-    if (parsed !== undefined && parsed.zoned === (type === 'timestamp')) return new Date(parsed.ms)
+    if (parsed !== undefined && parsed.zoned === (type === 'timestamp')) {
+      return timestampOf(parsed.ms, parsed.micros)
+    }
     return mismatch(
       where,
       type === 'timestamp'
@@ -645,11 +663,8 @@ export function compareValues(type: DataType, a: unknown, b: unknown): number {
       return x < y ? -1 : x > y ? 1 : 0
     }
     case 'timestamp':
-    case 'timestamp_ntz': {
-      const x = (a as Date).getTime()
-      const y = (b as Date).getTime()
-      return x < y ? -1 : x > y ? 1 : 0
-    }
+    case 'timestamp_ntz':
+      return compareTimestamps(a as Date, b as Date)
     default:
       if (typeof type === 'string' && type.startsWith('decimal(')) {
         return compareDecimalTexts(a as string, b as string)

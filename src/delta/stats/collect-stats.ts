@@ -11,7 +11,8 @@
  * - longs and decimals are written exactly as JSON numbers (digits, not a rounded double);
  * - floats are rounded to 32-bit first (what the Parquet file holds);
  * - timestamps as ISO-8601 UTC with milliseconds (`2021-09-08T11:11:11.000Z`), timestamp_ntz
- *   without the zone;
+ *   without the zone, as Spark writes them: a min is floored to its millisecond, a max with
+ *   microseconds past its millisecond is raised to the next one (so both stay bounds);
  * - strings longer than 32 code points are truncated: the min to its 32-code-point prefix, the max
  *   to that prefix plus U+10FFFF (extended over any U+10FFFF that follow, so it stays an upper
  *   bound in UTF-8 order).
@@ -22,7 +23,8 @@ import type { FileStats } from '../actions/actions.js'
 import { DeltaError } from '../errors.js'
 import { parseColumnPathList } from '../expr/column-path.js'
 import type { DataType, StructField, StructType } from '../schema/data-type.js'
-import { compareValues, formatTimestampMicros } from '../schema/values.js'
+import { subMillisecondMicros } from '../schema/timestamps.js'
+import { compareValues, formatTimestampMicros, MAX_TIMESTAMP_MS } from '../schema/values.js'
 
 /** Table property naming the stats columns explicitly. */
 const STATS_COLUMNS_KEY = 'delta.dataSkippingStatsColumns'
@@ -221,9 +223,19 @@ function encodeBound(type: string, value: unknown, side: 'min' | 'max'): unknown
     case 'date':
       return value
     case 'timestamp':
-      return (value as Date).toISOString()
-    case 'timestamp_ntz':
-      return formatTimestampMicros(value as Date, 'T').slice(0, -3)
+    case 'timestamp_ntz': {
+      // Milliseconds, as Spark writes them: a min is floored (a lower bound already); a max
+      // with microseconds past its millisecond is raised to the next millisecond, so that it
+      // stays an upper bound for readers that take the stat as exact.
+      let bound = value as Date
+      if (side === 'max' && subMillisecondMicros(bound) !== 0) {
+        bound = new Date(bound.getTime() + 1)
+        if (bound.getTime() > MAX_TIMESTAMP_MS) return undefined
+      }
+      return type === 'timestamp'
+        ? bound.toISOString()
+        : formatTimestampMicros(bound, 'T').slice(0, -3)
+    }
     case 'string':
       return side === 'min'
         ? codePointPrefix(value as string, STRING_PREFIX_LENGTH)

@@ -6,7 +6,7 @@ import {
   formatEpochDays,
   formatUnscaledDecimal,
   microsToMillis,
-  nanosToMillis,
+  nanosToMicros,
   parseDecimalString,
   parseEpochDays,
 } from '../../../src/delta/parquet/value-conversions.js'
@@ -53,7 +53,7 @@ describe('parseEpochDays', () => {
   })
 })
 
-describe('microsToMillis and nanosToMillis', () => {
+describe('microsToMillis and nanosToMicros', () => {
   it.each([
     [0n, 0],
     [999n, 0],
@@ -73,7 +73,7 @@ describe('microsToMillis and nanosToMillis', () => {
       fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (value) => {
         const floor = (d: bigint): bigint => (value % d < 0n ? value / d - 1n : value / d)
         expect(microsToMillis(value)).toBe(Number(floor(1000n)))
-        expect(nanosToMillis(value)).toBe(Number(floor(1_000_000n)))
+        expect(nanosToMicros(value)).toBe(floor(1000n))
       }),
     )
   })

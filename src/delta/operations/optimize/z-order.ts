@@ -24,6 +24,7 @@
  */
 import { DeltaError } from '../../errors.js'
 import type { PrimitiveType } from '../../schema/data-type.js'
+import { timestampMicros } from '../../schema/timestamps.js'
 import { compareValues } from '../../schema/values.js'
 
 /** Width of a Z-order key in bits. */
@@ -139,7 +140,7 @@ export interface ZOrderColumn {
 
 /** A Map key for a value (instants by their time; other canonical values are keys already). */
 function valueKey(value: unknown): unknown {
-  return value instanceof Date ? value.getTime() : value
+  return value instanceof Date ? timestampMicros(value) : value
 }
 
 /**
