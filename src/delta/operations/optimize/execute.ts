@@ -23,7 +23,6 @@ import type { AddAction } from '../../actions/actions.js'
 import { writeCheckpoint, type CheckpointResult } from '../../checkpoint/write-checkpoint.js'
 import type { Clock } from '../../clock.js'
 import { CommitConflictError, DeltaError, isDeltaError } from '../../errors.js'
-import { duckDbAvailable } from '../../parquet/index.js'
 import { lit } from '../../expr/expression.js'
 import { previewValue } from '../../schema/values.js'
 import type { Snapshot } from '../../snapshot/snapshot.js'
@@ -33,7 +32,7 @@ import { Transaction } from '../../transaction/transaction.js'
 import { checkpointDue, type Finished } from '../finish-commit.js'
 import { removeFor } from '../write-files.js'
 import { rewriteBinWithDuckDb } from './duckdb-rewriter.js'
-import { ForeignTimestampFileError, rewriteBinWithHyparquet } from './hyparquet-rewriter.js'
+import { rewriteBinWithHyparquet } from './hyparquet-rewriter.js'
 import {
   fileSizeMetrics,
   planOptimize,
@@ -186,27 +185,10 @@ async function rewriteBin(
   strategy: RewriteStrategy,
   engines: Set<RewriteEngine>,
 ): Promise<AddAction[]> {
-  if (strategy.engine === 'duckdb') {
-    engines.add('duckdb')
-    return rewriteBinWithDuckDb(context, bin)
-  }
-  try {
-    const adds = await rewriteBinWithHyparquet(context, bin, {
-      ownFilesOnly: strategy.timestampFallback,
-    })
-    engines.add('hyparquet')
-    return adds
-  } catch (error) {
-    if (!(error instanceof ForeignTimestampFileError)) throw error
-  }
-  // A file of another writer may hold microseconds: DuckDB keeps them. Without DuckDB the
-  // engine's millisecond representation applies, as for every other rewrite (DELETE, UPDATE).
-  if (await duckDbAvailable()) {
-    engines.add('duckdb')
-    return rewriteBinWithDuckDb(context, bin)
-  }
-  engines.add('hyparquet')
-  return rewriteBinWithHyparquet(context, bin)
+  engines.add(strategy.engine)
+  return strategy.engine === 'duckdb'
+    ? rewriteBinWithDuckDb(context, bin)
+    : rewriteBinWithHyparquet(context, bin)
 }
 
 /**

@@ -6,38 +6,13 @@
  */
 import { forEachBounded } from '../../concurrency.js'
 import type { AddAction } from '../../actions/actions.js'
-import { readParquetMetadata, readParquetRows, writeParquet } from '../../parquet/index.js'
+import { readParquetRows, writeParquet } from '../../parquet/index.js'
 import { collectStats, serializeStats } from '../../stats/collect-stats.js'
 import { readDataFile } from '../../table/scan.js'
 import { PARQUET_CREATED_BY } from '../write-files.js'
 import type { OptimizeBin } from './plan.js'
 import { nextOutputKey, type RewriteContext } from './rewriter.js'
 import { sortByZOrder } from './z-order.js'
-
-/**
- * A bin reads a file written by another engine while timestamps must keep their microseconds
- * (see `RewriteStrategy.timestampFallback`); the bin is then rewritten with DuckDB.
- * @internal
- */
-export class ForeignTimestampFileError extends Error {
-  /**
-   * @param key - the data file
-   * @param createdBy - its writer
-   */
-  constructor(key: string, createdBy: string | undefined) {
-    super(`delta optimize: ${key} was written by ${createdBy ?? 'an unknown writer'}`)
-    this.name = 'ForeignTimestampFileError'
-  }
-}
-
-/** The `created_by` of files this engine writes (`PARQUET_CREATED_BY`, or the bare name). */
-const OWN_WRITER_RE = /^polarway-lakehouse(?: |$)/
-
-/** Options of {@link rewriteBinWithHyparquet}. */
-export interface HyparquetRewriteOptions {
-  /** Fail with {@link ForeignTimestampFileError} on a file this engine did not write. */
-  readonly ownFilesOnly?: boolean
-}
 
 /** Files read (and written) concurrently. */
 const IO_CONCURRENCY = 16
@@ -46,24 +21,15 @@ const IO_CONCURRENCY = 16
  * Reads one data file's rows (data columns only).
  * @param context - the rewrite
  * @param add - the file
- * @param ownFilesOnly - refuse files another engine wrote
- * @returns its rows
- * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `SCHEMA_MISMATCH`;
- *   ForeignTimestampFileError
+ * @returns its rows (timestamps keep their microseconds, see `schema/timestamps.ts`)
+ * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `SCHEMA_MISMATCH`
  */
 async function readFile(
   context: RewriteContext,
   add: AddAction,
-  ownFilesOnly: boolean,
 ): Promise<Record<string, unknown>[]> {
   const { store, snapshot } = context
   const { key, data } = await readDataFile(store, snapshot, add, 'optimize')
-  if (ownFilesOnly) {
-    const { createdBy } = readParquetMetadata(data, key)
-    if (createdBy === undefined || !OWN_WRITER_RE.test(createdBy)) {
-      throw new ForeignTimestampFileError(key, createdBy)
-    }
-  }
   return readParquetRows(data, { schema: context.dataSchema, fileName: key })
 }
 
@@ -71,21 +37,18 @@ async function readFile(
  * Rewrites one bin in process.
  * @param context - the rewrite
  * @param bin - the files to rewrite together
- * @param options - whether only files this engine wrote may be read
  * @returns the adds of the new files (none when the bin holds no rows)
- * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `STORAGE_ERROR`;
- *   {@link ForeignTimestampFileError} (before writing anything) with `ownFilesOnly`
+ * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `STORAGE_ERROR`
  */
 export async function rewriteBinWithHyparquet(
   context: RewriteContext,
   bin: OptimizeBin,
-  options: HyparquetRewriteOptions = {},
 ): Promise<AddAction[]> {
   const perFile: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(
     bin.files.length,
   )
   await forEachBounded(bin.files, IO_CONCURRENCY, async (add, i) => {
-    perFile[i] = await readFile(context, add, options.ownFilesOnly === true)
+    perFile[i] = await readFile(context, add)
   })
   let rows = perFile.flat()
   if (rows.length === 0) return []

@@ -4,15 +4,13 @@
  *
  * - `hyparquet`: rows are read into the engine's value representation and written with the
  *   engine's own Parquet writer. No start-up cost, works on every store and schema; timestamps
- *   keep the engine's millisecond precision.
+ *   keep their microseconds (`schema/timestamps.ts`).
  * - `duckdb`: DuckDB reads the input files and writes the output with `COPY` (much faster on
- *   large inputs; keeps microseconds). Needs files on the local file system and a flat schema,
- *   and pays DuckDB's start-up once per process.
+ *   large inputs). Needs files on the local file system and a flat schema, and pays DuckDB's
+ *   start-up once per process.
  *
  * `auto` takes DuckDB when it can run and the rewrite holds many rows for its number of files
- * (see {@link prefersDuckDb}), and hyparquet otherwise; on tables with timestamp columns, a bin
- * that reads a file another engine wrote goes to DuckDB too, since such a file may hold
- * microseconds that the in-process engine (milliseconds) would truncate. The cost model comes from the
+ * (see {@link prefersDuckDb}), and hyparquet otherwise. The cost model comes from the
  * measurements in `bench/RESULTS.md` (`optimize` and `zorder` benchmarks): in process, a file
  * costs little to open but every row is decoded into an object and encoded again; DuckDB pays a
  * fixed cost and more per file, but almost nothing per row.
@@ -120,10 +118,6 @@ export function nextOutputKey(
   return { key, path: encodeAddPath(key) }
 }
 
-function hasTimestamps(schema: StructType): boolean {
-  return schema.fields.some((f) => f.type === 'timestamp' || f.type === 'timestamp_ntz')
-}
-
 /**
  * Why DuckDB cannot rewrite this table, or undefined when it can.
  * @param store - the table's store
@@ -140,12 +134,6 @@ function duckDbObstacle(store: ObjectStore, dataSchema: StructType): string | un
 export interface RewriteStrategy {
   /** The engine that rewrites the bins. */
   readonly engine: RewriteEngine
-  /**
-   * In-process rewrites of tables with timestamp columns: a bin that reads a file another engine
-   * wrote (which may hold microseconds the in-process engine would truncate) is rewritten with
-   * DuckDB instead. Files this engine wrote hold milliseconds only.
-   */
-  readonly timestampFallback: boolean
 }
 
 /**
@@ -163,7 +151,7 @@ export async function chooseRewriteStrategy(
   plan: OptimizePlan,
   dataSchema: StructType,
 ): Promise<RewriteStrategy> {
-  if (choice === 'hyparquet') return { engine: 'hyparquet', timestampFallback: false }
+  if (choice === 'hyparquet') return { engine: 'hyparquet' }
   const obstacle = duckDbObstacle(store, dataSchema)
   if (choice === 'duckdb') {
     const reason = obstacle ?? ((await duckDbAvailable()) ? undefined : 'DuckDB cannot be loaded')
@@ -173,11 +161,9 @@ export async function chooseRewriteStrategy(
         `delta optimize: cannot rewrite with DuckDB: ${reason}`,
       )
     }
-    return { engine: 'duckdb', timestampFallback: false }
+    return { engine: 'duckdb' }
   }
-  if (obstacle !== undefined) return { engine: 'hyparquet', timestampFallback: false }
-  if (prefersDuckDb(plan) && (await duckDbAvailable())) {
-    return { engine: 'duckdb', timestampFallback: false }
-  }
-  return { engine: 'hyparquet', timestampFallback: hasTimestamps(dataSchema) }
+  if (obstacle !== undefined) return { engine: 'hyparquet' }
+  if (prefersDuckDb(plan) && (await duckDbAvailable())) return { engine: 'duckdb' }
+  return { engine: 'hyparquet' }
 }

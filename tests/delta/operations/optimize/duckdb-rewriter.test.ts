@@ -292,7 +292,7 @@ describe('the DuckDB rewriter', () => {
     expect(await table.files()).toHaveLength(1)
   })
 
-  it("rewrites own timestamp files in process and other writers' with DuckDB (microseconds)", async () => {
+  it("rewrites other writers' microsecond timestamps in process, keeping them", async () => {
     const schema: StructType = { type: 'struct', fields: [f('id', 'long'), f('ts', 'timestamp')] }
     const own = await makeTable(
       [[{ id: 1n, ts: new Date(1000) }], [{ id: 2n, ts: new Date(2000) }]],
@@ -302,7 +302,7 @@ describe('the DuckDB rewriter', () => {
     expect(ownResult.engines).toEqual(['hyparquet'])
 
     const table = await makeTable([[{ id: 1n, ts: new Date(1000) }]], { schema })
-    // A file another engine wrote, with a microsecond the engine's Date cannot hold.
+    // A file another engine wrote, with microseconds past the millisecond.
     const { DuckDBInstance } = await import('@duckdb/node-api')
     const db = await DuckDBInstance.create(':memory:')
     const connection = await db.connect()
@@ -326,12 +326,17 @@ describe('the DuckDB rewriter', () => {
     ])
     await txn.commit()
     const result = await table.optimize()
-    expect(result.engines).toEqual(['duckdb'])
+    expect(result.engines).toEqual(['hyparquet'])
     const [live] = await table.files()
     const reader = await connection.runAndReadAll(
       `SELECT epoch_us(ts) FROM read_parquet('${path.join(table.store.location, live!.path)}') ORDER BY id`,
     )
     expect(reader.getRowsJS().map((r) => r[0])).toEqual([1_000_000n, 1_700_000_000_123_456n])
+    // The max is raised to the next millisecond so that it bounds the microseconds.
+    expect(JSON.parse(live!.stats ?? '{}')).toMatchObject({
+      minValues: { ts: '1970-01-01T00:00:01.000Z' },
+      maxValues: { ts: '2023-11-14T22:13:20.124Z' },
+    })
     connection.closeSync()
   })
 
@@ -403,24 +408,18 @@ describe('chooseRewriteStrategy', () => {
   }
 
   it('keeps many small files in process and moves many rows to DuckDB', async () => {
-    const inProcess = { engine: 'hyparquet', timestampFallback: false }
+    const inProcess = { engine: 'hyparquet' }
     expect(await choose(plain, 1000, 1)).toEqual(inProcess)
     expect(await choose(plain, 2, 1000)).toEqual(inProcess)
-    expect(await choose(plain, 2, DUCKDB_MIN_ROWS)).toEqual({
-      engine: 'duckdb',
-      timestampFallback: false,
-    })
+    expect(await choose(plain, 2, DUCKDB_MIN_ROWS)).toEqual({ engine: 'duckdb' })
     expect(
       (await choose(plain, 1000, DUCKDB_ROWS_PER_FILE + DUCKDB_MIN_ROWS / 1000 + 1)).engine,
     ).toBe('duckdb')
   })
 
-  it('falls back to DuckDB for timestamps of other writers, where DuckDB can run', async () => {
-    expect(await choose(withTs, 2, 1)).toEqual({ engine: 'hyparquet', timestampFallback: true })
-    expect(await choose(withTs, 2, 1, false)).toEqual({
-      engine: 'hyparquet',
-      timestampFallback: false,
-    })
+  it('keeps timestamp tables and nested schemas in process when the bins are small', async () => {
+    expect(await choose(withTs, 2, 1)).toEqual({ engine: 'hyparquet' })
+    expect(await choose(withTs, 2, 1, false)).toEqual({ engine: 'hyparquet' })
     expect((await choose(nested, 2, DUCKDB_MIN_ROWS)).engine).toBe('hyparquet')
   })
 })
