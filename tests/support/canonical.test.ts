@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { DataType, StructType } from '../../src/delta/schema/data-type.js'
+import { timestampFromMicros } from '../../src/delta/schema/timestamps.js'
 import { canonicalFloat, canonicalRows, canonicalValue } from './canonical.js'
 import { describeWithOracle } from './oracle.js'
 import { cleanupTempDirs, makeTempDir } from './temp.js'
@@ -45,8 +46,8 @@ const SAMPLE_ROW = {
   bo: false,
   bin: Uint8Array.from([0, 255, 16]),
   date: '1969-12-31',
-  ts: new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 999)),
-  ntz: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 5)),
+  ts: timestampFromMicros(-500n),
+  ntz: timestampFromMicros(BigInt(Date.UTC(2024, 1, 29, 12)) * 1000n + 5_999n),
   dec: '-1.50',
   dec0: '12',
   st: { z: 1, a: null },
@@ -65,8 +66,8 @@ describe('canonicalRows', () => {
       '{"arr":["1",null],"b":-128,"bin":"AP8Q","bo":false,"d":"NaN","date":"1969-12-31",' +
         '"dec":"-1.50","dec0":"12","f":0.10000000149011612,"i":-5,"l":"-9007199254740993",' +
         '"m":[["a","Infinity"],["b",0],["\u{E000}",1e+21],["\u{1F600}",null]],' +
-        '"ntz":"2024-02-29T12:00:00.005Z","s":"é \\"q\\"\\n","sh":7,"st":{"a":null,"z":1},' +
-        '"ts":"1969-12-31T23:59:59.999Z"}',
+        '"ntz":"2024-02-29T12:00:00.005999Z","s":"é \\"q\\"\\n","sh":7,"st":{"a":null,"z":1},' +
+        '"ts":"1969-12-31T23:59:59.999500Z"}',
     ])
   })
 
@@ -180,11 +181,23 @@ describeWithOracle('canonical form agrees between TypeScript and Python', (oracl
       view.setFloat64(0, f)
       return view.getBigUint64(0).toString(16).padStart(16, '0')
     })
+    // Epoch microseconds, up to the limits of a Date (±8.64e15 ms) and past year 9999.
     const timestamps = [
-      0, -1, 1, -86_400_000, 8.64e15, -8.64e15, -62_167_219_200_001, 253_402_300_800_000,
+      0n,
+      -1n,
+      1n,
+      -999n,
+      -1000n,
+      -1001n,
+      -86_400_000_000n,
+      8_640_000_000_000_000_999n,
+      -8_640_000_000_000_000_000n,
+      -62_167_219_200_000_001n,
+      253_402_300_800_000_000n,
     ]
-    for (const bits of bitPatterns(500))
-      timestamps.push(Number(bits % 17_280_000_000_000_001n) - 8.64e15)
+    for (const bits of bitPatterns(500)) {
+      timestamps.push((bits % 17_280_000_000_000_000_001n) - 8_640_000_000_000_000_000n)
+    }
     const days = [0, -1, -719_528, -719_529, 2_932_896, 2_932_897, -100_000_000, 100_000_000]
     const strings = [
       '',
@@ -200,7 +213,12 @@ describeWithOracle('canonical form agrees between TypeScript and Python', (oracl
     const input = path.join(dir, 'input.json')
     await writeFile(
       input,
-      JSON.stringify({ floats: hex, timestamps_ms: timestamps, days, strings }),
+      JSON.stringify({
+        floats: hex,
+        timestamps_us: timestamps.map((us) => String(us)),
+        days,
+        strings,
+      }),
     )
     const py = await oracle.runJson<{
       floats: string[]
@@ -212,7 +230,7 @@ describeWithOracle('canonical form agrees between TypeScript and Python', (oracl
 
     expect(py.floats).toEqual(floats.map(canonicalFloat))
     expect(py.timestamps).toEqual(
-      timestamps.map((ms) => canonicalValue(new Date(ms), 'timestamp').slice(1, -1)),
+      timestamps.map((us) => canonicalValue(timestampFromMicros(us), 'timestamp').slice(1, -1)),
     )
     expect(py.dates).toEqual(days.map((d) => new Date(d * 86_400_000).toISOString().split('T')[0]))
     expect(py.strings).toEqual(strings.map((s) => JSON.stringify(s)))

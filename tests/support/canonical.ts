@@ -15,7 +15,7 @@
  * | boolean             | boolean                       | true/false                              |
  * | binary              | Uint8Array                    | base64 string                           |
  * | date                | `'YYYY-MM-DD'`                | the same string                         |
- * | timestamp           | Date (UTC instant, ms)        | `"YYYY-MM-DDTHH:MM:SS.mmmZ"` (`toISOString`) |
+ * | timestamp           | Date (UTC instant, with its microseconds) | `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (`toISOString` with six fraction digits) |
  * | timestamp_ntz       | Date (UTC fields = wall clock)| the same ISO form of the wall clock     |
  * | decimal(p,s)        | string, exactly s fraction digits | the same string (`"-1.50"`, `"12"`) |
  * | struct              | plain object                  | object, keys sorted by code point       |
@@ -28,6 +28,7 @@
  */
 import { decimalParams } from '../../src/delta/schema/data-type.js'
 import type { DataType, StructField, StructType } from '../../src/delta/schema/data-type.js'
+import { subMillisecondMicros } from '../../src/delta/schema/timestamps.js'
 import { compareKeys } from '../../src/delta/storage/object-key.js'
 
 /** Orders strings by code point, like Python's `sorted`. */
@@ -105,7 +106,9 @@ function canonicalPrimitive(value: unknown, type: string, where: string): string
     case 'timestamp_ntz':
       if (!(value instanceof Date) || Number.isNaN(value.getTime()))
         fail(where, 'a valid Date', value)
-      return JSON.stringify(value.toISOString())
+      return JSON.stringify(
+        `${value.toISOString().slice(0, -1)}${String(subMillisecondMicros(value)).padStart(3, '0')}Z`,
+      )
     case 'void':
       return fail(where, 'null (void column)', value)
     default: {

@@ -8,8 +8,9 @@ lists of canonical JSON strings, one per row. Both halves must produce byte-iden
   strings "NaN", "Infinity", "-Infinity"
 * boolean -> true/false; string -> JSON string; binary -> base64 string
 * date -> "YYYY-MM-DD"
-* timestamp / timestamp_ntz -> "YYYY-MM-DDTHH:MM:SS.mmmZ", truncated toward -infinity to whole
-  milliseconds (ntz: the wall clock); years outside 0..9999 use JavaScript's "+YYYYYY" form
+* timestamp / timestamp_ntz -> "YYYY-MM-DDTHH:MM:SS.ffffffZ", exact to the microsecond (Delta's
+  precision; nanoseconds truncated toward -infinity; ntz: the wall clock); years outside 0..9999
+  use JavaScript's "+YYYYYY" form
 * decimal(p, s) -> plain string with exactly s fraction digits
 * struct -> object with keys sorted by code point; array -> array
 * map -> array of [key, value] pairs sorted by the canonical JSON of the key (then of the value)
@@ -37,7 +38,8 @@ import pyarrow as pa
 
 MS_PER_DAY = 86_400_000
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNIT_TO_MS = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
+_UNIT_TO_US = {"s": (1_000_000, 1), "ms": (1000, 1), "us": (1, 1), "ns": (1, 1000)}
+US_PER_DAY = 86_400_000_000
 
 
 def json_string(text: str) -> str:
@@ -101,13 +103,14 @@ def iso_date(days: int) -> str:
     return f"{_year(y)}-{m:02d}-{d:02d}"
 
 
-def iso_ms(ms: int) -> str:
-    """ISO-8601 UTC text of epoch milliseconds, like JavaScript's Date#toISOString."""
-    days, rest = divmod(ms, MS_PER_DAY)
-    seconds, milli = divmod(rest, 1000)
+def iso_us(us: int) -> str:
+    """ISO-8601 UTC text of epoch microseconds: JavaScript's Date#toISOString form with six
+    fraction digits."""
+    days, rest = divmod(us, US_PER_DAY)
+    seconds, micro = divmod(rest, 1_000_000)
     minutes, sec = divmod(seconds, 60)
     hour, minute = divmod(minutes, 60)
-    return f"{iso_date(days)}T{hour:02d}:{minute:02d}:{sec:02d}.{milli:03d}Z"
+    return f"{iso_date(days)}T{hour:02d}:{minute:02d}:{sec:02d}.{micro:06d}Z"
 
 
 def _decimal_text(value: decimal.Decimal, scale: int) -> str:
@@ -159,8 +162,8 @@ def canonical_value(scalar: pa.Scalar, typ: pa.DataType) -> str:
     if t.is_date64(typ):
         return json_string(iso_date(scalar.value // MS_PER_DAY))
     if t.is_timestamp(typ):
-        mul, div = _UNIT_TO_MS[typ.unit]
-        return json_string(iso_ms(scalar.value * mul // div))
+        mul, div = _UNIT_TO_US[typ.unit]
+        return json_string(iso_us(scalar.value * mul // div))
     if t.is_decimal(typ):
         return json_string(_decimal_text(scalar.as_py(), typ.scale))
     if t.is_struct(typ):
@@ -246,7 +249,7 @@ def _sample_table() -> pa.Table:
         "bo": False,
         "bin": bytes([0, 255, 16]),
         "date": dt.date(1969, 12, 31),
-        # 500 microseconds before the epoch: truncates toward -infinity to 23:59:59.999
+        # 500 microseconds before the epoch
         "ts": dt.datetime(1969, 12, 31, 23, 59, 59, 999_500, tzinfo=utc),
         "ntz": dt.datetime(2024, 2, 29, 12, 0, 0, 5_999),
         "dec": decimal.Decimal("-1.50"),
@@ -264,7 +267,7 @@ def _selftest(path: str) -> dict[str, Any]:
     floats = [struct.unpack(">d", bytes.fromhex(h))[0] for h in spec.get("floats", [])]
     return {
         "floats": [js_number(x) for x in floats],
-        "timestamps": [iso_ms(int(ms)) for ms in spec.get("timestamps_ms", [])],
+        "timestamps": [iso_us(int(us)) for us in spec.get("timestamps_us", [])],
         "dates": [iso_date(int(d)) for d in spec.get("days", [])],
         "strings": [json_string(s) for s in spec.get("strings", [])],
         "sample_rows": canonical_rows(_sample_table()),
