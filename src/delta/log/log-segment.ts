@@ -10,7 +10,7 @@
 import { DeltaError, VersionNotFoundError } from '../errors.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { readLastCheckpoint } from '../checkpoint/last-checkpoint.js'
-import { LOG_DIR, padVersion, parseLogKey, type LogFile } from './log-path.js'
+import { commitKey, LOG_DIR, padVersion, parseLogKey, type LogFile } from './log-path.js'
 
 /** A complete checkpoint: one file, or every part of a multi-part checkpoint. */
 export interface CheckpointRef {
@@ -107,8 +107,93 @@ function commitVersion(key: string): number {
   return Number(key.slice(start, start + 20))
 }
 
+/** Listings repeated, at most, while commits are missing between listed ones. */
+const RELISTS = 2
+/** At most this many missing commits are then looked up by name. */
+const MAX_GAP_PROBES = 64
+
+/**
+ * Commit versions missing between the lowest (or `from`) and the highest listed commit (at
+ * most 65).
+ */
+function missingCommits(keys: Iterable<string>, from: number | undefined): number[] {
+  let min = from === undefined ? Infinity : from - 1
+  let max = -1
+  const listed = new Set<number>()
+  for (const key of keys) {
+    const v = commitVersion(key)
+    if (v < 0) continue
+    listed.add(v)
+    if (from === undefined && v < min) min = v
+    if (v > max) max = v
+  }
+  const missing: number[] = []
+  for (let v = min + 1; v < max && missing.length <= MAX_GAP_PROBES; v++) {
+    if (!listed.has(v)) missing.push(v)
+  }
+  return missing
+}
+
+/**
+ * Lists the log without the gaps a race with writers leaves. A directory listing is not a
+ * snapshot: one made while writers commit can leave out a commit created during it and still
+ * return a later one (measured on ext4 with a fast writer: about one listing in 70). Such a
+ * commit existed before the next listing began, so listing again finds it; the results are
+ * merged (log files are immutable once published). Holes left after that are looked up by
+ * name (at most 64); a commit that is really missing stays missing, for the caller's error.
+ * @param list - one listing
+ * @param keyOf - the key of a listed item
+ * @param head - looks up one key
+ * @param from - the first commit expected, when known (else the lowest listed)
+ * @returns the merged items, in no particular order
+ * @internal
+ */
+export async function listWithoutRaceGaps<T>(
+  list: () => Promise<readonly T[]>,
+  keyOf: (item: T) => string,
+  head: (key: string) => Promise<T | undefined>,
+  from?: number,
+): Promise<T[]> {
+  const byKey = new Map<string, T>()
+  for (let attempt = 0; ; attempt++) {
+    for (const item of await list()) byKey.set(keyOf(item), item)
+    const missing = missingCommits(byKey.keys(), from)
+    if (missing.length === 0) break
+    if (attempt < RELISTS) continue
+    if (missing.length <= MAX_GAP_PROBES) {
+      for (const found of await Promise.all(missing.map((v) => head(commitKey(v))))) {
+        if (found !== undefined) byKey.set(keyOf(found), found)
+      }
+    }
+    break
+  }
+  return [...byKey.values()]
+}
+
+/**
+ * Keys of the log (after `startAfter`), without the gaps of a listing race.
+ * @param store - the table's store
+ * @param options - `startAfter`
+ * @param from - the first commit expected, when known
+ * @returns the keys, in no particular order
+ * @internal
+ */
+export function listKeysWithoutRaceGaps(
+  store: ObjectStore,
+  options: { readonly startAfter?: string },
+  from?: number,
+): Promise<string[]> {
+  return listWithoutRaceGaps(
+    () => store.listKeys(LOG_DIR, options),
+    (key) => key,
+    async (key) => ((await store.head(key)) === undefined ? undefined : key),
+    from,
+  )
+}
+
 async function listLog(store: ObjectStore, startAfter?: string): Promise<Listing> {
-  const keys = await store.listKeys(LOG_DIR, startAfter === undefined ? {} : { startAfter })
+  const options = startAfter === undefined ? {} : { startAfter }
+  const keys = await listKeysWithoutRaceGaps(store, options)
   const commits = new Map<number, string>()
   const others: LogFile[] = []
   let maxVersion = -1
@@ -264,7 +349,11 @@ export async function buildLogSegment(
 export async function listCommitFiles(
   store: ObjectStore,
 ): Promise<{ version: number; key: string; lastModified: number }[]> {
-  const metas = await store.list(LOG_DIR)
+  const metas = await listWithoutRaceGaps(
+    () => store.list(LOG_DIR),
+    (m) => m.key,
+    (key) => store.head(key),
+  )
   const out: { version: number; key: string; lastModified: number }[] = []
   for (const m of metas) {
     const f = parseLogKey(m.key)

@@ -17,10 +17,16 @@ import type {
 import { parseCommitFile } from '../actions/parse-action.js'
 import { readCheckpoint } from '../checkpoint/read-checkpoint.js'
 import { DeltaError, isDeltaError } from '../errors.js'
-import { buildLogSegment, type CommitRef, type LogSegment } from '../log/log-segment.js'
+import {
+  buildLogSegment,
+  listKeysWithoutRaceGaps,
+  type CommitRef,
+  type LogSegment,
+} from '../log/log-segment.js'
 import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
 import { ReplayState } from '../log/replay.js'
 import { parseSchemaString, type StructType } from '../schema/data-type.js'
+import { compareKeys } from '../storage/object-key.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { checkReadSupported } from './table-features.js'
 import { tableConfig, type TableConfig } from './table-config.js'
@@ -97,9 +103,12 @@ async function listNewCommits(
   afterVersion: number,
   throughVersion: number | undefined,
 ): Promise<CommitRef[] | undefined> {
-  const keys = await store.listKeys(LOG_DIR, {
-    startAfter: `${LOG_DIR}${padVersion(afterVersion)}.json`,
-  })
+  const keys = await listKeysWithoutRaceGaps(
+    store,
+    { startAfter: `${LOG_DIR}${padVersion(afterVersion)}.json` },
+    afterVersion + 1,
+  )
+  keys.sort(compareKeys)
   const refs: CommitRef[] = []
   for (const key of keys) {
     const f = parseLogKey(key)

@@ -3,7 +3,7 @@ import { serializeCommit } from '../../../src/delta/actions/serialize-action.js'
 import type { Action } from '../../../src/delta/actions/actions.js'
 import { writeCheckpoint } from '../../../src/delta/checkpoint/write-checkpoint.js'
 import { isDeltaError, VersionNotFoundError } from '../../../src/delta/errors.js'
-import { buildLogSegment } from '../../../src/delta/log/log-segment.js'
+import { buildLogSegment, listCommitFiles } from '../../../src/delta/log/log-segment.js'
 import {
   checkpointKey,
   commitKey,
@@ -12,6 +12,7 @@ import {
 } from '../../../src/delta/log/log-path.js'
 import { Snapshot } from '../../../src/delta/snapshot/snapshot.js'
 import { MemoryStore } from '../../../src/delta/storage/memory-store.js'
+import type { ListOptions, ObjectMeta } from '../../../src/delta/storage/object-store.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const SCHEMA = JSON.stringify({
@@ -47,6 +48,37 @@ function commit(v: number): Action[] {
 
 async function table(versions: number): Promise<MemoryStore> {
   const store = new MemoryStore()
+  for (let v = 0; v < versions; v++)
+    await store.putIfAbsent(commitKey(v), enc(serializeCommit(commit(v))))
+  return store
+}
+
+/** A store whose listings leave out some commits, as a listing racing with writers can. */
+class RacingStore extends MemoryStore {
+  heads = 0
+  readonly #hidden: ReadonlySet<string>
+
+  constructor(hidden: readonly number[]) {
+    super()
+    this.#hidden = new Set(hidden.map(commitKey))
+  }
+
+  override async listKeys(prefix: string, options?: ListOptions): Promise<string[]> {
+    return (await super.listKeys(prefix, options)).filter((k) => !this.#hidden.has(k))
+  }
+
+  override async list(prefix: string, options?: ListOptions): Promise<ObjectMeta[]> {
+    return (await super.list(prefix, options)).filter((m) => !this.#hidden.has(m.key))
+  }
+
+  override async head(key: string): Promise<ObjectMeta | undefined> {
+    this.heads++
+    return super.head(key)
+  }
+}
+
+async function racingStore(versions: number, hidden: readonly number[]): Promise<RacingStore> {
+  const store = new RacingStore(hidden)
   for (let v = 0; v < versions; v++)
     await store.putIfAbsent(commitKey(v), enc(serializeCommit(commit(v))))
   return store
@@ -144,6 +176,34 @@ describe('buildLogSegment', () => {
     const err = await buildLogSegment(store, 't').catch((e: unknown) => e)
     expect(isDeltaError(err, 'VERSIONS_NOT_CONTIGUOUS')).toBe(true)
     expect((err as { context: Record<string, unknown> }).context.missingVersion).toBe(3)
+  })
+
+  it('finds commits a listing left out while later ones were listed (a listing race)', async () => {
+    const store = await racingStore(12, [7, 9, 10])
+    await checkpointAt(store, 5)
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.version).toBe(11)
+    expect(seg.commits.map((c) => c.version)).toEqual([6, 7, 8, 9, 10, 11])
+    const files = await listCommitFiles(store)
+    expect(files.map((f) => f.version)).toEqual(Array.from({ length: 12 }, (_, v) => v))
+    expect((await Snapshot.load(store)).version).toBe(11)
+  })
+
+  it('still fails on a commit that is really missing, and on many holes', async () => {
+    const store = await racingStore(8, [4])
+    await store.delete(commitKey(3))
+    const err = await buildLogSegment(store, 't').catch((e: unknown) => e)
+    expect((err as { context: Record<string, unknown> }).context.missingVersion).toBe(3)
+    // Past 64 holes no name is probed: a damaged log, reported as such.
+    const holes = Array.from({ length: 65 }, (_, i) => i + 1)
+    const many = await racingStore(70, holes)
+    expect(
+      isDeltaError(
+        await buildLogSegment(many, 't').catch((e: unknown) => e),
+        'VERSIONS_NOT_CONTIGUOUS',
+      ),
+    ).toBe(true)
+    expect(many.heads).toBe(0)
   })
 
   it('fails when the log neither starts at 0 nor has a checkpoint', async () => {
