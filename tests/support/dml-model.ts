@@ -11,6 +11,7 @@ import {
   col,
   not,
   or,
+  timestampMicros,
   type DeltaTable,
   type Expression,
   type StructType,
@@ -278,7 +279,16 @@ export function sortRows(list: readonly Readonly<Record<string, unknown>>[]): Mo
       s: r.s as string | null,
       ts: r.ts as Date | null,
     }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : compareTies(a, b)))
+}
+
+/** Orders rows with one id (ids need not be unique) by their other columns, nulls first. */
+function compareTies(a: ModelRow, b: ModelRow): number {
+  const key = (r: ModelRow): string =>
+    JSON.stringify([r.p, r.n, r.s, r.ts === null ? null : timestampMicros(r.ts).toString()])
+  const x = key(a)
+  const y = key(b)
+  return x < y ? -1 : x > y ? 1 : 0
 }
 
 /**
