@@ -18,6 +18,7 @@ import { parquetHeader } from 'hyparquet/src/column.js'
 import { decompressPage } from 'hyparquet/src/datapage.js'
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
 import { DeltaError } from '../errors.js'
+import { checkPageHeader, MAX_VALUES } from './check-pages.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 
@@ -223,6 +224,9 @@ function readChunk(data: Uint8Array, meta: ColumnMetaData, state: ChunkState): v
   const view = new DataView(data.buffer, data.byteOffset + start, end - start)
   const reader = { view, offset: 0 }
   const expected = Number(meta.num_values)
+  if (!(Number.isInteger(expected) && expected >= 0 && expected <= MAX_VALUES)) {
+    throw new Error(`invalid value count ${expected}`)
+  }
   let slots = 0
   state.dictionary = undefined
   while (slots < expected) {
@@ -231,8 +235,9 @@ function readChunk(data: Uint8Array, meta: ColumnMetaData, state: ChunkState): v
     }
     const header = parquetHeader(reader)
     const pageStart = reader.offset
+    if (pageStart > view.byteLength) throw new Error('page header extends past its column chunk')
+    checkPageHeader(header, view.byteLength - pageStart)
     const pageEnd = pageStart + header.compressed_page_size
-    if (pageEnd > view.byteLength) throw new Error('page extends past its column chunk')
     const raw = new Uint8Array(
       view.buffer,
       view.byteOffset + pageStart,

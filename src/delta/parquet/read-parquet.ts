@@ -43,6 +43,7 @@ import { decimalParams, findField } from '../schema/data-type.js'
 import type { DataType, MapType, StructType } from '../schema/data-type.js'
 import { timestampOf } from '../schema/timestamps.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
+import { checkColumnChunks } from './check-pages.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
   MAX_DATE_MILLIS,
@@ -148,6 +149,9 @@ function parseMetadata(data: Uint8Array, fileName: string | undefined): FileMeta
 
 function schemaTreeOf(metadata: FileMetaData, fileName: string | undefined): SchemaTree {
   try {
+    if (metadata.schema.some((e) => typeof e.name !== 'string')) {
+      throw new Error('a schema element has no name')
+    }
     return parquetSchema(metadata)
   } catch (cause) {
     throw parquetError('PARQUET_ERROR', `malformed schema: ${errorMessage(cause)}`, {
@@ -235,6 +239,7 @@ export async function readParquetRows(
   const numRows = Number(metadata.num_rows)
   const fileColumns = plans.flatMap((p) => (p.fileName === undefined ? [] : [p.fileName]))
   checkCodecs(metadata, new Set(fileColumns), fileName)
+  checkColumnChunks(data, metadata, tree, new Set(fileColumns), fileName)
 
   const values = new Map<string, unknown[]>()
   if (fileColumns.length > 0 && numRows > 0) {

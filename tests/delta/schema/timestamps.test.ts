@@ -27,6 +27,7 @@ import {
   valuesEqual,
 } from '../../../src/delta/schema/values.js'
 import { collectStats, serializeStats } from '../../../src/delta/stats/collect-stats.js'
+import { field } from '../../support/schema.js'
 
 /** Epoch microseconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z. */
 const MIN_MICROS = -62_135_596_800_000_000n
@@ -35,12 +36,6 @@ const anyMicros = fc.bigInt({ min: MIN_MICROS, max: MAX_MICROS })
 const byId = (ids: unknown[]): unknown[] =>
   [...ids].sort((a, b) => Number((a as bigint) - (b as bigint)))
 
-const field = (name: string, type: 'long' | 'timestamp' | 'timestamp_ntz', nullable = true) => ({
-  name,
-  type,
-  nullable,
-  metadata: {},
-})
 const SCHEMA: StructType = {
   type: 'struct',
   fields: [field('id', 'long', false), field('ts', 'timestamp'), field('ntz', 'timestamp_ntz')],

@@ -1,0 +1,212 @@
+/**
+ * Checks of a Parquet file's page headers before its pages are decoded.
+ *
+ * hyparquet trusts page headers: a data page v2 header without its level lengths makes it read
+ * levels from an undefined offset forever (found by mutating files), and a count of billions
+ * makes it allocate and fill arrays of that size. A damaged or hostile file must end in a
+ * `PARQUET_ERROR`, never in a hung or exhausted process, so every page header of the column
+ * chunks about to be read is parsed and checked first: known page type, the fields its type
+ * requires, sizes inside the column chunk, level lengths inside the page, and counts within
+ * {@link MAX_VALUES}. Parsing headers costs little next to decoding the pages they describe.
+ * @module
+ */
+import type { FileMetaData, PageHeader, SchemaTree } from 'hyparquet'
+import { parquetHeader } from 'hyparquet/src/column.js'
+import { errorMessage, parquetError } from './parquet-error.js'
+
+/**
+ * The most values one column chunk (or row group) may hold: far beyond what a process can turn
+ * into rows, small enough that a lying header cannot make the reader allocate without bound.
+ */
+export const MAX_VALUES = 2 ** 28
+
+const PAGE_TYPES = new Set(['DATA_PAGE', 'DATA_PAGE_V2', 'DICTIONARY_PAGE', 'INDEX_PAGE'])
+
+function count(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_VALUES
+}
+
+function size(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+}
+
+/**
+ * Checks one page header.
+ * @param header - the parsed header
+ * @param room - bytes left in the column chunk after the header
+ * @returns the values of a data page (0 for other pages)
+ * @throws Error describing the first problem
+ * @internal
+ */
+export function checkPageHeader(header: PageHeader, room: number): number {
+  if (!PAGE_TYPES.has(header.type)) throw new Error(`unknown page type ${String(header.type)}`)
+  if (!size(header.compressed_page_size) || header.compressed_page_size > room) {
+    throw new Error(`page size ${String(header.compressed_page_size)} outside its column chunk`)
+  }
+  if (!size(header.uncompressed_page_size)) {
+    throw new Error(`invalid uncompressed page size ${String(header.uncompressed_page_size)}`)
+  }
+  switch (header.type) {
+    case 'DATA_PAGE': {
+      const h = header.data_page_header
+      if (h === undefined || !count(h.num_values) || h.encoding === undefined) {
+        throw new Error('data page header without a valid value count or encoding')
+      }
+      if (h.definition_level_encoding === undefined || h.repetition_level_encoding === undefined) {
+        throw new Error('data page header without level encodings')
+      }
+      return h.num_values
+    }
+    case 'DATA_PAGE_V2': {
+      const h = header.data_page_header_v2
+      if (
+        h === undefined ||
+        !count(h.num_values) ||
+        !count(h.num_nulls) ||
+        !count(h.num_rows) ||
+        h.num_nulls > h.num_values ||
+        h.encoding === undefined
+      ) {
+        throw new Error('data page v2 header without valid counts or encoding')
+      }
+      const levels = h.definition_levels_byte_length + h.repetition_levels_byte_length
+      if (
+        !size(h.definition_levels_byte_length) ||
+        !size(h.repetition_levels_byte_length) ||
+        levels > header.compressed_page_size ||
+        levels > header.uncompressed_page_size
+      ) {
+        throw new Error('data page v2 header with invalid level lengths')
+      }
+      return h.num_values
+    }
+    case 'DICTIONARY_PAGE': {
+      const h = header.dictionary_page_header
+      if (h === undefined || !count(h.num_values)) {
+        throw new Error('dictionary page header without a valid value count')
+      }
+      return 0
+    }
+    default:
+      return 0
+  }
+}
+
+/** The paths (joined with NUL) of the leaves under the given top-level columns. */
+function leafPaths(tree: SchemaTree, columns: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>()
+  const walk = (node: SchemaTree, path: string[]): void => {
+    if (node.children.length === 0) out.add(path.join('\u0000'))
+    for (const child of node.children) walk(child, [...path, child.element.name])
+  }
+  for (const child of tree.children) {
+    if (columns.has(child.element.name)) walk(child, [child.element.name])
+  }
+  return out
+}
+
+/**
+ * Checks the row counts, the column chunks and their page headers for the leaves of
+ * `columns`: every row group must hold exactly one chunk per leaf of the schema (hyparquet
+ * gives up on a chunk whose path it cannot place while it goes on reading the others, whose
+ * later failures then surface as unhandled rejections that end the process).
+ * @param data - the whole file
+ * @param metadata - its parsed footer
+ * @param tree - its schema
+ * @param columns - top-level columns about to be read
+ * @param fileName - for messages
+ * @throws DeltaError `PARQUET_ERROR` naming the file and column
+ * @internal
+ */
+export function checkColumnChunks(
+  data: Uint8Array,
+  metadata: FileMetaData,
+  tree: SchemaTree,
+  columns: ReadonlySet<string>,
+  fileName: string | undefined,
+): void {
+  const leaves = leafPaths(tree, columns)
+  let rows = 0
+  for (const group of metadata.row_groups) {
+    const found = new Set<string>()
+    for (const chunk of group.columns) {
+      const path = chunk.meta_data?.path_in_schema
+      if (path === undefined || !columns.has(path[0] ?? '')) continue
+      const key = path.join('\u0000')
+      if (!leaves.has(key) || found.has(key)) {
+        throw parquetError('PARQUET_ERROR', 'a column chunk does not match the schema', {
+          fileName,
+          column: path.join('.'),
+        })
+      }
+      found.add(key)
+    }
+    if (found.size !== leaves.size) {
+      throw parquetError('PARQUET_ERROR', 'a row group lacks column chunks of the schema', {
+        fileName,
+      })
+    }
+    const groupRows = Number(group.num_rows)
+    if (!count(groupRows)) {
+      throw parquetError(
+        'PARQUET_ERROR',
+        `invalid row count ${String(group.num_rows)} in a row group`,
+        {
+          fileName,
+        },
+      )
+    }
+    rows += groupRows
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data
+      const column = meta?.path_in_schema.join('.')
+      if (meta === undefined || !columns.has(meta.path_in_schema[0] ?? '')) continue
+      try {
+        checkChunk(data, meta)
+      } catch (cause) {
+        throw parquetError('PARQUET_ERROR', `damaged column chunk: ${errorMessage(cause)}`, {
+          fileName,
+          column,
+          cause,
+        })
+      }
+    }
+  }
+  if (rows > MAX_VALUES || rows !== Number(metadata.num_rows)) {
+    throw parquetError(
+      'PARQUET_ERROR',
+      `row count ${String(metadata.num_rows)} does not match the row groups (${rows})`,
+      { fileName },
+    )
+  }
+}
+
+function checkChunk(
+  data: Uint8Array,
+  meta: NonNullable<FileMetaData['row_groups'][number]['columns'][number]['meta_data']>,
+): void {
+  const expected = Number(meta.num_values)
+  if (!count(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
+  // As hyparquet locates the chunk: the dictionary page when there is one, else the first data page.
+  const dictionary = Number(meta.dictionary_page_offset ?? 0)
+  const first = Number(meta.data_page_offset)
+  const start = dictionary > 0 && dictionary < first ? dictionary : first
+  const end = start + Number(meta.total_compressed_size)
+  if (!(Number.isSafeInteger(start) && start >= 0 && end <= data.byteLength && start <= end)) {
+    throw new Error(`column chunk [${start}, ${end}) outside the file`)
+  }
+  const reader = {
+    view: new DataView(data.buffer, data.byteOffset, data.byteLength),
+    offset: start,
+  }
+  let values = 0
+  while (values < expected) {
+    if (reader.offset >= end)
+      throw new Error(`column chunk ends after ${values} of ${expected} values`)
+    const header = parquetHeader(reader)
+    if (reader.offset > end) throw new Error('page header extends past its column chunk')
+    values += checkPageHeader(header, end - reader.offset)
+    reader.offset += header.compressed_page_size
+  }
+  if (values !== expected) throw new Error(`pages hold ${values} values, the chunk ${expected}`)
+}
