@@ -112,11 +112,11 @@ const RELISTS = 2
 /** At most this many missing commits are then looked up by name. */
 const MAX_GAP_PROBES = 64
 
-/**
- * Commit versions missing between the lowest (or `from`) and the highest listed commit (at
- * most 65).
- */
-function missingCommits(keys: Iterable<string>, from: number | undefined): number[] {
+/** The highest listed commit, and the commits missing below it (at most 65). */
+function missingCommits(
+  keys: Iterable<string>,
+  from: number | undefined,
+): { max: number; missing: number[] } {
   let min = from === undefined ? Infinity : from - 1
   let max = -1
   const listed = new Set<number>()
@@ -131,7 +131,7 @@ function missingCommits(keys: Iterable<string>, from: number | undefined): numbe
   for (let v = min + 1; v < max && missing.length <= MAX_GAP_PROBES; v++) {
     if (!listed.has(v)) missing.push(v)
   }
-  return missing
+  return { max, missing }
 }
 
 /**
@@ -140,7 +140,10 @@ function missingCommits(keys: Iterable<string>, from: number | undefined): numbe
  * return a later one (measured on ext4 with a fast writer: about one listing in 70). Such a
  * commit existed before the next listing began, so listing again finds it; the results are
  * merged (log files are immutable once published). Holes left after that are looked up by
- * name (at most 64); a commit that is really missing stays missing, for the caller's error.
+ * name (at most 64). Holes still left that all lie above what the previous listing reached
+ * come from the last listing's own race: the files from the lowest of them up are dropped,
+ * which leaves what a listing made a moment earlier would have shown. A commit that is really
+ * missing stays missing, for the caller's error.
  * @param list - one listing
  * @param keyOf - the key of a listed item
  * @param head - looks up one key
@@ -155,14 +158,26 @@ export async function listWithoutRaceGaps<T>(
   from?: number,
 ): Promise<T[]> {
   const byKey = new Map<string, T>()
+  let reached = -1
   for (let attempt = 0; ; attempt++) {
     for (const item of await list()) byKey.set(keyOf(item), item)
-    const missing = missingCommits(byKey.keys(), from)
+    const { max, missing } = missingCommits(byKey.keys(), from)
     if (missing.length === 0) break
-    if (attempt < RELISTS) continue
+    if (attempt < RELISTS) {
+      reached = max
+      continue
+    }
     if (missing.length <= MAX_GAP_PROBES) {
       for (const found of await Promise.all(missing.map((v) => head(commitKey(v))))) {
         if (found !== undefined) byKey.set(keyOf(found), found)
+      }
+    }
+    const left = missingCommits(byKey.keys(), from).missing
+    const lowest = left[0]
+    if (lowest !== undefined && lowest > reached) {
+      for (const key of [...byKey.keys()]) {
+        const version = parseLogKey(key)?.version
+        if (version !== undefined && version >= lowest) byKey.delete(key)
       }
     }
     break
