@@ -77,6 +77,38 @@ class RacingStore extends MemoryStore {
   }
 }
 
+/** A store whose successive listings of the log show what a growing log would show. */
+class ScriptedListings extends MemoryStore {
+  readonly #script: readonly { upTo: number; hidden: readonly number[] }[]
+  #calls = 0
+
+  constructor(script: readonly { upTo: number; hidden: readonly number[] }[]) {
+    super()
+    this.#script = script
+  }
+
+  static async of(
+    versions: number,
+    script: readonly { upTo: number; hidden: readonly number[] }[],
+  ): Promise<ScriptedListings> {
+    const store = new ScriptedListings(script)
+    for (let v = 0; v < versions; v++) {
+      await store.putIfAbsent(commitKey(v), enc(serializeCommit(commit(v))))
+    }
+    return store
+  }
+
+  override async listKeys(prefix: string, options?: ListOptions): Promise<string[]> {
+    const step = this.#script[Math.min(this.#calls++, this.#script.length - 1)]
+    const hidden = new Set(step?.hidden.map(commitKey))
+    const keys = await super.listKeys(prefix, options)
+    return keys.filter((k) => {
+      const f = parseLogKey(k)
+      return f?.type !== 'commit' || (f.version <= (step?.upTo ?? Infinity) && !hidden.has(k))
+    })
+  }
+}
+
 async function racingStore(versions: number, hidden: readonly number[]): Promise<RacingStore> {
   const store = new RacingStore(hidden)
   for (let v = 0; v < versions; v++)
@@ -187,6 +219,19 @@ describe('buildLogSegment', () => {
     const files = await listCommitFiles(store)
     expect(files.map((f) => f.version)).toEqual(Array.from({ length: 12 }, (_, v) => v))
     expect((await Snapshot.load(store)).version).toBe(11)
+  })
+
+  it('keeps what the previous listing reached when the last one races with many commits', async () => {
+    // Three listings of a log that grows while it is listed: each shows a hole that the next
+    // fills, and the last shows more than 64 holes above what the second reached.
+    const store = await ScriptedListings.of(201, [
+      { upTo: 50, hidden: [40] },
+      { upTo: 60, hidden: [52, 53, 54, 55, 56, 57, 58] },
+      { upTo: 200, hidden: Array.from({ length: 130 }, (_, i) => 61 + i) },
+    ])
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.version).toBe(60)
+    expect(seg.commits.map((c) => c.version)).toEqual(Array.from({ length: 61 }, (_, v) => v))
   })
 
   it('still fails on a commit that is really missing, and on many holes', async () => {
