@@ -41,7 +41,7 @@ import type {
 } from 'hyparquet'
 import { decimalParams, findField } from '../schema/data-type.js'
 import type { DataType, MapType, StructType } from '../schema/data-type.js'
-import { timestampOf } from '../schema/timestamps.js'
+import { splitMicros, timestampOf } from '../schema/timestamps.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
 import { checkColumnChunks } from './check-pages.js'
 import { errorMessage, parquetError } from './parquet-error.js'
@@ -50,7 +50,6 @@ import {
   bigEndianToInteger,
   formatEpochDays,
   formatUnscaledDecimal,
-  microsToMillis,
   nanosToMicros,
 } from './value-conversions.js'
 
@@ -774,8 +773,8 @@ function planTimestamp(
   const element = node.element
   const toDate = dateConverter(context, path)
   const fromMicros = (micros: bigint): Date => {
-    const millis = microsToMillis(micros)
-    return toDate(millis, Number(micros - BigInt(millis) * 1000n))
+    const split = splitMicros(micros)
+    return toDate(split.millis, split.micros)
   }
   if (element.type === 'INT96') {
     // Spark's legacy timestamps; hyparquet converts them with PARSERS into epoch microseconds.

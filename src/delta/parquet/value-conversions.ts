@@ -87,23 +87,6 @@ export function parseEpochDays(value: string): number | undefined {
 }
 
 /**
- * Epoch microseconds to epoch milliseconds, rounding toward negative infinity (so that
- * `1969-12-31T23:59:59.999500` becomes `.999`, not `1970-01-01T00:00:00.000`).
- * @param micros - epoch microseconds
- * @returns epoch milliseconds
- * @internal
- */
-export function microsToMillis(micros: bigint): number {
-  const n = Number(micros)
-  if (Number.isSafeInteger(n)) {
-    // Exact in doubles: `%` of integers is exact, and n - r is a multiple of 1000.
-    const r = n % 1000
-    return (n - r) / 1000 - (r < 0 ? 1 : 0)
-  }
-  return floorDivide(micros, 1000n)
-}
-
-/**
  * Epoch nanoseconds to epoch microseconds, rounding toward negative infinity.
  * @param nanos - epoch nanoseconds
  * @returns epoch microseconds
@@ -112,11 +95,6 @@ export function microsToMillis(micros: bigint): number {
 export function nanosToMicros(nanos: bigint): bigint {
   const q = nanos / 1000n
   return nanos % 1000n < 0n ? q - 1n : q
-}
-
-function floorDivide(value: bigint, divisor: bigint): number {
-  const q = value / divisor
-  return Number(value % divisor < 0n ? q - 1n : q)
 }
 
 /**

@@ -39,19 +39,33 @@ export function timestampOf(millis: number, micros: number): Date {
 }
 
 /**
+ * Epoch microseconds as epoch milliseconds, rounded toward negative infinity (so that
+ * `1969-12-31T23:59:59.999500` is `.999`, not `1970-01-01T00:00:00.000`), and the microseconds
+ * past that millisecond.
+ * @param micros - epoch microseconds
+ * @returns the millisecond and the rest (0–999)
+ * @internal
+ */
+export function splitMicros(micros: bigint): { millis: number; micros: number } {
+  const n = Number(micros)
+  if (Number.isSafeInteger(n)) {
+    // Exact in doubles: `%` of integers is exact, and n - r is a multiple of 1000.
+    const r = ((n % 1000) + 1000) % 1000
+    return { millis: (n - r) / 1000, micros: r }
+  }
+  const r = ((micros % 1000n) + 1000n) % 1000n
+  return { millis: Number((micros - r) / 1000n), micros: Number(r) }
+}
+
+/**
  * A timestamp from epoch microseconds (rounded toward negative infinity to the millisecond for
  * `getTime`, with the rest kept on the Date).
  * @param micros - epoch microseconds
  * @returns the timestamp
  */
 export function timestampFromMicros(micros: bigint): Date {
-  const n = Number(micros)
-  if (Number.isSafeInteger(n)) {
-    const r = ((n % 1000) + 1000) % 1000
-    return timestampOf((n - r) / 1000, r)
-  }
-  const r = ((micros % 1000n) + 1000n) % 1000n
-  return timestampOf(Number((micros - r) / 1000n), Number(r))
+  const split = splitMicros(micros)
+  return timestampOf(split.millis, split.micros)
 }
 
 /**

@@ -5,11 +5,11 @@ import {
   decimalByteLength,
   formatEpochDays,
   formatUnscaledDecimal,
-  microsToMillis,
   nanosToMicros,
   parseDecimalString,
   parseEpochDays,
 } from '../../../src/delta/parquet/value-conversions.js'
+import { splitMicros } from '../../../src/delta/schema/timestamps.js'
 
 const MS_PER_DAY = 86_400_000
 
@@ -53,7 +53,7 @@ describe('parseEpochDays', () => {
   })
 })
 
-describe('microsToMillis and nanosToMicros', () => {
+describe('splitMicros and nanosToMicros', () => {
   it.each([
     [0n, 0],
     [999n, 0],
@@ -65,14 +65,14 @@ describe('microsToMillis and nanosToMicros', () => {
     [9_007_199_254_740_993n, 9_007_199_254_740],
     [-9_007_199_254_740_993n, -9_007_199_254_741],
   ])('floors %i microseconds to %i ms', (micros, millis) => {
-    expect(microsToMillis(micros)).toBe(millis)
+    expect(splitMicros(micros).millis).toBe(millis)
   })
 
   it('floors like BigInt division rounded toward negative infinity', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (value) => {
         const floor = (d: bigint): bigint => (value % d < 0n ? value / d - 1n : value / d)
-        expect(microsToMillis(value)).toBe(Number(floor(1000n)))
+        expect(splitMicros(value).millis).toBe(Number(floor(1000n)))
         expect(nanosToMicros(value)).toBe(floor(1000n))
       }),
     )
