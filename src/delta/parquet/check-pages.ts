@@ -18,11 +18,17 @@ import { errorMessage, parquetError } from './parquet-error.js'
  * The most values one column chunk (or row group) may hold: far beyond what a process can turn
  * into rows, small enough that a lying header cannot make the reader allocate without bound.
  */
-export const MAX_VALUES = 2 ** 28
+const MAX_VALUES = 2 ** 28
 
 const PAGE_TYPES = new Set(['DATA_PAGE', 'DATA_PAGE_V2', 'DICTIONARY_PAGE', 'INDEX_PAGE'])
 
-function count(value: unknown): value is number {
+/**
+ * Whether a value or row count is a whole number from 0 to {@link MAX_VALUES}.
+ * @param value - the count
+ * @returns whether it is one
+ * @internal
+ */
+export function isValueCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_VALUES
 }
 
@@ -49,7 +55,7 @@ export function checkPageHeader(header: PageHeader, room: number): number {
   switch (header.type) {
     case 'DATA_PAGE': {
       const h = header.data_page_header
-      if (h === undefined || !count(h.num_values) || h.encoding === undefined) {
+      if (h === undefined || !isValueCount(h.num_values) || h.encoding === undefined) {
         throw new Error('data page header without a valid value count or encoding')
       }
       if (h.definition_level_encoding === undefined || h.repetition_level_encoding === undefined) {
@@ -61,9 +67,9 @@ export function checkPageHeader(header: PageHeader, room: number): number {
       const h = header.data_page_header_v2
       if (
         h === undefined ||
-        !count(h.num_values) ||
-        !count(h.num_nulls) ||
-        !count(h.num_rows) ||
+        !isValueCount(h.num_values) ||
+        !isValueCount(h.num_nulls) ||
+        !isValueCount(h.num_rows) ||
         h.num_nulls > h.num_values ||
         h.encoding === undefined
       ) {
@@ -82,7 +88,7 @@ export function checkPageHeader(header: PageHeader, room: number): number {
     }
     case 'DICTIONARY_PAGE': {
       const h = header.dictionary_page_header
-      if (h === undefined || !count(h.num_values)) {
+      if (h === undefined || !isValueCount(h.num_values)) {
         throw new Error('dictionary page header without a valid value count')
       }
       return 0
@@ -128,39 +134,29 @@ export function checkColumnChunks(
   const leaves = leafPaths(tree, columns)
   let rows = 0
   for (const group of metadata.row_groups) {
-    const found = new Set<string>()
-    for (const chunk of group.columns) {
-      const path = chunk.meta_data?.path_in_schema
-      if (path === undefined || !columns.has(path[0] ?? '')) continue
-      const key = path.join('\u0000')
-      if (!leaves.has(key) || found.has(key)) {
-        throw parquetError('PARQUET_ERROR', 'a column chunk does not match the schema', {
-          fileName,
-          column: path.join('.'),
-        })
-      }
-      found.add(key)
-    }
-    if (found.size !== leaves.size) {
-      throw parquetError('PARQUET_ERROR', 'a row group lacks column chunks of the schema', {
-        fileName,
-      })
-    }
     const groupRows = Number(group.num_rows)
-    if (!count(groupRows)) {
+    if (!isValueCount(groupRows)) {
       throw parquetError(
         'PARQUET_ERROR',
         `invalid row count ${String(group.num_rows)} in a row group`,
-        {
-          fileName,
-        },
+        { fileName },
       )
     }
     rows += groupRows
+    const found = new Set<string>()
     for (const chunk of group.columns) {
       const meta = chunk.meta_data
-      const column = meta?.path_in_schema.join('.')
-      if (meta === undefined || !columns.has(meta.path_in_schema[0] ?? '')) continue
+      const path = meta?.path_in_schema
+      if (meta === undefined || path === undefined || !columns.has(path[0] ?? '')) continue
+      const key = path.join('\u0000')
+      const column = path.join('.')
+      if (!leaves.has(key) || found.has(key)) {
+        throw parquetError('PARQUET_ERROR', 'a column chunk does not match the schema', {
+          fileName,
+          column,
+        })
+      }
+      found.add(key)
       try {
         checkChunk(data, meta)
       } catch (cause) {
@@ -170,6 +166,11 @@ export function checkColumnChunks(
           cause,
         })
       }
+    }
+    if (found.size !== leaves.size) {
+      throw parquetError('PARQUET_ERROR', 'a row group lacks column chunks of the schema', {
+        fileName,
+      })
     }
   }
   if (rows > MAX_VALUES || rows !== Number(metadata.num_rows)) {
@@ -186,7 +187,7 @@ function checkChunk(
   meta: NonNullable<FileMetaData['row_groups'][number]['columns'][number]['meta_data']>,
 ): void {
   const expected = Number(meta.num_values)
-  if (!count(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
+  if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
   // As hyparquet locates the chunk: the dictionary page when there is one, else the first data page.
   const dictionary = Number(meta.dictionary_page_offset ?? 0)
   const first = Number(meta.data_page_offset)

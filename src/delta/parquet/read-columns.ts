@@ -18,7 +18,7 @@ import { parquetHeader } from 'hyparquet/src/column.js'
 import { decompressPage } from 'hyparquet/src/datapage.js'
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
 import { DeltaError } from '../errors.js'
-import { checkPageHeader, MAX_VALUES } from './check-pages.js'
+import { checkPageHeader, isValueCount } from './check-pages.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 
@@ -224,9 +224,7 @@ function readChunk(data: Uint8Array, meta: ColumnMetaData, state: ChunkState): v
   const view = new DataView(data.buffer, data.byteOffset + start, end - start)
   const reader = { view, offset: 0 }
   const expected = Number(meta.num_values)
-  if (!(Number.isInteger(expected) && expected >= 0 && expected <= MAX_VALUES)) {
-    throw new Error(`invalid value count ${expected}`)
-  }
+  if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
   let slots = 0
   state.dictionary = undefined
   while (slots < expected) {
