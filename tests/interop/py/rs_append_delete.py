@@ -19,12 +19,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support" / "py"))
 
 import pyarrow as pa  # noqa: E402
-from deltalake import DeltaTable, WriterProperties, write_deltalake  # noqa: E402
+from deltalake import DeltaTable, write_deltalake  # noqa: E402
 from read_table import finish, read_versions  # noqa: E402
+from rs_write import SNAPPY  # noqa: E402
 
 UTC = dt.timezone.utc
-# delta-rs 1.6 defaults to ZSTD, which Node.js reads only from 22.15 on.
-SNAPPY = WriterProperties(compression="SNAPPY")
 PARTS = ["a", "b", None]
 
 

@@ -22,11 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support" / "py"))
 
 import pyarrow as pa  # noqa: E402
-from deltalake import DeltaTable, WriterProperties, write_deltalake  # noqa: E402
+from deltalake import DeltaTable, write_deltalake  # noqa: E402
 from read_table import finish  # noqa: E402
+from rs_write import SNAPPY  # noqa: E402
 
-# delta-rs 1.6 defaults to ZSTD, which Node.js reads only from 22.15 on.
-SNAPPY = WriterProperties(compression="SNAPPY")
 SCHEMA = pa.schema(
     [
         pa.field("id", pa.int64(), nullable=False),

@@ -25,11 +25,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support" / "py"))
 
 import pyarrow as pa  # noqa: E402
-from deltalake import DeltaTable, QueryBuilder, WriterProperties, write_deltalake  # noqa: E402
+from deltalake import DeltaTable, QueryBuilder, write_deltalake  # noqa: E402
 from read_table import finish  # noqa: E402
+from rs_write import SNAPPY  # noqa: E402
 
-# delta-rs 1.6 defaults to ZSTD, which Node.js reads only from 22.15 on.
-SNAPPY = WriterProperties(compression="SNAPPY")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 BASE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 SCHEMA = pa.schema(
