@@ -27,6 +27,7 @@ import {
   type StructType,
 } from '../../src/delta/index.js'
 import { describeWithOracle } from '../support/oracle.js'
+import { field } from '../support/schema.js'
 import { makeTempDir } from '../support/temp.js'
 import { expectSameAtEveryVersion, type VersionsRead } from '../support/versions.js'
 
@@ -37,10 +38,10 @@ const LANES = 3
 const SCHEMA: StructType = {
   type: 'struct',
   fields: [
-    { name: 'id', type: 'long', nullable: false, metadata: {} },
-    { name: 'writer', type: 'string', nullable: true, metadata: {} },
-    { name: 'k', type: 'integer', nullable: true, metadata: {} },
-    { name: 'n', type: 'long', nullable: true, metadata: {} },
+    field('id', 'long', false),
+    field('writer', 'string'),
+    field('k', 'integer'),
+    field('n', 'long'),
   ],
 }
 
