@@ -159,9 +159,9 @@ Tables written by \`deltalake\`. \`small-1000\` and \`small-1000-ts\`: \`DeltaTa
 too. \`audit-4x62k\`: 4 appends of 62,500 rows of the audit-like table of the \`zorder\` benchmark,
 where rows, not files, dominate. One repetition compacts a fresh copy (\`fs.cp\`, made before and
 removed after the repetition, not timed) into one file; the table is opened before the timing
-starts, on both sides. Ours: \`table.optimize()\` (\`auto\`: in process with hyparquet unless the
-rewrite holds many rows per file, or reads timestamps from files another engine wrote, which go
-to DuckDB to keep their microseconds), and \`executeOptimize\` with each engine forced
+starts, on both sides. Ours: \`table.optimize()\` (\`auto\`: in process, hyparquet reading and
+the engine's writer writing, unless the rewrite holds many rows per file, which goes to
+DuckDB), and \`executeOptimize\` with each engine forced
 (\`hyparquet\`, \`duckdb\`); the timing covers the refresh probe, planning, rewriting and the commit.
 No OPTIMIZE commit here lands on a post-commit checkpoint version of either engine (ours every 10
 versions, delta-rs every 100); a checkpoint written right after is timed separately (below).

@@ -1,7 +1,7 @@
 /**
  * The one adapter over the Parquet libraries (hyparquet, hyparquet-writer) and the engine's own
- * single-page writer (small files and checkpoints, `write-single-page.ts`): every other part of
- * the engine reads and writes Parquet through these exports only.
+ * writer (`write-direct.ts`): every other part of the engine reads and writes Parquet through
+ * these exports only.
  * @module
  */
 export { readParquetMetadata, readParquetRows } from './read-parquet.js'

@@ -34,11 +34,12 @@ import type { DataType, StructField, StructType } from '../schema/data-type.js'
 import { timestampMicros } from '../schema/timestamps.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
+  PAGE_MAX_ROWS,
   STATISTICS_TRUNCATE_LENGTH,
-  planSinglePage,
-  writeSinglePage,
-  type SinglePagePlan,
-} from './write-single-page.js'
+  planDirect,
+  writeDirect,
+  type DirectPlan,
+} from './write-direct.js'
 import { decimalByteLength, parseDecimalString, parseEpochDays } from './value-conversions.js'
 
 /** Options of {@link writeParquet}. */
@@ -51,11 +52,22 @@ export interface WriteParquetOptions {
    */
   readonly createdBy?: string
   /**
-   * Files of at most this many rows (default 4,096; 0 for none), of a schema the single-page
-   * writer can write, are written by it: one row group, one page per column. Above, the
-   * general writer's dictionaries and page splitting pay off.
+   * Files of at most this many rows (default 4,096; 0 for none) and one row group are written
+   * with one PLAIN data page per column (see `write-direct.ts`); larger ones get pages cut by
+   * size and dictionaries for string columns with repeated values, which pay off there.
    */
   readonly singlePageMaxRows?: number
+  /**
+   * Rows per data page at most, in files above `singlePageMaxRows` (default 20,000, as
+   * parquet-java; a page is also cut at about 1 MiB of values).
+   */
+  readonly pageMaxRows?: number
+  /**
+   * Writes with hyparquet-writer even when the engine's own writer could: for tests, which use
+   * it as an independent reference.
+   * @internal
+   */
+  readonly generalWriter?: boolean
 }
 
 /** Default `created_by` footer value. */
@@ -63,9 +75,8 @@ export const DEFAULT_CREATED_BY = 'polarway-lakehouse'
 const DEFAULT_ROW_GROUP_SIZE = 131_072
 
 /**
- * Default of {@link WriteParquetOptions.singlePageMaxRows}: a small append's file written by
- * the single-page writer (`write-single-page.ts`) costs a fraction of the general writer's fixed
- * costs.
+ * Default of {@link WriteParquetOptions.singlePageMaxRows}: for a small append's file, one page
+ * per column costs least.
  */
 const SINGLE_PAGE_MAX_ROWS = 4096
 
@@ -135,7 +146,7 @@ export function writeParquet(
 
 /**
  * {@link writeParquet} for files written beside latency-sensitive work (checkpoints): the
- * conversion of each column and, with the single-page writer, the encoding of each column
+ * conversion of each column and, with the engine's own writer, the encoding of each column
  * chunk are separate steps, and after steps that took {@link YIELD_AFTER_MS} the event loop
  * runs what is waiting (I/O completions, other commits) before the next step. A file of fewer
  * than {@link YIELD_MIN_ROWS} rows is written without yielding. The general writer runs in one
@@ -175,14 +186,9 @@ function* encodeSteps(
   schema: StructType,
   options: WriteParquetOptions,
 ): Generator<void, Uint8Array> {
-  const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE
-  if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) {
-    throw parquetError(
-      'PARQUET_ERROR',
-      `rowGroupSize must be a positive integer, got ${rowGroupSize}`,
-    )
-  }
-  const { columns, plans, singlePage } = planSchema(schema)
+  const rowGroupSize = positiveInteger('rowGroupSize', options.rowGroupSize, DEFAULT_ROW_GROUP_SIZE)
+  const pageMaxRows = positiveInteger('pageMaxRows', options.pageMaxRows, PAGE_MAX_ROWS)
+  const { columns, plans, direct } = planSchema(schema)
   const columnData: ColumnSource[] = []
   for (const plan of plans) {
     columnData.push({ name: plan.name, data: encodeColumn(rows, plan) })
@@ -190,13 +196,14 @@ function* encodeSteps(
   }
   const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
   const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
-  if (singlePage && rows.length > 0 && rows.length <= Math.min(singlePageMaxRows, rowGroupSize)) {
+  if (direct && rows.length > 0 && options.generalWriter !== true) {
+    const paged = rows.length > Math.min(singlePageMaxRows, rowGroupSize)
     try {
-      return yield* writeSinglePage(
-        singlePage,
+      return yield* writeDirect(
+        direct,
         columnData.map((c) => c.data as unknown[]),
         rows.length,
-        createdBy,
+        { createdBy, paged, rowGroupSize, pageMaxRows },
       )
     } catch (cause) {
       throw parquetError('PARQUET_ERROR', `cannot write: ${errorMessage(cause)}`, { cause })
@@ -223,13 +230,21 @@ function* encodeSteps(
   return new Uint8Array(writer.getBuffer())
 }
 
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback
+  if (!Number.isInteger(n) || n < 1) {
+    throw parquetError('PARQUET_ERROR', `${name} must be a positive integer, got ${n}`)
+  }
+  return n
+}
+
 interface SchemaPlan {
   /** The schema elements below the root, depth first. */
   readonly columns: readonly SchemaElement[]
   /** One per non-void top-level field. */
   readonly plans: readonly ColumnPlan[]
-  /** How the single-page writer writes it, when it can (see `write-single-page.ts`). */
-  readonly singlePage: SinglePagePlan | undefined
+  /** How the engine's own writer writes it, when it can (see `write-direct.ts`). */
+  readonly direct: DirectPlan | undefined
 }
 
 /** Plans by schema object: a table's schema object is reused for every file it writes. */
@@ -252,7 +267,7 @@ function planSchema(schema: StructType): SchemaPlan {
   if (plans.length === 0) {
     throw parquetError('PARQUET_ERROR', 'cannot write a schema without non-void columns')
   }
-  const plan = { columns, plans, singlePage: planSinglePage(columns) }
+  const plan = { columns, plans, direct: planDirect(columns) }
   schemaPlans.set(schema, plan)
   return plan
 }

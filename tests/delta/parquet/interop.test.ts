@@ -14,6 +14,7 @@ import {
   readParquetMetadata,
   readParquetRows,
   writeParquet,
+  type WriteParquetOptions,
 } from '../../../src/delta/parquet/index.js'
 import { parseStructType, serializeSchema } from '../../../src/delta/schema/data-type.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
@@ -162,9 +163,16 @@ const FLAT_SCHEMA = subSchema(
 )
 
 describeWithOracle('Parquet files written by writeParquet', (oracle) => {
+  const NO_LISTS_OF_LISTS = ALL_TYPES_SCHEMA.fields.map((f) => f.name).filter((n) => n !== 'nested')
   it.each([
     ['with every type, edge values and several row groups', ALL_TYPES_SCHEMA, manyRows()],
     ['with zero rows', ALL_TYPES_SCHEMA, []],
+    [
+      "with every type but lists of lists, in the engine's paged layout (dictionaries, pages)",
+      subSchema(ALL_TYPES_SCHEMA, NO_LISTS_OF_LISTS),
+      manyRows().map((r) => pick(r, NO_LISTS_OF_LISTS)),
+      { pageMaxRows: 300 },
+    ],
     [
       'with every type but lists of lists, one page per column',
       subSchema(
@@ -194,9 +202,9 @@ describeWithOracle('Parquet files written by writeParquet', (oracle) => {
     ],
   ])(
     'are read identically by pyarrow, DuckDB, Polars and delta-rs (%s)',
-    async (_, schema, rows) => {
+    async (_, schema, rows, options?: WriteParquetOptions) => {
       const dir = await makeTempDir('parquet-ours-')
-      const file = writeParquet(rows, schema, { rowGroupSize: 1000 })
+      const file = writeParquet(rows, schema, { rowGroupSize: 1000, ...options })
       const filePath = path.join(dir, 'ours.parquet')
       await fs.writeFile(filePath, file)
       const tableDir = path.join(dir, 'table')

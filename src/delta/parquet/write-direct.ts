@@ -1,18 +1,21 @@
 /**
- * The single-page Parquet writer: one row group, one data page per column, written in one
- * pass, for the files of small appends (a group commit, a login's session row, an audit event)
- * and for checkpoints, where a general writer's fixed and per-value costs dominate: generic
- * column shredding, dictionary and page planning, and metadata built as generic objects.
- * Schemas may nest structs, lists and maps as long as no leaf is repeated more than once
- * (maximum repetition level 1: no list of lists, no list inside a map).
+ * The engine's own Parquet writer, for every schema whose leaves are repeated at most once (no
+ * list of lists, no list inside a map): each column chunk is written in one pass, the Thrift
+ * compact protocol directly, without a general writer's generic column shredding and metadata
+ * objects. Two layouts:
+ * - **compact** (small appends: a group commit, a login's session row, an audit event; and
+ *   checkpoints): one row group, one data page per column, PLAIN values;
+ * - **paged** (larger files): row groups of a given number of rows, data pages of at most
+ *   {@link PAGE_MAX_ROWS} rows (by default) and about {@link PAGE_TARGET_BYTES} bytes (cut at row
+ *   boundaries), and string columns with repeated values dictionary-encoded (a PLAIN
+ *   dictionary page, then RLE_DICTIONARY indices), as parquet-java and Arrow write them.
  *
- * Layout (PARQUET-FORMAT "File format"): one data page (v1) per column, PLAIN values,
- * repetition and definition levels in the RLE/bit-packed hybrid (when the column has any), the page
- * snappy-compressed, and footer statistics with the type-defined column order: `null_count`,
- * and `min_value`/`max_value` of the non-null values (NaN left out, zeros as -0/+0, byte arrays
- * compared unsigned and cut to {@link STATISTICS_TRUNCATE_LENGTH} bytes with
- * `is_*_value_exact` false, as the general writer does). The Thrift compact protocol is written
- * directly.
+ * Both (PARQUET-FORMAT "File format"): data pages v1, repetition and definition levels and
+ * dictionary indices in the RLE/bit-packed hybrid, pages snappy-compressed, and footer
+ * statistics with the type-defined column order: `null_count`, and `min_value`/`max_value` of
+ * the non-null values (NaN left out, zeros as -0/+0, byte arrays compared unsigned and cut to
+ * {@link STATISTICS_TRUNCATE_LENGTH} bytes with `is_*_value_exact` false, as the general writer
+ * does).
  * @module
  */
 import type { SchemaElement } from 'hyparquet-writer'
@@ -49,8 +52,8 @@ interface Leaf {
   readonly maxRepetition: number
 }
 
-/** How {@link writeSinglePage} writes a schema: the leaves of each top-level field. */
-export interface SinglePagePlan {
+/** How {@link writeDirect} writes a schema: the leaves of each top-level field. */
+export interface DirectPlan {
   /** Every schema element below the root, depth first. */
   readonly elements: readonly SchemaElement[]
   /** The leaves of each top-level field, in field order. */
@@ -287,11 +290,20 @@ interface ChunkInfo {
   readonly physical: Physical
   /** Entries (levels) in the column chunk. */
   readonly count: number
+  /** Where the chunk starts: its dictionary page, else its first data page. */
   readonly offset: number
+  readonly dataOffset: number
+  readonly dictionaryOffset: number | undefined
   readonly uncompressed: number
   readonly compressed: number
   readonly nulls: number
   readonly bounds: Bounds | undefined
+}
+
+/** The column chunks of one row group. */
+interface GroupInfo {
+  readonly rowCount: number
+  readonly chunks: readonly ChunkInfo[]
 }
 
 /**
@@ -300,7 +312,7 @@ interface ChunkInfo {
  * @param elements - the schema elements below the root, depth first
  * @returns the plan, or undefined
  */
-export function planSinglePage(elements: readonly SchemaElement[]): SinglePagePlan | undefined {
+export function planDirect(elements: readonly SchemaElement[]): DirectPlan | undefined {
   const fields: Leaf[][] = []
   let next = 0
   const parse = (): Node => {
@@ -360,68 +372,104 @@ function collectLeaves(
   }
 }
 
+/** How {@link writeDirect} lays a file out. */
+export interface DirectLayout {
+  /** The footer's `created_by`. */
+  readonly createdBy: string
+  /**
+   * `false`: one row group and one PLAIN data page per column (the caller keeps the file
+   * within one row group); `true`: row groups of {@link DirectLayout.rowGroupSize} rows,
+   * pages cut by size, dictionaries for string columns with repeated values.
+   */
+  readonly paged: boolean
+  /** Rows per row group (paged layout). */
+  readonly rowGroupSize: number
+  /** Rows per data page (paged layout; pages of lists and maps hold whole rows, about as many). */
+  readonly pageMaxRows: number
+}
+
+/** Default of {@link DirectLayout.pageMaxRows} (parquet-java's page row count limit). */
+export const PAGE_MAX_ROWS = 20_000
+/** A data page is cut once its PLAIN values reach about this many bytes (parquet-java's page size). */
+export const PAGE_TARGET_BYTES = 1 << 20
+
 /**
- * Writes one row group as a Parquet file, one column chunk per step: the generator yields
- * after each column chunk, so that a caller may let other work run between them
+ * Writes rows as a Parquet file, one column chunk per step: the generator yields after each
+ * column chunk, so that a caller may let other work run between them
  * (`writeParquetYielding`), and returns the file bytes.
- * @param plan - the schema's plan ({@link planSinglePage})
+ * @param plan - the schema's plan ({@link planDirect})
  * @param values - the values of each top-level field, converted (see `write-parquet.ts`):
  *   `null` for nulls; string, Uint8Array, bigint, number or boolean for primitives; objects,
  *   arrays and Maps of those for structs, lists and maps
  * @param rowCount - rows (at least 1)
- * @param createdBy - the footer's `created_by`
+ * @param layout - compact or paged, and the footer's `created_by`
  * @returns the steps, then the file bytes
  */
-export function* writeSinglePage(
-  plan: SinglePagePlan,
+export function* writeDirect(
+  plan: DirectPlan,
   values: readonly (readonly unknown[])[],
   rowCount: number,
-  createdBy: string,
+  layout: DirectLayout,
 ): Generator<void, Uint8Array> {
-  const out = new Bytes(1024 + rowCount * 16 * values.length)
+  const groupSize = layout.paged ? layout.rowGroupSize : rowCount
+  const out = new Bytes(Math.min(1024 + rowCount * 16 * values.length, OUT_INITIAL_MAX))
   out.u32(0x31524150) // "PAR1"
   // Each column chunk is written in one synchronous step: one page and one compression buffer
   // serve every call, also when steps of several files interleave.
   if (scratch.page.buf.length > SCRATCH_KEEP) scratch.page = new Bytes(SCRATCH_INITIAL)
   if (scratch.zip.buf.length > SCRATCH_KEEP) scratch.zip = new Bytes(SCRATCH_INITIAL)
-  const chunks: ChunkInfo[] = []
-  for (let i = 0; i < plan.fields.length; i++) {
-    const column = values[i] as readonly unknown[]
-    for (const leaf of plan.fields[i] as readonly Leaf[]) {
-      chunks.push(writeChunk(out, leaf, column))
-      yield
+  const groups: GroupInfo[] = []
+  for (let start = 0; start < rowCount; start += groupSize) {
+    const end = Math.min(rowCount, start + groupSize)
+    const chunks: ChunkInfo[] = []
+    for (let i = 0; i < plan.fields.length; i++) {
+      const all = values[i] as readonly unknown[]
+      const column = start === 0 && end === all.length ? all : all.slice(start, end)
+      for (const leaf of plan.fields[i] as readonly Leaf[]) {
+        chunks.push(writeChunk(out, leaf, column, layout))
+        yield
+      }
     }
+    groups.push({ rowCount: end - start, chunks })
   }
   const footerStart = out.length
-  writeFooter(new Thrift(out), plan, chunks, rowCount, createdBy)
+  writeFooter(new Thrift(out), plan, groups, rowCount, layout.createdBy)
   out.u32(out.length - footerStart)
   out.u32(0x31524150)
   return out.result().slice()
 }
 
+/** The output buffer starts at most this large (it grows as needed). */
+const OUT_INITIAL_MAX = 16 << 20
 const SCRATCH_INITIAL = 4096
 /** Scratch buffers grown beyond this are dropped before the next file. */
-const SCRATCH_KEEP = 1 << 20
+const SCRATCH_KEEP = 2 << 20
 const scratch = { page: new Bytes(SCRATCH_INITIAL), zip: new Bytes(SCRATCH_INITIAL) }
 
 /** The levels and non-null values of one leaf column (Dremel shredding). */
 interface Shredded {
-  readonly repetition: number[]
-  readonly definition: number[]
-  readonly values: unknown[]
+  readonly repetition: ArrayLike<number>
+  readonly definition: ArrayLike<number>
+  readonly values: readonly unknown[]
 }
 
+const NO_LEVELS = new Uint8Array(0)
+
 function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
-  const out: Shredded = { repetition: [], definition: [], values: [] }
   const { steps } = leaf
   if (steps.length === 0) {
-    // A top-level primitive: one entry per row.
-    for (const v of column) {
-      out.definition.push(v === null ? 0 : leaf.maxDefinition)
-      if (v !== null) out.values.push(v)
+    // A top-level primitive: one entry per row, and the column itself when it has no null.
+    const n = column.length
+    const definition = new Uint8Array(n)
+    let nulls = 0
+    for (let i = 0; i < n; i++) {
+      if (column[i] === null) nulls++
+      else definition[i] = leaf.maxDefinition
     }
-    return out
+    const values = nulls === 0 ? column : column.filter((v) => v !== null)
+    return { repetition: NO_LEVELS, definition, values }
   }
+  const out = { repetition: [] as number[], definition: [] as number[], values: [] as unknown[] }
   /** One entry of the column: its levels, and its value when it has one. */
   const entry = (repetition: number, definition: number, value?: unknown): void => {
     out.repetition.push(repetition)
@@ -467,169 +515,396 @@ function shred(leaf: Leaf, column: readonly unknown[]): Shredded {
   return out
 }
 
-function writeChunk(out: Bytes, leaf: Leaf, column: readonly unknown[]): ChunkInfo {
+const ENCODING_RLE_DICTIONARY = 8
+const PAGE_DICTIONARY = 2
+
+/** Dictionary encoding is tried for string chunks with at least this many values. */
+const DICTIONARY_MIN_VALUES = 64
+/** A dictionary is given up when its entries' bytes exceed this (parquet-java's limit). */
+const DICTIONARY_MAX_BYTES = 1 << 20
+/** Values looked at before a dictionary is given up for having too few repeats. */
+const DICTIONARY_PROBE = 1024
+
+/** A string chunk's dictionary: its distinct values, and each value's index among them. */
+interface Dictionary {
+  readonly entries: readonly string[]
+  readonly indices: Uint32Array
+  /** Bits per index. */
+  readonly width: number
+}
+
+/**
+ * The dictionary of a string chunk, or `undefined` when PLAIN suits it better: fewer than
+ * {@link DICTIONARY_MIN_VALUES} values, binary values, more distinct values than half of
+ * them (judged early on the first {@link DICTIONARY_PROBE}), or entries beyond
+ * {@link DICTIONARY_MAX_BYTES}.
+ */
+function buildDictionary(physical: Physical, values: readonly unknown[]): Dictionary | undefined {
+  if (physical !== 'BYTE_ARRAY' || values.length < DICTIONARY_MIN_VALUES) return undefined
+  const ids = new Map<string, number>()
+  const indices = new Uint32Array(values.length)
+  const maxEntries = values.length / 2
+  let bytes = 0
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (typeof v !== 'string') return undefined
+    let id = ids.get(v)
+    if (id === undefined) {
+      id = ids.size
+      ids.set(v, id)
+      // UTF-16 length: an estimate of the UTF-8 length, enough for a size limit.
+      bytes += v.length + 4
+      if (id >= maxEntries || bytes > DICTIONARY_MAX_BYTES) return undefined
+      if (i === DICTIONARY_PROBE - 1 && id >= (DICTIONARY_PROBE * 3) / 4) return undefined
+    }
+    indices[i] = id
+  }
+  return { entries: [...ids.keys()], indices, width: Math.max(1, 32 - Math.clz32(ids.size - 1)) }
+}
+
+function writeChunk(
+  out: Bytes,
+  leaf: Leaf,
+  column: readonly unknown[],
+  layout: DirectLayout,
+): ChunkInfo {
+  const { paged } = layout
   const { element } = leaf
-  const page = scratch.page
   const physical = element.type as Physical
+  const typeLength = element.type_length ?? 0
   const shredded = shred(leaf, column)
-  const { values } = shredded
-  const count = shredded.definition.length
-  page.length = 0
-  if (leaf.maxRepetition > 0) writeLevels(page, shredded.repetition, leaf.maxRepetition)
-  if (leaf.maxDefinition > 0) writeLevels(page, shredded.definition, leaf.maxDefinition)
-  const nulls = count - values.length
-  const bounds = writeValues(page, physical, element.type_length ?? 0, values)
-  const raw = page.result()
-  const zip = scratch.zip
-  zip.length = 0
-  snappyCompress(raw, zip)
-  const compressed = zip.result()
+  const { repetition, definition, values } = shredded
+  const count = definition.length
+  const acc: Accumulator = { min: undefined, max: undefined, text: false }
+  const dictionary = paged ? buildDictionary(physical, values) : undefined
   const offset = out.length
-  const header = new Thrift(out)
-  header.begin()
-  header.i32(1, PAGE_DATA)
-  header.i32(2, raw.length)
-  header.i32(3, compressed.length)
-  header.struct(5)
-  header.i32(1, count)
-  header.i32(2, ENCODING_PLAIN)
-  header.i32(3, ENCODING_RLE)
-  header.i32(4, ENCODING_RLE)
-  header.end()
-  header.end()
-  const headerSize = out.length - offset
-  out.bytes(compressed)
+  let dictionaryOffset: number | undefined
+  let uncompressed = 0
+  let compressed = 0
+  const page = scratch.page
+  if (dictionary) {
+    dictionaryOffset = out.length
+    page.length = 0
+    writeValues(page, physical, typeLength, dictionary.entries, 0, dictionary.entries.length, acc)
+    const sizes = writePage(out, page.result(), (header) => {
+      header.i32(1, PAGE_DICTIONARY)
+      return () => {
+        header.struct(7)
+        header.i32(1, dictionary.entries.length)
+        header.i32(2, ENCODING_PLAIN)
+        header.end()
+      }
+    })
+    uncompressed += sizes.uncompressed
+    compressed += sizes.compressed
+  }
+  const dataOffset = out.length
+  const ends = paged ? pageEnds(leaf, shredded, physical, dictionary, layout.pageMaxRows) : [count]
+  let entry = 0
+  let value = 0
+  for (const end of ends) {
+    page.length = 0
+    if (leaf.maxRepetition > 0) writeLevels(page, repetition, entry, end, leaf.maxRepetition)
+    let valueEnd = end - entry + value
+    if (leaf.maxDefinition > 0) {
+      writeLevels(page, definition, entry, end, leaf.maxDefinition)
+      valueEnd = value
+      for (let i = entry; i < end; i++) if (definition[i] === leaf.maxDefinition) valueEnd++
+    }
+    if (dictionary) {
+      page.u8(dictionary.width)
+      writeHybrid(page, dictionary.indices, value, valueEnd, dictionary.width)
+    } else writeValues(page, physical, typeLength, values, value, valueEnd, acc)
+    const entries = end - entry
+    const sizes = writePage(out, page.result(), (header) => {
+      header.i32(1, PAGE_DATA)
+      return () => {
+        header.struct(5)
+        header.i32(1, entries)
+        header.i32(2, dictionary ? ENCODING_RLE_DICTIONARY : ENCODING_PLAIN)
+        header.i32(3, ENCODING_RLE)
+        header.i32(4, ENCODING_RLE)
+        header.end()
+      }
+    })
+    uncompressed += sizes.uncompressed
+    compressed += sizes.compressed
+    entry = end
+    value = valueEnd
+  }
   return {
     leaf,
     physical,
     count,
     offset,
-    uncompressed: headerSize + raw.length,
-    compressed: headerSize + compressed.length,
-    nulls,
-    bounds,
+    dataOffset,
+    dictionaryOffset,
+    uncompressed,
+    compressed,
+    nulls: count - values.length,
+    bounds: finishBounds(physical, typeLength, acc),
   }
 }
 
 /**
- * Levels in the RLE/bit-packed hybrid with a 4-byte length prefix (data page v1): one RLE run
- * when they are all equal, bit-packed groups of eight otherwise.
+ * Compresses a page and appends it with its header: the page type (written by `start`, which
+ * returns the writer of the type-specific header that follows the sizes).
  */
-function writeLevels(page: Bytes, levels: readonly number[], max: number): void {
-  const width = 32 - Math.clz32(max)
-  const start = page.length
-  page.u32(0) // the length, set below
-  const first = levels[0] ?? 0
-  if (levels.every((l) => l === first)) {
-    page.varint(levels.length * 2) // RLE run header: count << 1
-    page.u8(first) // levels fit in one byte (at most 255 nesting levels)
-  } else {
-    const groups = Math.ceil(levels.length / 8)
-    page.varint(groups * 2 + 1) // bit-packed run header: (groups << 1) | 1
-    page.ensure(groups * width)
-    let bits = 0
-    let pending = 0
-    for (let i = 0; i < groups * 8; i++) {
-      bits |= (levels[i] ?? 0) << pending
-      pending += width
-      while (pending >= 8) {
-        page.buf[page.length++] = bits & 0xff
-        bits >>>= 8
-        pending -= 8
-      }
+function writePage(
+  out: Bytes,
+  raw: Uint8Array,
+  start: (header: Thrift) => () => void,
+): { uncompressed: number; compressed: number } {
+  const zip = scratch.zip
+  zip.length = 0
+  snappyCompress(raw, zip)
+  const body = zip.result()
+  const offset = out.length
+  const header = new Thrift(out)
+  header.begin()
+  const typeHeader = start(header)
+  header.i32(2, raw.length)
+  header.i32(3, body.length)
+  typeHeader()
+  header.end()
+  const headerSize = out.length - offset
+  out.bytes(body)
+  return { uncompressed: headerSize + raw.length, compressed: headerSize + body.length }
+}
+
+/**
+ * Where the data pages of a paged chunk end (entry indices): at most `pageMaxRows` rows and
+ * about {@link PAGE_TARGET_BYTES} of values each, at row boundaries (an entry with repetition
+ * level 0).
+ */
+function pageEnds(
+  leaf: Leaf,
+  { repetition, definition, values }: Shredded,
+  physical: Physical,
+  dictionary: Dictionary | undefined,
+  pageMaxRows: number,
+): number[] {
+  const count = definition.length
+  const bytes = dictionary
+    ? Math.ceil((values.length * dictionary.width) / 8)
+    : plainBytes(physical, leaf.element.type_length ?? 0, values)
+  let rows = count
+  if (leaf.maxRepetition > 0) {
+    rows = 0
+    for (let i = 0; i < count; i++) if (repetition[i] === 0) rows++
+  }
+  const pages = Math.max(1, Math.ceil(bytes / PAGE_TARGET_BYTES), Math.ceil(rows / pageMaxRows))
+  if (pages === 1) return [count]
+  const ends: number[] = []
+  const step = count / pages
+  for (let p = 1; p < pages; p++) {
+    let end = Math.max(Math.round(p * step), (ends[ends.length - 1] ?? 0) + 1)
+    if (leaf.maxRepetition > 0) while (end < count && repetition[end] !== 0) end++
+    if (end >= count) break
+    if (end > (ends[ends.length - 1] ?? 0)) ends.push(end)
+  }
+  ends.push(count)
+  return ends
+}
+
+/** The bytes of `values` in PLAIN encoding (UTF-16 length for strings: an estimate). */
+function plainBytes(physical: Physical, typeLength: number, values: readonly unknown[]): number {
+  switch (physical) {
+    case 'BOOLEAN':
+      return Math.ceil(values.length / 8)
+    case 'INT32':
+    case 'FLOAT':
+      return values.length * 4
+    case 'INT64':
+    case 'DOUBLE':
+      return values.length * 8
+    case 'FIXED_LEN_BYTE_ARRAY':
+      return values.length * typeLength
+    case 'BYTE_ARRAY': {
+      let total = 0
+      for (const v of values)
+        total += 4 + (typeof v === 'string' ? v.length : (v as Uint8Array).length)
+      return total
     }
   }
+}
+
+/** Levels of entries `[from, to)` in the hybrid encoding with a 4-byte length prefix (data page v1). */
+function writeLevels(
+  page: Bytes,
+  levels: ArrayLike<number>,
+  from: number,
+  to: number,
+  max: number,
+): void {
+  const start = page.length
+  page.u32(0) // the length, set below
+  writeHybrid(page, levels, from, to, 32 - Math.clz32(max))
   page.view.setUint32(start, page.length - start - 4, true)
 }
 
-/** Writes the PLAIN values of the non-null entries and returns their statistics bounds. */
+/**
+ * `source[from, to)` in the RLE/bit-packed hybrid encoding at `width` bits (at most 24) per
+ * value: runs of at least eight equal values as RLE runs, the rest bit-packed in groups of
+ * eight (only the last group is padded, since a decoder takes every packed value as real).
+ */
+function writeHybrid(
+  page: Bytes,
+  source: ArrayLike<number>,
+  from: number,
+  to: number,
+  width: number,
+): void {
+  let literalStart = from
+  let i = from
+  while (i < to) {
+    const v = source[i] as number
+    let runEnd = i + 1
+    while (runEnd < to && source[runEnd] === v) runEnd++
+    const pad = (8 - ((i - literalStart) % 8)) % 8
+    if (runEnd - i >= pad + 8) {
+      // Fill the pending literals to whole groups from the run, then RLE the rest of it.
+      const runStart = i + pad
+      if (runStart > literalStart) writePacked(page, source, literalStart, runStart, width)
+      writeRun(page, v, runEnd - runStart, width)
+      literalStart = runEnd
+    }
+    i = runEnd
+  }
+  if (to > literalStart) writePacked(page, source, literalStart, to, width)
+}
+
+/** An RLE run: `(count << 1)`, then the value in whole bytes. */
+function writeRun(page: Bytes, value: number, count: number, width: number): void {
+  page.varint(count * 2)
+  page.ensure(4)
+  for (let b = 0; b < width; b += 8) page.buf[page.length++] = (value >>> b) & 0xff
+}
+
+/** A bit-packed run of `source[from, to)`, padded with zeros to whole groups of eight. */
+function writePacked(
+  page: Bytes,
+  source: ArrayLike<number>,
+  from: number,
+  to: number,
+  width: number,
+): void {
+  const groups = Math.ceil((to - from) / 8)
+  page.varint(groups * 2 + 1) // (groups << 1) | 1
+  page.ensure(groups * width)
+  const buf = page.buf
+  let at = page.length
+  let bits = 0
+  let pending = 0
+  const end = from + groups * 8
+  for (let i = from; i < end; i++) {
+    bits |= (i < to ? (source[i] as number) : 0) << pending
+    pending += width
+    while (pending >= 8) {
+      buf[at++] = bits & 0xff
+      bits >>>= 8
+      pending -= 8
+    }
+  }
+  page.length = at
+}
+
+/** The running min and max of a column chunk's values, in their native form. */
+interface Accumulator {
+  min: number | bigint | Uint8Array | undefined
+  max: number | bigint | Uint8Array | undefined
+  /** Byte arrays were strings (their bounds are cut on code point boundaries). */
+  text: boolean
+}
+
+/** Writes the PLAIN values `values[from, to)` (non-null) and takes them into `acc`. */
 function writeValues(
   page: Bytes,
   physical: Physical,
   typeLength: number,
   values: readonly unknown[],
-): Bounds | undefined {
+  from: number,
+  to: number,
+  acc: Accumulator,
+): void {
   switch (physical) {
     case 'BOOLEAN': {
       let bits = 0
       let count = 0
-      let seenFalse = false
-      let seenTrue = false
-      for (const v of values) {
-        if (v === null) continue
-        if (v === true) {
-          bits |= 1 << (count % 8)
-          seenTrue = true
-        } else seenFalse = true
+      let min = acc.min as number | undefined
+      let max = acc.max as number | undefined
+      for (let i = from; i < to; i++) {
+        const b = values[i] === true ? 1 : 0
+        bits |= b << (count % 8)
+        if (min === undefined || b < min) min = b
+        if (max === undefined || b > max) max = b
         if (++count % 8 === 0) {
           page.u8(bits)
           bits = 0
         }
       }
       if (count % 8 !== 0) page.u8(bits)
-      if (count === 0) return undefined
-      const min = Uint8Array.of(seenFalse ? 0 : 1)
-      const max = Uint8Array.of(seenTrue ? 1 : 0)
-      return { min, max, minExact: true, maxExact: true }
+      acc.min = min
+      acc.max = max
+      return
     }
     case 'INT32': {
-      let min = Infinity
-      let max = -Infinity
-      for (const v of values) {
-        if (v === null) continue
+      let min = (acc.min as number | undefined) ?? Infinity
+      let max = (acc.max as number | undefined) ?? -Infinity
+      for (let i = from; i < to; i++) {
+        const v = values[i]
         // DECIMAL(p ≤ 9) values arrive as unscaled bigints.
         const n = typeof v === 'bigint' ? Number(v) : (v as number)
         page.i32(n)
         if (n < min) min = n
         if (n > max) max = n
       }
-      if (min === Infinity) return undefined
-      return exact(int32Bytes(min), int32Bytes(max))
+      if (min !== Infinity) {
+        acc.min = min
+        acc.max = max
+      }
+      return
     }
     case 'INT64': {
-      let min: bigint | undefined
-      let max: bigint | undefined
-      for (const v of values) {
-        if (v === null) continue
-        const n = v as bigint
+      let min = acc.min as bigint | undefined
+      let max = acc.max as bigint | undefined
+      page.ensure((to - from) * 8)
+      for (let i = from; i < to; i++) {
+        const n = values[i] as bigint
         page.i64(n)
         if (min === undefined || n < min) min = n
         if (max === undefined || n > max) max = n
       }
-      if (min === undefined || max === undefined) return undefined
-      return exact(int64Bytes(min), int64Bytes(max))
+      acc.min = min
+      acc.max = max
+      return
     }
     case 'FLOAT':
     case 'DOUBLE': {
       const float = physical === 'FLOAT'
-      let min = Infinity
-      let max = -Infinity
-      let any = false
-      for (const v of values) {
-        if (v === null) continue
-        const n = float ? Math.fround(v as number) : (v as number)
+      let min = (acc.min as number | undefined) ?? Infinity
+      let max = (acc.max as number | undefined) ?? -Infinity
+      for (let i = from; i < to; i++) {
+        const n = float ? Math.fround(values[i] as number) : (values[i] as number)
         if (float) page.f32(n)
         else page.f64(n)
-        if (Number.isNaN(n)) continue
-        any = true
-        if (n < min) min = n
+        if (n < min) min = n // NaN compares false: left out
         if (n > max) max = n
       }
-      if (!any) return undefined
-      // A zero bound is written as -0 (min) and +0 (max): either may stand for both.
-      if (min === 0) min = -0
-      if (max === 0) max = 0
-      return exact(floatBytes(min, float), floatBytes(max, float))
+      if (min !== Infinity || max !== -Infinity) {
+        acc.min = min
+        acc.max = max
+      }
+      return
     }
     case 'BYTE_ARRAY': {
-      let min: Uint8Array | undefined
-      let max: Uint8Array | undefined
-      let text = false
-      for (const v of values) {
-        if (v === null) continue
+      let min = acc.min as Uint8Array | undefined
+      let max = acc.max as Uint8Array | undefined
+      for (let i = from; i < to; i++) {
+        const v = values[i]
         let bytes: Uint8Array
         if (typeof v === 'string') {
-          text = true
+          acc.text = true
           const lengthAt = page.length
           page.u32(0)
           const n = page.utf8(v)
@@ -644,25 +919,56 @@ function writeValues(
         if (min === undefined || compareBytes(bytes, min) < 0) min = bytes.slice()
         if (max === undefined || compareBytes(bytes, max) > 0) max = bytes.slice()
       }
-      if (min === undefined || max === undefined) return undefined
-      return truncatedBounds(min, max, text)
+      acc.min = min
+      acc.max = max
+      return
     }
     case 'FIXED_LEN_BYTE_ARRAY': {
-      let min: bigint | undefined
-      let max: bigint | undefined
-      for (const v of values) {
-        if (v === null) continue
-        const n = v as bigint
+      let min = acc.min as bigint | undefined
+      let max = acc.max as bigint | undefined
+      for (let i = from; i < to; i++) {
+        const n = values[i] as bigint
         page.bytes(bigEndianTwosComplement(n, typeLength))
         if (min === undefined || n < min) min = n
         if (max === undefined || n > max) max = n
       }
-      if (min === undefined || max === undefined) return undefined
-      return exact(
-        bigEndianTwosComplement(min, typeLength),
-        bigEndianTwosComplement(max, typeLength),
-      )
+      acc.min = min
+      acc.max = max
+      return
     }
+  }
+}
+
+/** The footer bounds of what `acc` took in; `undefined` when it took no (non-NaN) value. */
+function finishBounds(
+  physical: Physical,
+  typeLength: number,
+  acc: Accumulator,
+): Bounds | undefined {
+  const { min, max } = acc
+  if (min === undefined || max === undefined) return undefined
+  switch (physical) {
+    case 'BOOLEAN':
+      return exact(Uint8Array.of(min as number), Uint8Array.of(max as number))
+    case 'INT32':
+      return exact(int32Bytes(min as number), int32Bytes(max as number))
+    case 'INT64':
+      return exact(int64Bytes(min as bigint), int64Bytes(max as bigint))
+    case 'FLOAT':
+    case 'DOUBLE': {
+      const float = physical === 'FLOAT'
+      // A zero bound is written as -0 (min) and +0 (max): either may stand for both.
+      const low = min === 0 ? -0 : (min as number)
+      const high = max === 0 ? 0 : (max as number)
+      return exact(floatBytes(low, float), floatBytes(high, float))
+    }
+    case 'BYTE_ARRAY':
+      return truncatedBounds(min as Uint8Array, max as Uint8Array, acc.text)
+    case 'FIXED_LEN_BYTE_ARRAY':
+      return exact(
+        bigEndianTwosComplement(min as bigint, typeLength),
+        bigEndianTwosComplement(max as bigint, typeLength),
+      )
   }
 }
 
@@ -752,8 +1058,8 @@ function roundUpText(b: Uint8Array, limit: number): Uint8Array | undefined {
 
 function writeFooter(
   t: Thrift,
-  plan: SinglePagePlan,
-  chunks: readonly ChunkInfo[],
+  plan: DirectPlan,
+  groups: readonly GroupInfo[],
   rowCount: number,
   createdBy: string,
 ): void {
@@ -766,7 +1072,23 @@ function writeFooter(
   t.end()
   for (const element of plan.elements) writeSchemaElement(t, element)
   t.i64(3, rowCount)
-  t.list(4, T_STRUCT, 1)
+  t.list(4, T_STRUCT, groups.length)
+  for (const group of groups) writeRowGroup(t, group)
+  t.string(6, createdBy)
+  // Column orders: the type-defined order for every column, so readers trust min/max.
+  const columns = groups[0]?.chunks.length ?? 0
+  t.list(7, T_STRUCT, columns)
+  for (let i = 0; i < columns; i++) {
+    t.begin()
+    t.struct(1)
+    t.end()
+    t.end()
+  }
+  t.end()
+}
+
+function writeRowGroup(t: Thrift, group: GroupInfo): void {
+  const { chunks } = group
   t.begin()
   t.list(1, T_STRUCT, chunks.length)
   let uncompressed = 0
@@ -779,16 +1101,19 @@ function writeFooter(
     t.struct(3)
     t.i32(1, PHYSICAL[chunk.physical])
     const leveled = chunk.leaf.maxDefinition > 0 || chunk.leaf.maxRepetition > 0
-    t.list(2, T_I32, leveled ? 2 : 1)
+    const dictionary = chunk.dictionaryOffset !== undefined
+    t.list(2, T_I32, 1 + (leveled ? 1 : 0) + (dictionary ? 1 : 0))
     t.elementI32(ENCODING_PLAIN)
     if (leveled) t.elementI32(ENCODING_RLE)
+    if (dictionary) t.elementI32(ENCODING_RLE_DICTIONARY)
     t.list(3, T_BINARY, chunk.leaf.path.length)
     for (const name of chunk.leaf.path) t.elementString(name)
     t.i32(4, CODEC_SNAPPY)
     t.i64(5, chunk.count)
     t.i64(6, chunk.uncompressed)
     t.i64(7, chunk.compressed)
-    t.i64(9, chunk.offset)
+    t.i64(9, chunk.dataOffset)
+    if (chunk.dictionaryOffset !== undefined) t.i64(11, chunk.dictionaryOffset)
     t.struct(12)
     t.i64(3, chunk.nulls)
     const bounds = chunk.bounds
@@ -801,20 +1126,10 @@ function writeFooter(
     t.end() // column chunk
   }
   t.i64(2, uncompressed)
-  t.i64(3, rowCount)
+  t.i64(3, group.rowCount)
   t.i64(5, chunks[0]?.offset ?? 4)
   t.i64(6, compressed)
   t.end() // row group
-  t.string(6, createdBy)
-  // Column orders: the type-defined order for every column, so readers trust min/max.
-  t.list(7, T_STRUCT, chunks.length)
-  for (let i = 0; i < chunks.length; i++) {
-    t.begin()
-    t.struct(1)
-    t.end()
-    t.end()
-  }
-  t.end()
 }
 
 const REPETITION = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const
@@ -872,6 +1187,6 @@ function writeLogicalParameters(
       t.end()
       break
     default:
-      throw new Error(`single-page Parquet writer: unsupported logical type ${logical.type}`)
+      throw new Error(`Parquet writer: unsupported logical type ${logical.type}`)
   }
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { parquetMetadata, snappyUncompress } from 'hyparquet'
+import { parquetHeader } from 'hyparquet/src/column.js'
 import { describe, expect, it } from 'vitest'
 import {
   readParquetRows,
@@ -10,7 +11,7 @@ import { snappyCompress } from '../../../src/delta/parquet/snappy.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
 import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack, field, struct } from './sample-rows.js'
 
-/** The primitive columns of {@link ALL_TYPES_SCHEMA}: what the single-page writer handles. */
+/** The primitive columns of {@link ALL_TYPES_SCHEMA}. */
 const FLAT_SCHEMA: StructType = struct(
   ...ALL_TYPES_SCHEMA.fields.filter((f) => typeof f.type === 'string'),
 )
@@ -112,11 +113,50 @@ const NESTED_ROW = fc.record(
 )
 
 function statistics(bytes: Uint8Array): unknown[] {
-  const [group] = parquetMetadata(bytes).row_groups
-  return group!.columns.map((c) => c.meta_data!.statistics)
+  return parquetMetadata(bytes).row_groups.map((group) =>
+    group.columns.map((c) => c.meta_data!.statistics),
+  )
 }
 
-describe('the single-page Parquet writer', () => {
+interface PageInfo {
+  readonly type: string
+  readonly values: number
+  readonly encoding: string | undefined
+  /** The page's bytes, uncompressed. */
+  readonly body: Uint8Array
+}
+
+/** Every page of every column chunk, per row group and column, from the page headers. */
+function pages(bytes: Uint8Array): PageInfo[][][] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return parquetMetadata(bytes).row_groups.map((group) =>
+    group.columns.map((c) => {
+      const meta = c.meta_data!
+      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset)
+      const reader = { view, offset: start }
+      const out: PageInfo[] = []
+      while (reader.offset < start + Number(meta.total_compressed_size)) {
+        const header = parquetHeader(reader)
+        const body = new Uint8Array(header.uncompressed_page_size)
+        snappyUncompress(
+          bytes.subarray(reader.offset, reader.offset + header.compressed_page_size),
+          body,
+        )
+        out.push({
+          body,
+          type: header.type,
+          values:
+            header.data_page_header?.num_values ?? header.dictionary_page_header?.num_values ?? 0,
+          encoding: header.data_page_header?.encoding ?? header.dictionary_page_header?.encoding,
+        })
+        reader.offset += header.compressed_page_size
+      }
+      return out
+    }),
+  )
+}
+
+describe("the engine's Parquet writer, compact layout (small files)", () => {
   it('writes small files of flat schemas, in one row group with v1 pages', () => {
     const bytes = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA)
     const metadata = parquetMetadata(bytes)
@@ -132,7 +172,7 @@ describe('the single-page Parquet writer', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(ROW, { minLength: 1, maxLength: 24 }), async (rows) => {
         const small = writeParquet(rows, FLAT_SCHEMA)
-        const general = writeParquet(rows, FLAT_SCHEMA, { singlePageMaxRows: 0 })
+        const general = writeParquet(rows, FLAT_SCHEMA, { generalWriter: true })
         expect(await readParquetRows(small, { schema: FLAT_SCHEMA })).toEqual(asReadBack(rows))
         expect(pageTypes(general)).not.toContain('DATA_PAGE')
         expect(statistics(small)).toEqual(statistics(general))
@@ -150,7 +190,7 @@ describe('the single-page Parquet writer', () => {
       fc.asyncProperty(fc.array(NESTED_ROW, { maxLength: 12 }), async (generated) => {
         const rows = [...edge, ...generated]
         const single = writeParquet(rows, NESTED_SCHEMA)
-        const general = writeParquet(rows, NESTED_SCHEMA, { singlePageMaxRows: 0 })
+        const general = writeParquet(rows, NESTED_SCHEMA, { generalWriter: true })
         expect(pageTypes(single).every((t) => t === 'DATA_PAGE')).toBe(true)
         expect(await readParquetRows(single, { schema: NESTED_SCHEMA })).toEqual(
           await readParquetRows(general, { schema: NESTED_SCHEMA }),
@@ -165,20 +205,123 @@ describe('the single-page Parquet writer', () => {
   it('writes nothing for null-only columns but their null count', () => {
     const schema = struct(field('a', 'long'), field('s', 'string'), field('b', 'boolean'))
     const bytes = writeParquet([{ a: null, s: null, b: null }, {}], schema)
-    expect(statistics(bytes)).toEqual([{ null_count: 2n }, { null_count: 2n }, { null_count: 2n }])
+    expect(statistics(bytes)).toEqual([
+      [{ null_count: 2n }, { null_count: 2n }, { null_count: 2n }],
+    ])
   })
 
-  it('leaves the general writer to lists of lists, many rows or several row groups', () => {
-    const nested = writeParquet(EDGE_ROWS, ALL_TYPES_SCHEMA) // a list of lists
-    const many = writeParquet(
-      Array.from({ length: 5000 }, (_, i) => flat(EDGE_ROWS[i % 4]!)),
-      FLAT_SCHEMA,
+  it('leaves lists of lists to the general writer', () => {
+    const nested = writeParquet(EDGE_ROWS, ALL_TYPES_SCHEMA)
+    // The general writer's pages are v2 (or dictionaries), the engine's v1.
+    expect(pageTypes(nested)).not.toContain('DATA_PAGE')
+  })
+})
+
+/**
+ * The first repetition level of a data page v1 (its levels come first: a 4-byte length, then
+ * the hybrid encoding, whose first run is RLE (header bit 0 clear, value next) or bit-packed
+ * (the value in the low bits of the next byte; levels here take at most 1 bit).
+ */
+function firstLevel(body: Uint8Array): number {
+  let at = 4
+  let header = 0
+  for (let shift = 0; ; shift += 7) {
+    const b = body[at++]!
+    header |= (b & 0x7f) << shift
+    if (b < 0x80) break
+  }
+  return header & 1 ? body[at]! & 1 : body[at]!
+}
+
+describe("the engine's Parquet writer, paged layout (larger files)", () => {
+  /** Few rows per group and page, so that small generated inputs cross both boundaries. */
+  const PAGED = { singlePageMaxRows: 0, rowGroupSize: 7, pageMaxRows: 3 } as const
+
+  it("round-trips rows across row groups and pages, with the general writer's statistics", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(ROW, { minLength: 1, maxLength: 40 }), async (rows) => {
+        const paged = writeParquet(rows, FLAT_SCHEMA, PAGED)
+        const general = writeParquet(rows, FLAT_SCHEMA, { generalWriter: true, rowGroupSize: 7 })
+        expect(await readParquetRows(paged, { schema: FLAT_SCHEMA })).toEqual(asReadBack(rows))
+        expect(parquetMetadata(paged).row_groups.map((g) => Number(g.num_rows))).toEqual(
+          parquetMetadata(general).row_groups.map((g) => Number(g.num_rows)),
+        )
+        expect(statistics(paged)).toEqual(statistics(general))
+        for (const chunk of pages(paged).flat()) {
+          const data = chunk.filter((p) => p.type === 'DATA_PAGE')
+          expect(data.length).toBeGreaterThan(0)
+          expect(data.every((p) => p.values <= 3)).toBe(true)
+        }
+      }),
+      { numRuns: 150 },
     )
-    const groups = writeParquet(EDGE_ROWS.map(flat), FLAT_SCHEMA, { rowGroupSize: 2 })
-    // The general writer's pages are v2 (or dictionaries), the single-page writer's v1.
-    for (const bytes of [nested, many, groups]) {
-      expect(pageTypes(bytes)).not.toContain('DATA_PAGE')
+  })
+
+  it('cuts pages of repeated columns at row boundaries', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(NESTED_ROW, { minLength: 1, maxLength: 30 }), async (rows) => {
+        const paged = writeParquet(rows, NESTED_SCHEMA, PAGED)
+        const general = writeParquet(rows, NESTED_SCHEMA, { generalWriter: true, rowGroupSize: 7 })
+        expect(await readParquetRows(paged, { schema: NESTED_SCHEMA })).toEqual(asReadBack(rows))
+        expect(statistics(paged)).toEqual(statistics(general))
+        const metadata = parquetMetadata(paged)
+        pages(paged).forEach((group, g) =>
+          group.forEach((chunk, c) => {
+            const path = metadata.row_groups[g]!.columns[c]!.meta_data!.path_in_schema
+            if (!path.includes('list') && !path.includes('key_value')) return
+            for (const page of chunk) {
+              if (page.type === 'DATA_PAGE') expect(firstLevel(page.body)).toBe(0)
+            }
+          }),
+        )
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  it('dictionary-encodes string columns with repeated values, and only those', async () => {
+    const schema = struct(
+      field('role', 'string'),
+      field('id', 'string'),
+      field('bin', 'binary'),
+      field('n', 'long'),
+    )
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
+      role: i % 11 === 0 ? null : ['admin', 'trader', 'registered'][i % 3],
+      id: `user-${i}`,
+      bin: Uint8Array.of(i % 3),
+      n: BigInt(i % 3),
+    }))
+    const bytes = writeParquet(rows, schema, { pageMaxRows: 1000 })
+    const [[role, id, bin, n]] = pages(bytes) as [PageInfo[][]]
+    expect(role![0]).toMatchObject({ type: 'DICTIONARY_PAGE', values: 3, encoding: 'PLAIN' })
+    expect(role!.slice(1).map((p) => [p.type, p.values, p.encoding])).toEqual(
+      Array.from({ length: 5 }, () => ['DATA_PAGE', 1000, 'RLE_DICTIONARY']),
+    )
+    for (const plain of [id!, bin!, n!]) {
+      expect(plain.map((p) => [p.type, p.encoding])).toEqual(
+        Array.from({ length: 5 }, () => ['DATA_PAGE', 'PLAIN']),
+      )
     }
+    const meta = parquetMetadata(bytes).row_groups[0]!.columns[0]!.meta_data!
+    expect(meta.encodings).toEqual(['PLAIN', 'RLE', 'RLE_DICTIONARY'])
+    expect(meta.statistics).toMatchObject({ null_count: 455n })
+    expect(await readParquetRows(bytes, { schema })).toEqual(rows)
+  })
+
+  it('cuts pages at about 1 MiB of values and row groups at rowGroupSize', async () => {
+    const schema = struct(field('text', 'string'), field('n', 'integer'))
+    const rows = Array.from({ length: 3000 }, (_, i) => ({
+      text: `${i}:${'x'.repeat(1000)}`,
+      n: i,
+    }))
+    const bytes = writeParquet(rows, schema, { rowGroupSize: 2000 })
+    const groups = pages(bytes)
+    expect(parquetMetadata(bytes).row_groups.map((g) => Number(g.num_rows))).toEqual([2000, 1000])
+    // 2000 values of ~1 KB: two pages; the integers' 8 KB: one page.
+    expect(groups[0]!.map((chunk) => chunk.map((p) => p.values))).toEqual([[1000, 1000], [2000]])
+    expect(groups[1]!.map((chunk) => chunk.map((p) => p.values))).toEqual([[1000], [1000]])
+    expect(await readParquetRows(bytes, { schema })).toEqual(rows)
   })
 })
 
