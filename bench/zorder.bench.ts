@@ -140,7 +140,7 @@ ${AUDIT.users.toLocaleString('en')} users), \`action\` (20 values), \`ts\` (time
 \`details\` (a ~60-byte JSON string). One repetition z-orders a fresh copy (\`fs.cp\`, not timed) on
 \`(${Z_COLUMNS.join(', ')})\` with target size = table bytes / ${TARGET_FILES}, the table opened before
 the timing on both sides. Ours: \`table.optimize({ zOrder, targetFileSize })\` (\`auto\`: DuckDB
-here, as the table is large and has timestamps); delta-rs: \`table.optimize.z_order(columns,
+here, as the rewrite holds many rows per file); delta-rs: \`table.optimize.z_order(columns,
 target_size=...)\`. Both sides in fresh processes; repetitions alternate. The in-process
 (hyparquet) engine is measured alone, few repetitions. After the first repetition of each side,
 the files a point filter \`user_id = X\` touches are counted with our stats skipping, for 5 users.
