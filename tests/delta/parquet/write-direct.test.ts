@@ -279,6 +279,32 @@ describe("the engine's Parquet writer, paged layout (larger files)", () => {
     )
   })
 
+  it('dictionary-encodes strings inside structs, lists and maps across pages and row groups', async () => {
+    const word = fc.constantFrom('', 'a', 'bb', 'ccc', 'ü', '😀', 'x'.repeat(70))
+    const row = fc.record({
+      // Never null: at least 64 values of few distinct strings, so one dictionary at least.
+      s: word,
+      st: opt(fc.record({ x: opt(fc.integer()), y: word, z: opt(VALUES.d!) })),
+      arr: opt(fc.array(opt(word), { maxLength: 4 })),
+      mp: opt(fc.array(fc.tuple(word, opt(VALUES.l!)), { maxLength: 3 }).map((e) => new Map(e))),
+    })
+    const schema = struct(
+      ...NESTED_SCHEMA.fields.filter((f) => ['s', 'st', 'arr', 'mp'].includes(f.name)),
+    )
+    const options = { singlePageMaxRows: 0, rowGroupSize: 90, pageMaxRows: 25 } as const
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 64, maxLength: 300 }), async (rows) => {
+        const paged = writeParquet(rows, schema, options)
+        const general = writeParquet(rows, schema, { generalWriter: true, rowGroupSize: 90 })
+        expect(await readParquetRows(paged, { schema })).toEqual(asReadBack(rows))
+        expect(statistics(paged)).toEqual(statistics(general))
+        const kinds = pages(paged).flatMap((group) => group.flatMap((chunk) => chunk))
+        expect(kinds.some((p) => p.encoding === 'RLE_DICTIONARY')).toBe(true)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
   it('dictionary-encodes string columns with repeated values, and only those', async () => {
     const schema = struct(
       field('role', 'string'),
