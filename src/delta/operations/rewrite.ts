@@ -19,13 +19,13 @@
  * @module
  */
 import { forEachBounded } from '../concurrency.js'
-import type { Action, AddAction, RemoveAction } from '../actions/actions.js'
+import type { Action, AddAction, FileStats, RemoveAction } from '../actions/actions.js'
 import type { Clock } from '../clock.js'
 import { CommitConflictError, DeltaError, isDeltaError } from '../errors.js'
 import type { BoundExpression } from '../expr/bind-expression.js'
 import { evaluateOnRow } from '../expr/evaluate.js'
 import { parseStats } from '../expr/skipping.js'
-import { readParquetMetadata, readParquetRows } from '../parquet/index.js'
+import { readParquetMetadata, readParquetRows, replaceColumns } from '../parquet/index.js'
 import { findField, type StructField, type StructType } from '../schema/data-type.js'
 import { parsePartitionValue } from '../schema/partition-values.js'
 import { coerceValue } from '../schema/values.js'
@@ -34,7 +34,14 @@ import type { ObjectStore } from '../storage/object-store.js'
 import { dataFileKey, readDataFile } from '../table/scan.js'
 import type { Transaction } from '../transaction/transaction.js'
 import { finishCommit, type FinishedWrite } from './finish-commit.js'
-import { DEFAULT_MAX_ROWS_PER_FILE, removeFor, writeDataFiles } from './write-files.js'
+import { collectStats, replaceColumnStats, statsColumnsFor } from '../stats/collect-stats.js'
+import {
+  DEFAULT_MAX_ROWS_PER_FILE,
+  PARQUET_CREATED_BY,
+  removeFor,
+  writeDataFiles,
+  writeEncodedFile,
+} from './write-files.js'
 
 /** How many candidate files are read concurrently. */
 const READ_CONCURRENCY = 4
@@ -190,31 +197,135 @@ export class CopyOnWrite {
    *   `PARQUET_ERROR`, `STORAGE_ERROR`
    */
   async rewriteFiles(files: readonly AddAction[], classify: RowClassifier): Promise<void> {
-    await forEachBounded(files, READ_CONCURRENCY, async (file) => {
-      const rows = await readDataFileRows(this.#store, this.#snapshot, file)
-      const out: Record<string, unknown>[] = []
-      let copied = 0
-      let deleted = 0
-      let replaced = 0
-      rows.forEach((row, index) => {
-        const outcome = classify(row, { file, index })
-        if (outcome === undefined) {
-          out.push(row)
-          copied++
-        } else if (outcome === null) {
-          deleted++
-        } else {
-          out.push(outcome)
-          replaced++
-        }
-      })
-      if (deleted === 0 && replaced === 0) return
-      this.#remove(file)
-      this.#copiedRows += copied
-      this.#deletedRows += deleted
-      this.#replacedRows += replaced
-      await this.#emit(out)
+    await forEachBounded(files, READ_CONCURRENCY, (file) => this.#rewriteFile(file, classify))
+  }
+
+  async #rewriteFile(file: AddAction, classify: RowClassifier): Promise<void> {
+    const rows = await readDataFileRows(this.#store, this.#snapshot, file)
+    const out: Record<string, unknown>[] = []
+    let copied = 0
+    let deleted = 0
+    let replaced = 0
+    rows.forEach((row, index) => {
+      const outcome = classify(row, { file, index })
+      if (outcome === undefined) {
+        out.push(row)
+        copied++
+      } else if (outcome === null) {
+        deleted++
+      } else {
+        out.push(outcome)
+        replaced++
+      }
     })
+    if (deleted === 0 && replaced === 0) return
+    this.#remove(file)
+    this.#copiedRows += copied
+    this.#deletedRows += deleted
+    this.#replacedRows += replaced
+    await this.#emit(out)
+  }
+
+  /**
+   * Sets data columns to constant values in the rows of candidate files that match a
+   * predicate. A file laid out as the engine writes the table schema (see
+   * `parquet/replace-columns.ts`), with statistics for every stats column, is copied with only
+   * the set columns written anew: the predicate's and the set columns are read, every other
+   * column chunk is copied byte for byte, and the statistics of untouched columns are kept.
+   * Other files go through `classify` like {@link CopyOnWrite.rewriteFiles}.
+   * @param files - candidate files of the snapshot
+   * @param matches - the predicate (undefined matches every row)
+   * @param set - data column (not a partition column) to its new value, canonical and valid
+   * @param classify - the same update as a row classifier, for the other files
+   * @throws like {@link CopyOnWrite.rewriteFiles}
+   */
+  async updateFiles(
+    files: readonly AddAction[],
+    matches: BoundExpression | undefined,
+    set: ReadonlyMap<string, unknown>,
+    classify: RowClassifier,
+  ): Promise<void> {
+    await forEachBounded(files, READ_CONCURRENCY, async (file) => {
+      if (!(await this.#updateColumns(file, matches, set))) {
+        await this.#rewriteFile(file, classify)
+      }
+    })
+  }
+
+  /** The column-replacing path of {@link CopyOnWrite.updateFiles}; false when it cannot run. */
+  async #updateColumns(
+    file: AddAction,
+    matches: BoundExpression | undefined,
+    set: ReadonlyMap<string, unknown>,
+  ): Promise<boolean> {
+    const snapshot = this.#snapshot
+    const old = parseStats(file.stats)
+    if (old?.numRecords === undefined) return false
+    const { key, data } = await readDataFile(this.#store, snapshot, file, 'rewrite')
+    const partitionSet = new Set(snapshot.partitionColumns)
+    const dataSchema = dataSchemaOf(snapshot)
+    const read = new Set(set.keys())
+    for (const c of matches?.columns ?? []) if (!partitionSet.has(c)) read.add(c)
+    const rows = await readParquetRows(data, {
+      schema: dataSchema,
+      columns: [...read],
+      fileName: key,
+    })
+    if (rows.length !== old.numRecords) return false
+    const partitionRow = partitionValuesRow(
+      snapshot,
+      file,
+      (matches?.columns ?? []).filter((c) => partitionSet.has(c)),
+    )
+    const matched = rows.map(
+      (row) =>
+        matches === undefined || evaluateOnRow(matches, { ...row, ...partitionRow }) === true,
+    )
+    const count = matched.filter(Boolean).length
+    if (count === 0) return true
+    const replaced = new Map<string, unknown[]>()
+    for (const [column, value] of set) {
+      replaced.set(
+        column,
+        rows.map((row, i) => (matched[i] ? value : (row[column] ?? null))),
+      )
+    }
+    const bytes = replaceColumns(data, dataSchema, replaced, {
+      createdBy: PARQUET_CREATED_BY,
+      fileName: key,
+    })
+    if (bytes === undefined) return false
+    const stats = this.#replacedStats(old, replaced, rows.length)
+    if (stats === undefined) return false
+    this.#remove(file)
+    this.#adds.push(
+      await writeEncodedFile(this.#store, snapshot, file.partitionValues, bytes, stats, this.#now),
+    )
+    this.#copiedRows += rows.length - count
+    this.#replacedRows += count
+    return true
+  }
+
+  #replacedStats(
+    old: FileStats,
+    replaced: ReadonlyMap<string, readonly unknown[]>,
+    numRows: number,
+  ): FileStats | undefined {
+    const snapshot = this.#snapshot
+    const statsColumns = statsColumnsFor(
+      snapshot.schema,
+      snapshot.metadata.configuration,
+      snapshot.partitionColumns,
+    )
+    const touched = statsColumns.filter((path) => replaced.has(path[0] ?? ''))
+    const rows: Record<string, unknown>[] = []
+    for (let i = 0; i < numRows; i++) {
+      const row: Record<string, unknown> = {}
+      for (const [column, values] of replaced) row[column] = values[i]
+      rows.push(row)
+    }
+    const fresh = collectStats(rows, snapshot.schema, touched)
+    return replaceColumnStats(old, fresh, statsColumns, new Set(replaced.keys()))
   }
 
   /**
@@ -322,11 +433,7 @@ async function readDataFileRows(
   const { key, data } = await readDataFile(store, snapshot, add, 'rewrite')
   const partitionSet = new Set(snapshot.partitionColumns)
   const schema = snapshot.schema
-  const dataSchema: StructType = {
-    type: 'struct',
-    fields: schema.fields.filter((f) => !partitionSet.has(f.name)),
-  }
-  const rows = await readParquetRows(data, { schema: dataSchema, fileName: key })
+  const rows = await readParquetRows(data, { schema: dataSchemaOf(snapshot), fileName: key })
   const partitionRow = partitionValuesRow(snapshot, add, snapshot.partitionColumns)
   return rows.map((r) => {
     const row: Record<string, unknown> = {}
@@ -334,6 +441,15 @@ async function readDataFileRows(
       row[f.name] = partitionSet.has(f.name) ? partitionRow[f.name] : (r[f.name] ?? null)
     return row
   })
+}
+
+/** The table's columns stored in data files: all but the partition columns. */
+function dataSchemaOf(snapshot: Snapshot): StructType {
+  const partitionSet = new Set(snapshot.partitionColumns)
+  return {
+    type: 'struct',
+    fields: snapshot.schema.fields.filter((f) => !partitionSet.has(f.name)),
+  }
 }
 
 /** The typed partition values of a file, as a row holding only those columns. */

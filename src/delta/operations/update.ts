@@ -1,7 +1,9 @@
 /**
  * UPDATE (digest section 7.2), copy-on-write: each file holding a matching row is removed and
  * its rows, updated or not, are written to new files (an updated partition column moves the row
- * to its new partition). Files without a matching row are untouched.
+ * to its new partition). Files without a matching row are untouched. When every assignment
+ * sets a data column to a constant, a file the engine's writer laid out keeps its other column
+ * chunks byte for byte in its replacement (`CopyOnWrite.updateFiles`).
  *
  * The read (predicate and candidate files) is recorded on the transaction, so a concurrent
  * commit that adds matching rows or removes a candidate file makes the commit fail with
@@ -21,7 +23,12 @@ import type { ObjectStore } from '../storage/object-store.js'
 import { pruneFiles } from '../table/scan.js'
 import { Transaction } from '../transaction/transaction.js'
 import type { DmlOptions, FinishedWrite } from './finish-commit.js'
-import { coerceColumnValue, executeRewrite, type RowPosition } from './rewrite.js'
+import {
+  coerceColumnValue,
+  executeRewrite,
+  type RowClassifier,
+  type RowPosition,
+} from './rewrite.js'
 
 /**
  * The assignments of an UPDATE: column name to its new value, or to a function computing the
@@ -85,11 +92,13 @@ export function updateRows(
       async (cow) => {
         const candidates = pruneFiles(snapshot, bound)
         txn.recordRead(bound, candidates)
-        await cow.rewriteFiles(candidates, (row, at) =>
+        const classify: RowClassifier = (row, at) =>
           bound === undefined || evaluateOnRow(bound, row) === true
             ? applyAssignments(snapshot, row, assignments, at)
-            : undefined,
-        )
+            : undefined
+        const constants = constantDataAssignments(snapshot, assignments)
+        if (constants === undefined) await cow.rewriteFiles(candidates, classify)
+        else await cow.updateFiles(candidates, bound, constants, classify)
       },
       (c) => ({
         numUpdatedRows: c.replacedRows,
@@ -144,6 +153,23 @@ function resolveAssignments(snapshot: Snapshot, set: UpdateSet): Assignment[] {
     )
   }
   return assignments
+}
+
+/**
+ * The assignments as column to value when every one sets a data column to a constant (the
+ * rewrite may then replace those columns and copy the others); otherwise undefined.
+ */
+function constantDataAssignments(
+  snapshot: Snapshot,
+  assignments: readonly Assignment[],
+): ReadonlyMap<string, unknown> | undefined {
+  const partitions = new Set(snapshot.partitionColumns)
+  const out = new Map<string, unknown>()
+  for (const a of assignments) {
+    if (a.fn !== undefined || partitions.has(a.field.name)) return undefined
+    out.set(a.field.name, a.value)
+  }
+  return out
 }
 
 function applyAssignments(

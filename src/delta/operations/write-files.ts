@@ -10,7 +10,7 @@
  */
 import { forEachBounded } from '../concurrency.js'
 import { randomUUID } from 'node:crypto'
-import type { AddAction, PartitionValues, RemoveAction } from '../actions/actions.js'
+import type { AddAction, FileStats, PartitionValues, RemoveAction } from '../actions/actions.js'
 import { DeltaError } from '../errors.js'
 import { writeParquet } from '../parquet/index.js'
 import type { StructField, StructType } from '../schema/data-type.js'
@@ -279,6 +279,41 @@ export async function writeDataFiles(
     adds[i] = file.add
   })
   return adds
+}
+
+/**
+ * Stores an encoded data file of a table (a copy of another file of the same partition with
+ * some columns replaced) and returns its `add`.
+ * @param store - the table's store
+ * @param snapshot - the snapshot being written to (partitioning)
+ * @param partitionValues - the file's partition values (serialized, as in an `add`)
+ * @param bytes - the Parquet file
+ * @param stats - its statistics
+ * @param now - modification time
+ * @returns the add (`dataChange` true)
+ * @throws DeltaError `STORAGE_ERROR`
+ */
+export async function writeEncodedFile(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  partitionValues: PartitionValues,
+  bytes: Uint8Array,
+  stats: FileStats,
+  now: number,
+): Promise<AddAction> {
+  const columns = snapshot.partitionColumns
+  const dir = columns.length > 0 ? `${partitionDirectory(columns, partitionValues)}/` : ''
+  const key = `${dir}part-00000-${randomUUID()}-c000.snappy.parquet`
+  await putDataFile(store, key, bytes)
+  return {
+    kind: 'add',
+    path: encodeAddPath(key),
+    partitionValues,
+    size: bytes.byteLength,
+    modificationTime: now,
+    dataChange: true,
+    stats: serializeStats(stats),
+  }
 }
 
 /** Result of {@link prepareDataFiles}. */

@@ -15,6 +15,8 @@ export type {
 export { openParquetColumns } from './read-columns.js'
 export type { LeafColumn, LeafValue, ParquetColumns, ParquetSchemaNode } from './read-columns.js'
 export { DEFAULT_CREATED_BY, writeParquet, writeParquetYielding } from './write-parquet.js'
+export { replaceColumns } from './replace-columns.js'
+export type { ReplaceColumnsOptions } from './replace-columns.js'
 export type { WriteParquetOptions } from './write-parquet.js'
 export {
   duckDbAvailable,

@@ -135,7 +135,12 @@ function toAsyncBuffer(data: Uint8Array): AsyncBuffer {
   }
 }
 
-function parseMetadata(data: Uint8Array, fileName: string | undefined): FileMetaData {
+/**
+ * Parses a file's footer.
+ * @throws DeltaError `PARQUET_ERROR`
+ * @internal
+ */
+export function parseMetadata(data: Uint8Array, fileName: string | undefined): FileMetaData {
   try {
     return parquetMetadata(data, { geoparquet: false })
   } catch (cause) {
@@ -146,7 +151,12 @@ function parseMetadata(data: Uint8Array, fileName: string | undefined): FileMeta
   }
 }
 
-function schemaTreeOf(metadata: FileMetaData, fileName: string | undefined): SchemaTree {
+/**
+ * The schema tree of a parsed footer.
+ * @throws DeltaError `PARQUET_ERROR`
+ * @internal
+ */
+export function schemaTreeOf(metadata: FileMetaData, fileName: string | undefined): SchemaTree {
   try {
     if (metadata.schema.some((e) => typeof e.name !== 'string')) {
       throw new Error('a schema element has no name')

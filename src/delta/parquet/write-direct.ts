@@ -19,7 +19,6 @@
  * @module
  */
 import type { SchemaElement } from 'hyparquet-writer'
-import { compareBytes } from '../schema/values.js'
 import { snappyCompress } from './snappy.js'
 
 /**
@@ -173,9 +172,25 @@ class Bytes {
 
   /** Writes `s` as UTF-8 (lone surrogates as U+FFFD) and returns its byte length. */
   utf8(s: string): number {
-    this.ensure(s.length * 3)
-    const { written } = ENCODER.encodeInto(s, this.buf.subarray(this.length))
-    this.length += written
+    const n = s.length
+    this.ensure(n * 3)
+    const buf = this.buf
+    const at = this.length
+    if (n <= ASCII_LOOP_MAX) {
+      // Short ASCII strings byte by byte: cheaper than a TextEncoder call and its subarray.
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[at + i] = c
+      }
+      if (i === n) {
+        this.length = at + n
+        return n
+      }
+    }
+    const { written } = ENCODER.encodeInto(s, buf.subarray(at))
+    this.length = at + written
     return written
   }
 
@@ -185,6 +200,8 @@ class Bytes {
 }
 
 const ENCODER = new TextEncoder()
+/** Strings up to this length are tried as ASCII first by {@link Bytes.utf8}. */
+const ASCII_LOOP_MAX = 64
 
 /** Zigzag of a safe integer, as a non-negative number. */
 function zigzag(n: number): number {
@@ -268,6 +285,12 @@ class Thrift {
     this.out.varint(zigzag(n))
   }
 
+  /** A binary list element. */
+  elementBinary(b: Uint8Array): void {
+    this.out.varint(b.length)
+    this.out.bytes(b)
+  }
+
   /** A binary (string) list element. */
   elementString(s: string): void {
     const b = ENCODER.encode(s)
@@ -300,10 +323,18 @@ interface ChunkInfo {
   readonly bounds: Bounds | undefined
 }
 
+/** A copied chunk, and where it landed. */
+interface CopiedInfo {
+  readonly copied: CopiedChunk
+  readonly offset: number
+}
+
+type FooterChunk = ChunkInfo | CopiedInfo
+
 /** The column chunks of one row group. */
 interface GroupInfo {
   readonly rowCount: number
-  readonly chunks: readonly ChunkInfo[]
+  readonly chunks: readonly FooterChunk[]
 }
 
 /**
@@ -412,28 +443,87 @@ export function* writeDirect(
   layout: DirectLayout,
 ): Generator<void, Uint8Array> {
   const groupSize = layout.paged ? layout.rowGroupSize : rowCount
-  const out = new Bytes(Math.min(1024 + rowCount * 16 * values.length, OUT_INITIAL_MAX))
+  const groups: DirectGroup[] = []
+  for (let start = 0; start < rowCount; start += groupSize) {
+    const end = Math.min(rowCount, start + groupSize)
+    groups.push({
+      rowCount: end - start,
+      fields: values.map((all) => ({
+        values: start === 0 && end === all.length ? all : all.slice(start, end),
+      })),
+    })
+  }
+  return yield* writeDirectGroups(plan, groups, layout)
+}
+
+/**
+ * A column chunk of another Parquet file, copied byte for byte: its bytes (dictionary page,
+ * data pages) and its `ColumnMetaData` as parsed by hyparquet's Thrift reader (`field_<id>`).
+ */
+export interface CopiedChunk {
+  readonly bytes: Uint8Array
+  /** Where the chunk started in its file (its page offsets are relative to that file). */
+  readonly start: number
+  readonly meta: ThriftFields
+  /** Keep its min/max statistics (only when its file declared their order). */
+  readonly keepBounds: boolean
+}
+
+/** A Thrift struct as hyparquet's compact-protocol reader returns it. */
+export type ThriftFields = Readonly<Record<string, unknown>>
+
+/** One row group to write: per top-level field, its values, or its leaves' chunks to copy. */
+export interface DirectGroup {
+  readonly rowCount: number
+  readonly fields: readonly (
+    { readonly values: readonly unknown[] } | { readonly copies: readonly CopiedChunk[] }
+  )[]
+}
+
+/**
+ * Writes row groups as a Parquet file (see {@link writeDirect}); a field given as copies takes
+ * its leaves' chunks byte for byte, with their page offsets moved to where they land.
+ * @param plan - the schema's plan ({@link planDirect})
+ * @param groups - the row groups, each with one entry per top-level field of the plan
+ * @param layout - compact or paged, and the footer's `created_by`
+ * @returns the steps, then the file bytes
+ */
+export function* writeDirectGroups(
+  plan: DirectPlan,
+  groups: readonly DirectGroup[],
+  layout: DirectLayout,
+): Generator<void, Uint8Array> {
+  const rowCount = groups.reduce((n, g) => n + g.rowCount, 0)
+  const out = new Bytes(Math.min(1024 + rowCount * 16 * plan.fields.length, OUT_INITIAL_MAX))
   out.u32(0x31524150) // "PAR1"
   // Each column chunk is written in one synchronous step: one page and one compression buffer
   // serve every call, also when steps of several files interleave.
   if (scratch.page.buf.length > SCRATCH_KEEP) scratch.page = new Bytes(SCRATCH_INITIAL)
   if (scratch.zip.buf.length > SCRATCH_KEEP) scratch.zip = new Bytes(SCRATCH_INITIAL)
-  const groups: GroupInfo[] = []
-  for (let start = 0; start < rowCount; start += groupSize) {
-    const end = Math.min(rowCount, start + groupSize)
-    const chunks: ChunkInfo[] = []
+  const infos: GroupInfo[] = []
+  for (const group of groups) {
+    const chunks: FooterChunk[] = []
     for (let i = 0; i < plan.fields.length; i++) {
-      const all = values[i] as readonly unknown[]
-      const column = start === 0 && end === all.length ? all : all.slice(start, end)
-      for (const leaf of plan.fields[i] as readonly Leaf[]) {
-        chunks.push(writeChunk(out, leaf, column, layout))
-        yield
+      const source = group.fields[i]
+      const leaves = plan.fields[i] as readonly Leaf[]
+      if (source === undefined) throw new Error(`row group without field ${i}`)
+      if ('copies' in source) {
+        if (source.copies.length !== leaves.length) throw new Error(`field ${i}: chunk count`)
+        for (const copy of source.copies) {
+          chunks.push({ copied: copy, offset: out.length })
+          out.bytes(copy.bytes)
+        }
+      } else {
+        for (const leaf of leaves) {
+          chunks.push(writeChunk(out, leaf, source.values, layout))
+          yield
+        }
       }
     }
-    groups.push({ rowCount: end - start, chunks })
+    infos.push({ rowCount: group.rowCount, chunks })
   }
   const footerStart = out.length
-  writeFooter(new Thrift(out), plan, groups, rowCount, layout.createdBy)
+  writeFooter(new Thrift(out), plan, infos, rowCount, layout.createdBy)
   out.u32(out.length - footerStart)
   out.u32(0x31524150)
   return out.result().slice()
@@ -902,22 +992,25 @@ function writeValues(
       let max = acc.max as Uint8Array | undefined
       for (let i = from; i < to; i++) {
         const v = values[i]
-        let bytes: Uint8Array
+        const lengthAt = page.length
+        page.u32(0)
+        let n: number
         if (typeof v === 'string') {
           acc.text = true
-          const lengthAt = page.length
-          page.u32(0)
-          const n = page.utf8(v)
-          page.view.setUint32(lengthAt, n, true)
-          bytes = page.buf.subarray(lengthAt + 4, lengthAt + 4 + n)
+          n = page.utf8(v)
         } else {
-          bytes = v as Uint8Array
-          page.u32(bytes.length)
-          page.bytes(bytes)
+          n = (v as Uint8Array).length
+          page.bytes(v as Uint8Array)
         }
+        page.view.setUint32(lengthAt, n, true)
+        const start = lengthAt + 4
         // The page buffer may move when it grows: keep copies of the bounds.
-        if (min === undefined || compareBytes(bytes, min) < 0) min = bytes.slice()
-        if (max === undefined || compareBytes(bytes, max) > 0) max = bytes.slice()
+        if (min === undefined || compareRange(page.buf, start, n, min) < 0) {
+          min = page.buf.slice(start, start + n)
+        }
+        if (max === undefined || compareRange(page.buf, start, n, max) > 0) {
+          max = page.buf.slice(start, start + n)
+        }
       }
       acc.min = min
       acc.max = max
@@ -970,6 +1063,16 @@ function finishBounds(
         bigEndianTwosComplement(max as bigint, typeLength),
       )
   }
+}
+
+/** Unsigned byte order of `buf[start, start + length)` against `other` (as `compareBytes`). */
+function compareRange(buf: Uint8Array, start: number, length: number, other: Uint8Array): number {
+  const n = Math.min(length, other.length)
+  for (let i = 0; i < n; i++) {
+    const d = (buf[start + i] as number) - (other[i] as number)
+    if (d !== 0) return d
+  }
+  return length - other.length
 }
 
 function exact(min: Uint8Array, max: Uint8Array): Bounds {
@@ -1094,34 +1197,12 @@ function writeRowGroup(t: Thrift, group: GroupInfo): void {
   let uncompressed = 0
   let compressed = 0
   for (const chunk of chunks) {
-    uncompressed += chunk.uncompressed
-    compressed += chunk.compressed
     t.begin()
     t.i64(2, chunk.offset)
     t.struct(3)
-    t.i32(1, PHYSICAL[chunk.physical])
-    const leveled = chunk.leaf.maxDefinition > 0 || chunk.leaf.maxRepetition > 0
-    const dictionary = chunk.dictionaryOffset !== undefined
-    t.list(2, T_I32, 1 + (leveled ? 1 : 0) + (dictionary ? 1 : 0))
-    t.elementI32(ENCODING_PLAIN)
-    if (leveled) t.elementI32(ENCODING_RLE)
-    if (dictionary) t.elementI32(ENCODING_RLE_DICTIONARY)
-    t.list(3, T_BINARY, chunk.leaf.path.length)
-    for (const name of chunk.leaf.path) t.elementString(name)
-    t.i32(4, CODEC_SNAPPY)
-    t.i64(5, chunk.count)
-    t.i64(6, chunk.uncompressed)
-    t.i64(7, chunk.compressed)
-    t.i64(9, chunk.dataOffset)
-    if (chunk.dictionaryOffset !== undefined) t.i64(11, chunk.dictionaryOffset)
-    t.struct(12)
-    t.i64(3, chunk.nulls)
-    const bounds = chunk.bounds
-    if (bounds) t.binary(5, bounds.max)
-    if (bounds) t.binary(6, bounds.min)
-    if (bounds && !bounds.maxExact) t.bool(7, false)
-    if (bounds && !bounds.minExact) t.bool(8, false)
-    t.end() // statistics
+    const sizes = 'copied' in chunk ? writeCopiedMeta(t, chunk) : writeChunkMeta(t, chunk)
+    uncompressed += sizes.uncompressed
+    compressed += sizes.compressed
     t.end() // column metadata
     t.end() // column chunk
   }
@@ -1130,6 +1211,93 @@ function writeRowGroup(t: Thrift, group: GroupInfo): void {
   t.i64(5, chunks[0]?.offset ?? 4)
   t.i64(6, compressed)
   t.end() // row group
+}
+
+interface ChunkSizes {
+  readonly uncompressed: number
+  readonly compressed: number
+}
+
+function writeChunkMeta(t: Thrift, chunk: ChunkInfo): ChunkSizes {
+  t.i32(1, PHYSICAL[chunk.physical])
+  const leveled = chunk.leaf.maxDefinition > 0 || chunk.leaf.maxRepetition > 0
+  const dictionary = chunk.dictionaryOffset !== undefined
+  t.list(2, T_I32, 1 + (leveled ? 1 : 0) + (dictionary ? 1 : 0))
+  t.elementI32(ENCODING_PLAIN)
+  if (leveled) t.elementI32(ENCODING_RLE)
+  if (dictionary) t.elementI32(ENCODING_RLE_DICTIONARY)
+  t.list(3, T_BINARY, chunk.leaf.path.length)
+  for (const name of chunk.leaf.path) t.elementString(name)
+  t.i32(4, CODEC_SNAPPY)
+  t.i64(5, chunk.count)
+  t.i64(6, chunk.uncompressed)
+  t.i64(7, chunk.compressed)
+  t.i64(9, chunk.dataOffset)
+  if (chunk.dictionaryOffset !== undefined) t.i64(11, chunk.dictionaryOffset)
+  t.struct(12)
+  t.i64(3, chunk.nulls)
+  const bounds = chunk.bounds
+  if (bounds) t.binary(5, bounds.max)
+  if (bounds) t.binary(6, bounds.min)
+  if (bounds && !bounds.maxExact) t.bool(7, false)
+  if (bounds && !bounds.minExact) t.bool(8, false)
+  t.end() // statistics
+  return { uncompressed: chunk.uncompressed, compressed: chunk.compressed }
+}
+
+/**
+ * The metadata of a copied chunk: its own type, encodings, path, codec, counts and sizes, its
+ * page offsets moved by where it landed, and its statistics (min/max only when kept). Optional
+ * parts that point elsewhere in its file (page indexes, bloom filters) or that this writer does
+ * not write (key-value metadata, encoding and size statistics) are left out.
+ */
+function writeCopiedMeta(t: Thrift, { copied, offset }: CopiedInfo): ChunkSizes {
+  const m = copied.meta
+  const shift = offset - copied.start
+  t.i32(1, thriftNumber(m.field_1))
+  const encodings = m.field_2 as readonly number[]
+  t.list(2, T_I32, encodings.length)
+  for (const e of encodings) t.elementI32(e)
+  const path = m.field_3 as readonly Uint8Array[]
+  t.list(3, T_BINARY, path.length)
+  for (const name of path) t.elementBinary(name)
+  t.i32(4, thriftNumber(m.field_4))
+  t.i64(5, thriftNumber(m.field_5))
+  const uncompressed = thriftNumber(m.field_6)
+  const compressed = thriftNumber(m.field_7)
+  t.i64(6, uncompressed)
+  t.i64(7, compressed)
+  const dataOffset = thriftNumber(m.field_9)
+  t.i64(9, dataOffset + shift)
+  // A dictionary page is where the chunk starts, before its data pages (some writers set a
+  // dictionary offset of 0 for chunks without one: left out).
+  if (copied.start < dataOffset) t.i64(11, copied.start + shift)
+  const stats = m.field_12 as ThriftFields | undefined
+  if (stats !== undefined) {
+    t.struct(12)
+    if (stats.field_3 !== undefined) t.i64(3, thriftNumber(stats.field_3))
+    if (
+      copied.keepBounds &&
+      stats.field_5 instanceof Uint8Array &&
+      stats.field_6 instanceof Uint8Array
+    ) {
+      t.binary(5, stats.field_5)
+      t.binary(6, stats.field_6)
+      if (stats.field_7 === false) t.bool(7, false)
+      if (stats.field_8 === false) t.bool(8, false)
+    }
+    t.end()
+  }
+  return { uncompressed, compressed }
+}
+
+/** A Thrift integer (i32 as number, i64 as bigint) as a number. */
+function thriftNumber(value: unknown): number {
+  const n = typeof value === 'bigint' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+    throw new Error(`invalid integer ${String(value)} in copied column metadata`)
+  }
+  return n
 }
 
 const REPETITION = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const

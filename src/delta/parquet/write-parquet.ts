@@ -273,12 +273,25 @@ function planSchema(schema: StructType): SchemaPlan {
 }
 
 function encodeColumn(rows: readonly Record<string, unknown>[], plan: ColumnPlan): unknown[] {
+  const { name } = plan
+  return encodeValues(rows.length, (i) => (rows[i] as Record<string, unknown>)[name], plan)
+}
+
+/**
+ * Converts and validates the values of one top-level column for the engine's writer.
+ * @param count - how many values
+ * @param get - the value at an index (null or undefined for null)
+ * @param plan - the column's plan
+ * @returns the converted values
+ * @throws DeltaError `SCHEMA_MISMATCH` naming the row and the column
+ */
+function encodeValues(count: number, get: (i: number) => unknown, plan: ColumnPlan): unknown[] {
   const { name, nullable, encode } = plan
-  const out = new Array<unknown>(rows.length)
+  const out = new Array<unknown>(count)
   let i = 0
   try {
-    for (; i < rows.length; i++) {
-      const value = (rows[i] as Record<string, unknown>)[name]
+    for (; i < count; i++) {
+      const value = get(i)
       if (value === null || value === undefined) {
         checkNullable(name, nullable)
         out[i] = null
@@ -293,6 +306,36 @@ function encodeColumn(rows: readonly Record<string, unknown>[], plan: ColumnPlan
     throw error
   }
   return out
+}
+
+/**
+ * What the engine's writer needs to write part of a file for `schema` itself (see
+ * `replace-columns.ts`): the schema elements it writes, and per top-level field a converter of
+ * values; `undefined` when the engine's writer cannot write the schema (lists of lists).
+ * @param schema - the Delta schema
+ * @returns the plan, or undefined
+ * @internal
+ */
+export function directWritePlan(schema: StructType):
+  | {
+      readonly elements: readonly SchemaElement[]
+      readonly direct: DirectPlan
+      readonly fields: readonly {
+        readonly name: string
+        readonly encode: (values: readonly unknown[]) => unknown[]
+      }[]
+    }
+  | undefined {
+  const { columns, plans, direct } = planSchema(schema)
+  if (direct === undefined) return undefined
+  return {
+    elements: columns,
+    direct,
+    fields: plans.map((plan) => ({
+      name: plan.name,
+      encode: (values) => encodeValues(values.length, (i) => values[i], plan),
+    })),
+  }
 }
 
 function leafElement(type: Exclude<DataType, object>, name: string): SchemaElement {

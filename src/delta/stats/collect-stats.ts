@@ -340,6 +340,58 @@ function writeJson(value: unknown, where: string): string {
 }
 
 /**
+ * The statistics of a file whose top-level columns `replaced` took new values while every other
+ * column kept its values: the old statistics of the other stats columns, the fresh ones of the
+ * replaced columns. Stats columns are those of the table's current settings, so a column no
+ * longer indexed loses its old entries.
+ * @param old - the file's statistics before
+ * @param fresh - statistics of the new values (from {@link collectStats} over rows holding the
+ *   replaced columns, with the stats columns under them)
+ * @param statsColumns - the stats columns now (see {@link statsColumnsFor})
+ * @param replaced - the replaced top-level column names
+ * @returns the statistics, or `undefined` when the old ones lack a stats column's null count
+ *   (the file must then be read whole to compute them)
+ */
+export function replaceColumnStats(
+  old: FileStats,
+  fresh: FileStats,
+  statsColumns: readonly (readonly string[])[],
+  replaced: ReadonlySet<string>,
+): FileStats | undefined {
+  const minValues: Record<string, unknown> = {}
+  const maxValues: Record<string, unknown> = {}
+  const nullCount: Record<string, unknown> = {}
+  for (const path of statsColumns) {
+    const source = replaced.has(path[0] ?? '') ? fresh : old
+    const nulls = readStatsPath(source.nullCount, path)
+    if (nulls === undefined) {
+      if (source === old) return undefined
+      continue
+    }
+    setPath(nullCount, path, nulls)
+    const min = readStatsPath(source.minValues, path)
+    const max = readStatsPath(source.maxValues, path)
+    if (min !== undefined) setPath(minValues, path, min)
+    if (max !== undefined) setPath(maxValues, path, max)
+  }
+  return { numRecords: old.numRecords, minValues, maxValues, nullCount }
+}
+
+function readStatsPath(
+  tree: Readonly<Record<string, unknown>> | undefined,
+  path: readonly string[],
+): unknown {
+  let value: unknown = tree
+  for (const segment of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, segment)) {
+      return undefined
+    }
+    value = (value as Record<string, unknown>)[segment]
+  }
+  return value
+}
+
+/**
  * Writes statistics as the `add.stats` JSON string, keys in the protocol's order
  * (`numRecords`, `minValues`, `maxValues`, `nullCount`, `tightBounds`); bigints and
  * {@link JsonNumber}s are written digit for digit.

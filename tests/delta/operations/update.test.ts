@@ -1,15 +1,25 @@
+import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { DeltaError } from '../../../src/delta/errors.js'
 import { col } from '../../../src/delta/expr/expression.js'
 import {
+  collectStats,
+  serializeStats,
+  statsColumnsFor,
+} from '../../../src/delta/stats/collect-stats.js'
+import type { DeltaTable } from '../../../src/delta/table/delta-table.js'
+import {
   byId,
   commitAt,
+  createWithBatches,
+  SCHEMA,
   fileWithId,
   livePaths,
   makeTable,
   parquetFiles,
   rowsFor,
 } from './dml-support.js'
+import { writeRawCommit } from './vacuum-support.js'
 
 const BATCHES = [rowsFor([1, 2, 3]), rowsFor([4, 5, 6]), rowsFor([7, 8, 9])]
 
@@ -182,5 +192,85 @@ describe('updateRows', () => {
     expect((err as DeltaError).code).toBe('APPEND_ONLY')
     expect((await t.refresh()).version).toBe(3)
     expect(await parquetFiles(t)).toEqual(files)
+  })
+
+  describe('setting columns to constants', () => {
+    /** Each column chunk of a data file: its path and bytes. */
+    async function chunks(t: DeltaTable, file: string): Promise<Map<string, Uint8Array>> {
+      const data = await t.store.get(file)
+      const out = new Map<string, Uint8Array>()
+      for (const c of parquetMetadata(data).row_groups[0]!.columns) {
+        const meta = c.meta_data!
+        const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset)
+        out.set(
+          meta.path_in_schema.join('.'),
+          data.subarray(start, start + Number(meta.total_compressed_size)),
+        )
+      }
+      return out
+    }
+
+    it("copies the other columns' chunks and keeps their statistics", async () => {
+      const t = await makeTable([rowsFor([1, 2, 3, 4, 5, 6])], { partitioned: true })
+      const [before] = livePaths(t)
+      const oldAdd = t.snapshot.files()[0]!
+      const result = await t.update(col('id').gt(3), { s: 'updated' })
+      expect(result.metrics).toMatchObject({ numUpdatedRows: 3, numCopiedRows: 3 })
+      const c = await commitAt(t, result.version)
+      const [add] = c.adds
+      const oldChunks = await chunks(t, `p=a/${before!.split('/').pop()}`)
+      const newChunks = await chunks(t, decodeURIComponent(add!.path))
+      expect(newChunks.get('id')).toEqual(oldChunks.get('id'))
+      expect(newChunks.get('n')).toEqual(oldChunks.get('n'))
+      expect(newChunks.get('s')).not.toEqual(oldChunks.get('s'))
+      expect(add!.partitionValues).toEqual({ p: 'a' })
+      // The statistics equal those computed from the new file's rows.
+      const rows = byId(await t.toRows())
+      expect(rows.map((r) => r.s)).toEqual(['s1', 's2', 's3', 'updated', 'updated', 'updated'])
+      const statsColumns = statsColumnsFor(t.snapshot.schema, {}, ['p'])
+      expect(JSON.parse(add!.stats!)).toEqual(
+        JSON.parse(serializeStats(collectStats(rows, t.snapshot.schema, statsColumns))),
+      )
+      expect(JSON.parse(add!.stats!).minValues.id).toBe(JSON.parse(oldAdd.stats!).minValues.id)
+    })
+
+    it('rewrites a file whole when its statistics lack a column indexed now', async () => {
+      const t = await createWithBatches('dml-', [rowsFor([1, 2, 3])], {
+        schema: SCHEMA,
+        partitionColumns: [],
+        properties: { 'delta.dataSkippingNumIndexedCols': '1' },
+      })
+      const { nullCount } = JSON.parse(t.snapshot.files()[0]!.stats!) as { nullCount: object }
+      expect(Object.keys(nullCount)).toEqual(['id'])
+      // Every column indexed from version 2 on.
+      await writeRawCommit(t.store, 2, [
+        { kind: 'commitInfo', info: {} },
+        { ...t.snapshot.metadata, configuration: {} },
+      ])
+      await t.refresh()
+      const result = await t.update(col('id').eq(2), { s: 'two' })
+      const [add] = (await commitAt(t, result.version)).adds
+      expect(JSON.parse(add!.stats!).nullCount).toEqual({ id: 0, p: 0, n: 0, s: 0 })
+      expect(byId(await t.toRows()).map((r) => r.s)).toEqual(['s1', 'two', 's3'])
+    })
+
+    it('leaves files without a matching row alone', async () => {
+      const t = await makeTable(BATCHES)
+      const untouched = [fileWithId(t, 1), fileWithId(t, 9)]
+      const result = await t.update(col('n').eq(50), { s: 'fifty' })
+      expect(result.metrics).toMatchObject({ numRemovedFiles: 1, numCopiedRows: 2 })
+      expect(livePaths(t)).toEqual(expect.arrayContaining(untouched))
+      expect(byId(await t.toRows()).map((r) => r.s)).toEqual([
+        's1',
+        's2',
+        's3',
+        null,
+        'fifty',
+        's6',
+        's7',
+        null,
+        's9',
+      ])
+    })
   })
 })

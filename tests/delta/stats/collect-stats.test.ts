@@ -7,6 +7,7 @@ import { compareValues } from '../../../src/delta/schema/values.js'
 import {
   collectStats,
   JsonNumber,
+  replaceColumnStats,
   serializeStats,
   statsColumnsFor,
 } from '../../../src/delta/stats/collect-stats.js'
@@ -309,5 +310,44 @@ describe('collectStats bounds', () => {
       }),
       { numRuns: 200 },
     )
+  })
+})
+
+describe('replaceColumnStats', () => {
+  const old = {
+    numRecords: 3,
+    minValues: { a: 1, st: { x: 'a', y: 5 }, gone: 0 },
+    maxValues: { a: 9, st: { x: 'z', y: 7 }, gone: 0 },
+    nullCount: { a: 0, st: { x: 1, y: 0 }, b: 3, gone: 0 },
+  }
+  const fresh = {
+    numRecords: 3,
+    minValues: { st: { x: 'm', y: 1 } },
+    maxValues: { st: { x: 'n', y: 2 } },
+    nullCount: { st: { x: 0, y: 0 } },
+  }
+  const columns = [['a'], ['st', 'x'], ['st', 'y'], ['b']]
+
+  it('keeps the old statistics of untouched columns and takes the fresh ones of replaced columns', () => {
+    expect(replaceColumnStats(old, fresh, columns, new Set(['st']))).toEqual({
+      numRecords: 3,
+      // `b` is all null: a null count, no bounds; `gone` is no longer a stats column.
+      minValues: { a: 1, st: { x: 'm', y: 1 } },
+      maxValues: { a: 9, st: { x: 'n', y: 2 } },
+      nullCount: { a: 0, st: { x: 0, y: 0 }, b: 3 },
+    })
+  })
+
+  it('gives up when the old statistics lack an untouched stats column', () => {
+    expect(replaceColumnStats(old, fresh, [...columns, ['c']], new Set(['st']))).toBeUndefined()
+    // A replaced column needs no old statistics.
+    expect(
+      replaceColumnStats(
+        old,
+        { ...fresh, nullCount: { st: { x: 0, y: 0 }, c: 1 } },
+        [...columns, ['c']],
+        new Set(['st', 'c']),
+      ),
+    ).toMatchObject({ nullCount: { a: 0, st: { x: 0, y: 0 }, b: 3, c: 1 } })
   })
 })
