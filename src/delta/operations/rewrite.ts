@@ -237,6 +237,8 @@ export class CopyOnWrite {
    * @param matches - the predicate (undefined matches every row)
    * @param set - data column (not a partition column) to its new value, canonical and valid
    * @param classify - the same update as a row classifier, for the other files
+   * @param onColumnsReplaced - called for each file updated by replacing columns, with its
+   *   updated rows, before anything is written for it (it may throw to stop the operation)
    * @throws like {@link CopyOnWrite.rewriteFiles}
    */
   async updateFiles(
@@ -244,9 +246,10 @@ export class CopyOnWrite {
     matches: BoundExpression | undefined,
     set: ReadonlyMap<string, unknown>,
     classify: RowClassifier,
+    onColumnsReplaced?: (file: AddAction, rows: number) => void,
   ): Promise<void> {
     await forEachBounded(files, READ_CONCURRENCY, async (file) => {
-      if (!(await this.#updateColumns(file, matches, set))) {
+      if (!(await this.#updateColumns(file, matches, set, onColumnsReplaced))) {
         await this.#rewriteFile(file, classify)
       }
     })
@@ -257,6 +260,7 @@ export class CopyOnWrite {
     file: AddAction,
     matches: BoundExpression | undefined,
     set: ReadonlyMap<string, unknown>,
+    onColumnsReplaced: ((file: AddAction, rows: number) => void) | undefined,
   ): Promise<boolean> {
     const snapshot = this.#snapshot
     const old = parseStats(file.stats)
@@ -297,6 +301,7 @@ export class CopyOnWrite {
     if (bytes === undefined) return false
     const stats = this.#replacedStats(old, replaced, rows.length)
     if (stats === undefined) return false
+    onColumnsReplaced?.(file, count)
     this.#remove(file)
     this.#adds.push(
       await writeEncodedFile(this.#store, snapshot, file.partitionValues, bytes, stats, this.#now),

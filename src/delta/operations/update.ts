@@ -158,10 +158,18 @@ function resolveAssignments(snapshot: Snapshot, set: UpdateSet): Assignment[] {
 /**
  * The assignments as column to value when every one sets a data column to a constant (the
  * rewrite may then replace those columns and copy the others); otherwise undefined.
+ * @param snapshot - the snapshot updated (partition columns)
+ * @param assignments - resolved assignments: a canonical `value`, or a function `fn`
+ * @returns column name to value, or undefined
+ * @internal
  */
-function constantDataAssignments(
+export function constantDataAssignments(
   snapshot: Snapshot,
-  assignments: readonly Assignment[],
+  assignments: readonly {
+    readonly field: StructField
+    readonly value?: unknown
+    readonly fn?: unknown
+  }[],
 ): ReadonlyMap<string, unknown> | undefined {
   const partitions = new Set(snapshot.partitionColumns)
   const out = new Map<string, unknown>()

@@ -23,7 +23,8 @@ import { bindExpression, type BoundExpression } from '../expr/bind-expression.js
 import { evaluateOnRow } from '../expr/evaluate.js'
 import type { Expression } from '../expr/expression.js'
 import { finishCommit, type FinishedWrite } from '../operations/finish-commit.js'
-import { coerceColumnValue, CopyOnWrite } from '../operations/rewrite.js'
+import { coerceColumnValue, CopyOnWrite, type RowClassifier } from '../operations/rewrite.js'
+import { constantDataAssignments } from '../operations/update.js'
 import { prepareDataFiles, validateRows } from '../operations/write-files.js'
 import { findField, type StructField } from '../schema/data-type.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
@@ -240,18 +241,21 @@ class TransactionRun {
     this.#cow ??= new CopyOnWrite(this.#store, snapshot, this.#clock.now(), this.#operation)
     const touched = new Set<string>()
     let updated = 0
-    await this.#cow.rewriteFiles(candidates, (row, at) => {
-      if (bound !== undefined && evaluateOnRow(bound, row) !== true) return undefined
-      if (this.#updatedFiles.has(at.file.path)) {
+    const touch = (file: AddAction, rows: number): void => {
+      if (this.#updatedFiles.has(file.path)) {
         throw new DeltaError(
           'INVALID_ARGUMENT',
-          `delta transaction: file ${at.file.path} of table ${snapshot.location} is updated twice ` +
+          `delta transaction: file ${file.path} of table ${snapshot.location} is updated twice ` +
             'in one transaction; combine the updates',
-          { context: { table: snapshot.location, path: at.file.path } },
+          { context: { table: snapshot.location, path: file.path } },
         )
       }
-      touched.add(at.file.path)
-      updated++
+      touched.add(file.path)
+      updated += rows
+    }
+    const classify: RowClassifier = (row, at) => {
+      if (bound !== undefined && evaluateOnRow(bound, row) !== true) return undefined
+      touch(at.file, 1)
       const current = Object.freeze({ ...row })
       const out: Record<string, unknown> = { ...row }
       for (const a of assignments) {
@@ -259,7 +263,10 @@ class TransactionRun {
         out[a.field.name] = a.fn ? coerceColumnValue(a.field, value, a.where) : value
       }
       return out
-    })
+    }
+    const constants = constantDataAssignments(snapshot, assignments)
+    if (constants === undefined) await this.#cow.rewriteFiles(candidates, classify)
+    else await this.#cow.updateFiles(candidates, bound, constants, classify, touch)
     for (const path of touched) this.#updatedFiles.add(path)
     this.#updatedRows += updated
     return updated

@@ -273,6 +273,24 @@ describe('TransactionContext.declareRead and update', () => {
     ])
   })
 
+  it('counts the rows of an update of constants, which replaces the set column only', async () => {
+    const table = await newTable()
+    await table.append([
+      { key: 'a', n: 1n },
+      { key: 'b', n: 2n },
+      { key: 'a', n: 3n },
+    ])
+    const { value } = await table.transact((tx) => tx.update(col('key').eq('a'), { n: 7n }), {
+      operation: 'UPDATE',
+    })
+    expect(value).toBe(2)
+    expect(await rowsOf(table)).toEqual([
+      { key: 'a', n: 7n },
+      { key: 'a', n: 7n },
+      { key: 'b', n: 2n },
+    ])
+  })
+
   it('re-runs an update whose file was rewritten concurrently', async () => {
     const table = await newTable()
     await table.append([{ key: 'a', n: 1n }])
