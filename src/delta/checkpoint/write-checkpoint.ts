@@ -12,7 +12,7 @@
  */
 import { DeltaError, isDeltaError } from '../errors.js'
 import { checkpointKey, LAST_CHECKPOINT_KEY } from '../log/log-path.js'
-import { writeParquetYielding } from '../parquet/index.js'
+import { writeParquetYielding, type WriteParquetOptions } from '../parquet/index.js'
 import type { StructType } from '../schema/data-type.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
@@ -157,9 +157,18 @@ export function checkpointRows(snapshot: Snapshot, now: number): Record<string, 
 }
 
 /**
- * Checkpoints of up to this many actions are written with one page per column (the
- * single-page Parquet writer), several times faster than the general writer (a checkpoint is
- * written on the commit path or beside it); larger ones get the general writer's pages.
+ * Parquet layout of a checkpoint, overridable by tests (see `WriteParquetOptions`).
+ * @internal
+ */
+export type CheckpointLayout = Pick<
+  WriteParquetOptions,
+  'singlePageMaxRows' | 'pageMaxRows' | 'rowGroupSize'
+>
+
+/**
+ * Checkpoints of up to this many actions are written with one page per column, the cheapest
+ * layout (a checkpoint is written on the commit path or beside it); larger ones get pages,
+ * row groups and string dictionaries (`parquet/write-direct.ts`).
  */
 const SINGLE_PAGE_MAX_ACTIONS = 100_000
 
@@ -168,6 +177,7 @@ const SINGLE_PAGE_MAX_ACTIONS = 100_000
  * @param store - the table's store
  * @param snapshot - the snapshot to checkpoint (its commit must exist)
  * @param now - current time (tombstone and txn expiry)
+ * @param layout - Parquet layout overrides, for tests (small pages and row groups)
  * @returns what was written
  * @throws DeltaError `STORAGE_ERROR`; DeltaError `INVALID_ARGUMENT` when the table uses
  *   features a V1 checkpoint cannot represent
@@ -176,6 +186,7 @@ export async function writeCheckpoint(
   store: ObjectStore,
   snapshot: Snapshot,
   now: number,
+  layout: CheckpointLayout = {},
 ): Promise<CheckpointResult> {
   if (snapshot.files().some((f) => f.deletionVector)) {
     throw new DeltaError(
@@ -189,6 +200,7 @@ export async function writeCheckpoint(
   const bytes = await writeParquetYielding(rows, WRITE_SCHEMA, {
     createdBy: CREATED_BY,
     singlePageMaxRows: SINGLE_PAGE_MAX_ACTIONS,
+    ...layout,
   })
   await store.put(checkpointKey(snapshot.version), bytes)
   const result: CheckpointResult = {

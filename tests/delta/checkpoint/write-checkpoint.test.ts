@@ -141,12 +141,14 @@ describe('writeCheckpoint', () => {
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 12 }),
         fc.nat(),
-        async (steps, k) => {
+        // The layout of small checkpoints, or of large ones (pages, row groups, dictionaries).
+        fc.constantFrom({}, { singlePageMaxRows: 0, pageMaxRows: 3, rowGroupSize: 5 }),
+        async (steps, k, layout) => {
           const store = new MemoryStore({ clock: { now: () => NOW } })
           await writeLog(store, steps)
           const plain = await Snapshot.load(store)
           const at = k % (steps.length + 1)
-          await writeCheckpoint(store, await Snapshot.load(store, { version: at }), NOW)
+          await writeCheckpoint(store, await Snapshot.load(store, { version: at }), NOW, layout)
           const seg = await buildLogSegment(store, store.location)
           expect(seg.checkpoint?.version).toBe(at)
           const viaCheckpoint = await Snapshot.load(store)
