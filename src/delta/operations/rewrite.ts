@@ -9,7 +9,9 @@
  * unique files, with stats and Hive-style partitioning, so a row whose partition column changed
  * lands in its new partition). A file whose rows all go away is removed without a replacement;
  * a file known to be deleted entirely (a partition-only predicate) is removed without being read.
- * Files without a deleted or replaced row are left alone: no `remove`, no `add`.
+ * Files without a deleted or replaced row are left alone: no `remove`, no `add`. An update that
+ * sets columns to constants may instead copy a file with only those columns written anew
+ * ({@link CopyOnWrite.updateFiles}): one new file per rewritten file, in its partition.
  *
  * New files are invisible until the commit that references them. When the commit certainly did
  * not happen (a failure before committing, a conflict, an append-only refusal, too many

@@ -58,8 +58,9 @@ export interface WriteParquetOptions {
    */
   readonly singlePageMaxRows?: number
   /**
-   * Rows per data page at most, in files above `singlePageMaxRows` (default 20,000, as
-   * parquet-java; a page is also cut at about 1 MiB of values).
+   * Rows per data page in files above `singlePageMaxRows` (default 20,000, as parquet-java; a
+   * page is also cut at about 1 MiB of values): at most that many for columns outside lists and
+   * maps, about that many for theirs, whose pages hold whole rows.
    */
   readonly pageMaxRows?: number
   /**
