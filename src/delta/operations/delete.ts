@@ -158,8 +158,10 @@ async function removeMatchingRows(
     // Exact on partition values: a candidate either matches entirely or not at all.
     await cow.removeWholeFiles(candidates.filter((f) => matchesWholeFile(bound, f, snapshot)))
   } else {
-    await cow.rewriteFiles(candidates, (row) =>
-      evaluateOnRow(bound, row) === true ? null : undefined,
+    await cow.rewriteFiles(
+      candidates,
+      (row) => (evaluateOnRow(bound, row) === true ? null : undefined),
+      { matches: bound, deletesMatches: true },
     )
   }
 }

@@ -74,6 +74,14 @@ export interface RowPosition {
  */
 export type RowClassifier = (row: Readonly<Record<string, unknown>>, at: RowPosition) => RowOutcome
 
+/** What a classifier changes at most (see {@link CopyOnWrite.rewriteFiles}). @internal */
+export interface RewriteFilter {
+  /** Rows that do not match are kept unchanged by the classifier. */
+  readonly matches: BoundExpression
+  /** The classifier deletes exactly the matching rows (a DELETE). */
+  readonly deletesMatches?: boolean
+}
+
 /** What a rewrite did, for the operation metrics. @internal */
 export interface RewriteCounts {
   /** Files removed (`remove` actions). */
@@ -193,17 +201,45 @@ export class CopyOnWrite {
   /**
    * Reads candidate files and applies `classify` to each row; files with a deleted or replaced
    * row are removed and their remaining rows written anew.
+   *
+   * With `filter`, `classify` keeps every row that does not match `filter.matches`: a file's
+   * predicate columns are read first, and a file without a matching row is left alone without
+   * reading the others. With `filter.deletesMatches` (`classify` deletes exactly the matching
+   * rows), a file whose rows all match is removed without reading the rest either.
    * @param files - candidate files of the snapshot
    * @param classify - the fate of each row
+   * @param filter - what `classify` changes at most (see above)
    * @throws whatever `classify` throws; DeltaError `APPEND_ONLY`, `DATA_FILE_NOT_FOUND`,
    *   `PARQUET_ERROR`, `STORAGE_ERROR`
    */
-  async rewriteFiles(files: readonly AddAction[], classify: RowClassifier): Promise<void> {
-    await forEachBounded(files, READ_CONCURRENCY, (file) => this.#rewriteFile(file, classify))
+  async rewriteFiles(
+    files: readonly AddAction[],
+    classify: RowClassifier,
+    filter?: RewriteFilter,
+  ): Promise<void> {
+    await forEachBounded(files, READ_CONCURRENCY, (file) =>
+      this.#rewriteFile(file, classify, filter),
+    )
   }
 
-  async #rewriteFile(file: AddAction, classify: RowClassifier): Promise<void> {
-    const rows = await readDataFileRows(this.#store, this.#snapshot, file)
+  async #rewriteFile(
+    file: AddAction,
+    classify: RowClassifier,
+    filter: RewriteFilter | undefined,
+  ): Promise<void> {
+    const { key, data } = await readDataFile(this.#store, this.#snapshot, file, 'rewrite')
+    if (filter !== undefined) {
+      const matched = await matchRows(this.#snapshot, file, key, data, filter.matches)
+      let count = 0
+      for (const m of matched) if (m) count++
+      if (count === 0) return
+      if (filter.deletesMatches === true && count === matched.length) {
+        this.#remove(file)
+        this.#deletedRows += count
+        return
+      }
+    }
+    const rows = await rowsOfFile(this.#snapshot, file, key, data)
     const out: Record<string, unknown>[] = []
     let copied = 0
     let deleted = 0
@@ -252,7 +288,7 @@ export class CopyOnWrite {
   ): Promise<void> {
     await forEachBounded(files, READ_CONCURRENCY, async (file) => {
       if (!(await this.#updateColumns(file, matches, set, onColumnsReplaced))) {
-        await this.#rewriteFile(file, classify)
+        await this.#rewriteFile(file, classify, matches && { matches })
       }
     })
   }
@@ -432,12 +468,12 @@ function commitCertainlyFailed(error: unknown): boolean {
  * @returns rows in canonical form
  * @throws DeltaError `DATA_FILE_NOT_FOUND`, `PARQUET_ERROR`, `MALFORMED_ACTION`
  */
-async function readDataFileRows(
-  store: ObjectStore,
+async function rowsOfFile(
   snapshot: Snapshot,
   add: AddAction,
+  key: string,
+  data: Uint8Array,
 ): Promise<Record<string, unknown>[]> {
-  const { key, data } = await readDataFile(store, snapshot, add, 'rewrite')
   const partitionSet = new Set(snapshot.partitionColumns)
   const schema = snapshot.schema
   const rows = await readParquetRows(data, { schema: dataSchemaOf(snapshot), fileName: key })
@@ -448,6 +484,36 @@ async function readDataFileRows(
       row[f.name] = partitionSet.has(f.name) ? partitionRow[f.name] : (r[f.name] ?? null)
     return row
   })
+}
+
+/**
+ * Whether each row of a data file matches a predicate, reading only the predicate's columns
+ * (none when it tests partition columns only).
+ */
+async function matchRows(
+  snapshot: Snapshot,
+  add: AddAction,
+  key: string,
+  data: Uint8Array,
+  matches: BoundExpression,
+): Promise<boolean[]> {
+  const partitionSet = new Set(snapshot.partitionColumns)
+  const partitionRow = partitionValuesRow(
+    snapshot,
+    add,
+    matches.columns.filter((c) => partitionSet.has(c)),
+  )
+  const columns = matches.columns.filter((c) => !partitionSet.has(c))
+  if (columns.length === 0) {
+    const all = evaluateOnRow(matches, partitionRow) === true
+    return new Array<boolean>(readParquetMetadata(data, key).numRows).fill(all)
+  }
+  const rows = await readParquetRows(data, {
+    schema: dataSchemaOf(snapshot),
+    columns,
+    fileName: key,
+  })
+  return rows.map((row) => evaluateOnRow(matches, { ...row, ...partitionRow }) === true)
 }
 
 /** The table's columns stored in data files: all but the partition columns. */

@@ -97,8 +97,9 @@ export function updateRows(
             ? applyAssignments(snapshot, row, assignments, at)
             : undefined
         const constants = constantDataAssignments(snapshot, assignments)
-        if (constants === undefined) await cow.rewriteFiles(candidates, classify)
-        else await cow.updateFiles(candidates, bound, constants, classify)
+        if (constants === undefined) {
+          await cow.rewriteFiles(candidates, classify, bound && { matches: bound })
+        } else await cow.updateFiles(candidates, bound, constants, classify)
       },
       (c) => ({
         numUpdatedRows: c.replacedRows,

@@ -265,8 +265,9 @@ class TransactionRun {
       return out
     }
     const constants = constantDataAssignments(snapshot, assignments)
-    if (constants === undefined) await this.#cow.rewriteFiles(candidates, classify)
-    else await this.#cow.updateFiles(candidates, bound, constants, classify, touch)
+    if (constants === undefined) {
+      await this.#cow.rewriteFiles(candidates, classify, bound && { matches: bound })
+    } else await this.#cow.updateFiles(candidates, bound, constants, classify, touch)
     for (const path of touched) this.#updatedFiles.add(path)
     this.#updatedRows += updated
     return updated

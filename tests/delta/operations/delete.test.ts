@@ -1,11 +1,13 @@
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { DeltaError } from '../../../src/delta/errors.js'
 import { and, col, lit, or } from '../../../src/delta/expr/expression.js'
 import { deleteRows } from '../../../src/delta/operations/delete.js'
 import { writeDataFiles } from '../../../src/delta/operations/write-files.js'
 import { decodeAddPath } from '../../../src/delta/schema/paths.js'
+import type { DeltaTable } from '../../../src/delta/table/delta-table.js'
 import { Transaction } from '../../../src/delta/transaction/transaction.js'
 import {
   byId,
@@ -239,5 +241,44 @@ describe('deleteRows', () => {
     const err = await t.delete(col('n').ge(0)).catch((e: unknown) => e)
     expect((err as DeltaError).code).toBe('DATA_FILE_NOT_FOUND')
     expect((await t.refresh()).version).toBe(3)
+  })
+
+  describe("reading only the predicate's columns first", () => {
+    /** Makes the `s` column chunk of a data file unreadable (its first page header). */
+    async function damageColumnS(t: DeltaTable, file: string): Promise<void> {
+      const at = path.join(t.store.location, decodeAddPath(file))
+      const data = new Uint8Array(await fs.readFile(at))
+      const chunk = parquetMetadata(data).row_groups[0]!.columns.find(
+        (c) => c.meta_data!.path_in_schema[0] === 's',
+      )!.meta_data!
+      data[Number(chunk.dictionary_page_offset ?? chunk.data_page_offset)] = 0x7f
+      await fs.writeFile(at, data)
+    }
+
+    it('leaves a file whose stats overlap but no row matches without reading its other columns', async () => {
+      const t = await makeTable(BATCHES)
+      await damageColumnS(t, fileWithId(t, 5))
+      // n is 40, 50, 60 in that file: the stats cannot rule out 55.
+      const result = await t.delete(col('n').eq(55))
+      expect(result.skipped).toBe(true)
+      const updated = await t.update(col('n').eq(55), { s: () => 'x' })
+      expect(updated.skipped).toBe(true)
+      // A matching row makes the file be read whole: its damage shows.
+      const err = await t.delete(col('n').eq(50)).catch((e: unknown) => e)
+      expect((err as DeltaError).code).toBe('PARQUET_ERROR')
+    })
+
+    it('removes a file whose rows all match without reading its other columns', async () => {
+      const t = await makeTable(BATCHES)
+      await damageColumnS(t, fileWithId(t, 5))
+      const result = await t.delete(and(col('n').gt(35), col('n').lt(65)))
+      expect(result.metrics).toEqual({
+        numDeletedRows: 3,
+        numRemovedFiles: 1,
+        numAddedFiles: 0,
+        numCopiedRows: 0,
+      })
+      expect(byId(await t.toRows()).map((r) => r.id)).toEqual([1n, 2n, 3n, 7n, 8n, 9n])
+    })
   })
 })
