@@ -293,6 +293,50 @@ describeWithOracle('crafted legacy list and map layouts', (oracle) => {
   })
 })
 
+describeWithOracle("random files in the engine's paged layout", (oracle) => {
+  it('are read by pyarrow as we write them', async () => {
+    const schema = subSchema(
+      ALL_TYPES_SCHEMA,
+      ALL_TYPES_SCHEMA.fields.map((f) => f.name).filter((n) => n !== 'nested'),
+    )
+    const names = schema.fields.map((f) => f.name)
+    const pool = manyRows().map((r) => pick(r, names))
+    const dir = await makeTempDir('parquet-paged-')
+    // Deterministic draws: rows picked from the pool (repeats make dictionaries), some columns
+    // nulled, and small pages and row groups.
+    let seed = 20261126
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    const cases = Array.from({ length: 6 }, (_, k) => {
+      const count = 200 + next(1800)
+      const nulled = new Set(names.filter(() => next(5) === 0 && k > 0))
+      const rows = Array.from({ length: count }, () => {
+        const row = { ...pool[next(40 + k * 400)]! }
+        for (const n of nulled) if (schema.fields.find((f) => f.name === n)!.nullable) row[n] = null
+        return row
+      })
+      const options = {
+        singlePageMaxRows: 0,
+        pageMaxRows: 1 + next(300),
+        rowGroupSize: 50 + next(1000),
+      }
+      return { rows, options, file: path.join(dir, `paged-${k}.parquet`) }
+    })
+    for (const c of cases) await fs.writeFile(c.file, writeParquet(c.rows, schema, c.options))
+    const out = await oracle.runJson<Record<string, { rows?: string[]; error?: string }>>(
+      'tests/delta/parquet/py/read_files.py',
+      cases.map((c) => c.file),
+    )
+    for (const c of cases) {
+      expect(out[c.file], JSON.stringify(c.options)).toEqual({
+        rows: canonicalRows(asReadBack(c.rows), schema),
+      })
+    }
+  }, 120_000)
+})
+
 describeWithFixtures('Parquet files of the golden tables (Spark, delta-rs)', (root) => {
   describeWithOracle('readParquetRows', async (oracle) => {
     const entries = await fs.readdir(root, { recursive: true, withFileTypes: true })
