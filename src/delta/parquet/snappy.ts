@@ -94,6 +94,9 @@ function varint(out: SnappySink, n: number): void {
   buf[out.length++] = n
 }
 
+/** Literals up to this length are copied byte by byte. */
+const SHORT_LITERAL = 16
+
 /** A literal element for `input[from, to)`. */
 function literal(out: SnappySink, input: Uint8Array, from: number, to: number): void {
   const length = to - from
@@ -121,6 +124,13 @@ function literal(out: SnappySink, input: Uint8Array, from: number, to: number): 
     buf[out.length++] = (m >>> 16) & 0xff
     buf[out.length++] = m >>> 24
   }
-  buf.set(input.subarray(from, to), out.length)
-  out.length += length
+  let at = out.length
+  if (length <= SHORT_LITERAL) {
+    // A loop beats a subarray and set() for the short literals between nearby matches.
+    for (let i = from; i < to; i++) buf[at++] = input[i] as number
+  } else {
+    buf.set(input.subarray(from, to), at)
+    at += length
+  }
+  out.length = at
 }
