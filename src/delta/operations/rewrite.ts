@@ -321,7 +321,7 @@ export class CopyOnWrite {
     )
     const matched = rows.map(
       (row) =>
-        matches === undefined || evaluateOnRow(matches, { ...row, ...partitionRow }) === true,
+        matches === undefined || evaluateOnRow(matches, withPartitions(row, partitionRow)) === true,
     )
     const count = matched.filter(Boolean).length
     if (count === 0) return true
@@ -513,7 +513,16 @@ async function matchRows(
     columns,
     fileName: key,
   })
-  return rows.map((row) => evaluateOnRow(matches, { ...row, ...partitionRow }) === true)
+  return rows.map((row) => evaluateOnRow(matches, withPartitions(row, partitionRow)) === true)
+}
+
+/** A row with the partition values it is evaluated with (the row itself when there are none). */
+function withPartitions(
+  row: Record<string, unknown>,
+  partitionRow: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const _ in partitionRow) return { ...row, ...partitionRow }
+  return row
 }
 
 /** The table's columns stored in data files: all but the partition columns. */
