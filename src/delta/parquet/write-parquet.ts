@@ -90,7 +90,7 @@ class ValueMismatchError extends Error {
   }
 }
 
-/** Converts one non-null engine value to what hyparquet-writer expects; validates on the way. */
+/** Converts one non-null engine value to what the writers expect; validates on the way. */
 type Encode = (value: unknown) => unknown
 
 interface ColumnPlan {
