@@ -98,7 +98,8 @@ export function replaceColumns(
   for (const [g, group] of metadata.row_groups.entries()) {
     const rows = Number(group.num_rows)
     const rawChunks = rawGroups[g]?.field_1 as readonly ThriftFields[] | undefined
-    if (rawChunks === undefined || rawChunks.length !== leafCount) return undefined
+    // An empty row group (some writers leave them) would need chunks without pages: declined.
+    if (rows === 0 || rawChunks === undefined || rawChunks.length !== leafCount) return undefined
     const fields: DirectGroup['fields'][number][] = []
     let leafIndex = 0
     for (const [i, field] of plan.fields.entries()) {

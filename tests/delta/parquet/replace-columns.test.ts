@@ -155,6 +155,23 @@ describe('replaceColumns', () => {
     ).toBeUndefined()
   })
 
+  it('declines a file with an empty row group', () => {
+    const schema = struct(field('a', 'long'), field('b', 'string'))
+    const plan = directWritePlan(schema)!
+    const steps = writeDirectGroups(
+      plan.direct,
+      [
+        { rowCount: 0, fields: [{ values: [] }, { values: [] }] },
+        { rowCount: 2, fields: [{ values: [1n, 2n] }, { values: ['x', 'y'] }] },
+      ],
+      { createdBy: 'test', paged: true, rowGroupSize: 2, pageMaxRows: 20_000 },
+    )
+    let step = steps.next()
+    while (!step.done) step = steps.next()
+    expect(parquetMetadata(step.value).row_groups.map((g) => Number(g.num_rows))).toEqual([0, 2])
+    expect(replaceColumns(step.value, schema, new Map([['a', [3n, 4n]]]))).toBeUndefined()
+  })
+
   it('refuses a damaged chunk to copy, bad values and wrong counts with typed errors', () => {
     const schema = struct(field('a', 'long'), field('b', 'string'))
     const rows = Array.from({ length: 50 }, (_, i) => ({ a: BigInt(i), b: `b${i}` }))
