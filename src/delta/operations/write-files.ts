@@ -222,19 +222,53 @@ function encodeFile(
   options: WriteFilesOptions,
 ): { key: string; bytes: Uint8Array; add: AddAction } {
   const job = plan.jobs[i] as FileJob
-  const dir = plan.partitioned ? `${partitionDirectory(plan.partitionColumns, job.values)}/` : ''
-  const key = `${dir}part-${String(i).padStart(5, '0')}-${plan.writeId}-c000.snappy.parquet`
   const bytes = writeParquet(job.rows, plan.dataSchema, { createdBy: PARQUET_CREATED_BY })
+  const stats = collectStats(job.rows, plan.schema, plan.statsColumns)
+  return {
+    bytes,
+    ...newDataFile(
+      // Files are partitioned by the partition columns the schema has (as their values are).
+      plan.partitioned ? plan.partitionColumns : [],
+      job.values,
+      `${String(i).padStart(5, '0')}-${plan.writeId}`,
+      {
+        bytes,
+        stats,
+        now: options.now,
+        dataChange: options.dataChange ?? true,
+      },
+    ),
+  }
+}
+
+/**
+ * The key and `add` of a new data file: `part-<name>-c000.snappy.parquet` (the name holds a
+ * fresh UUID) in its partition's directory.
+ */
+function newDataFile(
+  partitionColumns: readonly string[],
+  partitionValues: PartitionValues,
+  name: string,
+  file: {
+    readonly bytes: Uint8Array
+    readonly stats: FileStats
+    readonly now: number
+    readonly dataChange: boolean
+  },
+): { key: string; add: AddAction } {
+  const dir =
+    partitionColumns.length > 0 ? `${partitionDirectory(partitionColumns, partitionValues)}/` : ''
+  const key = `${dir}part-${name}-c000.snappy.parquet`
   const add: AddAction = {
     kind: 'add',
     path: encodeAddPath(key),
-    partitionValues: job.values,
-    size: bytes.byteLength,
-    modificationTime: options.now,
-    dataChange: options.dataChange ?? true,
-    stats: serializeStats(collectStats(job.rows, plan.schema, plan.statsColumns)),
+    partitionValues,
+    size: file.bytes.byteLength,
+    modificationTime: file.now,
+    dataChange: file.dataChange,
+    stats: serializeStats(file.stats),
   }
-  return { key, bytes, add }
+  return { key, add }
 }
 
 /** A store that can create a never-used key without a temp file (see `LocalFsStore.putNew`). */
@@ -301,19 +335,14 @@ export async function writeEncodedFile(
   stats: FileStats,
   now: number,
 ): Promise<AddAction> {
-  const columns = snapshot.partitionColumns
-  const dir = columns.length > 0 ? `${partitionDirectory(columns, partitionValues)}/` : ''
-  const key = `${dir}part-00000-${randomUUID()}-c000.snappy.parquet`
-  await putDataFile(store, key, bytes)
-  return {
-    kind: 'add',
-    path: encodeAddPath(key),
+  const { key, add } = newDataFile(
+    snapshot.partitionColumns,
     partitionValues,
-    size: bytes.byteLength,
-    modificationTime: now,
-    dataChange: true,
-    stats: serializeStats(stats),
-  }
+    `00000-${randomUUID()}`,
+    { bytes, stats, now, dataChange: true },
+  )
+  await putDataFile(store, key, bytes)
+  return add
 }
 
 /** Result of {@link prepareDataFiles}. */
