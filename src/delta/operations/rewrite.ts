@@ -74,6 +74,12 @@ export interface RowPosition {
  */
 export type RowClassifier = (row: Readonly<Record<string, unknown>>, at: RowPosition) => RowOutcome
 
+/** A data file's store key and bytes (as `readDataFile` gives them). */
+interface DataFile {
+  readonly key: string
+  readonly data: Uint8Array
+}
+
 /** What a classifier changes at most (see {@link CopyOnWrite.rewriteFiles}). @internal */
 export interface RewriteFilter {
   /** Rows that do not match are kept unchanged by the classifier. */
@@ -226,12 +232,12 @@ export class CopyOnWrite {
     file: AddAction,
     classify: RowClassifier,
     filter: RewriteFilter | undefined,
+    source?: DataFile,
   ): Promise<void> {
-    const { key, data } = await readDataFile(this.#store, this.#snapshot, file, 'rewrite')
+    const { key, data } =
+      source ?? (await readDataFile(this.#store, this.#snapshot, file, 'rewrite'))
     if (filter !== undefined) {
-      const matched = await matchRows(this.#snapshot, file, key, data, filter.matches)
-      let count = 0
-      for (const m of matched) if (m) count++
+      const { matched, count } = await readMatching(this.#snapshot, file, key, data, filter.matches)
       if (count === 0) return
       if (filter.deletesMatches === true && count === matched.length) {
         this.#remove(file)
@@ -287,8 +293,9 @@ export class CopyOnWrite {
     onColumnsReplaced?: (file: AddAction, rows: number) => void,
   ): Promise<void> {
     await forEachBounded(files, READ_CONCURRENCY, async (file) => {
-      if (!(await this.#updateColumns(file, matches, set, onColumnsReplaced))) {
-        await this.#rewriteFile(file, classify, matches && { matches })
+      const source = await readDataFile(this.#store, this.#snapshot, file, 'rewrite')
+      if (!(await this.#updateColumns(file, source, matches, set, onColumnsReplaced))) {
+        await this.#rewriteFile(file, classify, matches && { matches }, source)
       }
     })
   }
@@ -296,6 +303,7 @@ export class CopyOnWrite {
   /** The column-replacing path of {@link CopyOnWrite.updateFiles}; false when it cannot run. */
   async #updateColumns(
     file: AddAction,
+    { key, data }: DataFile,
     matches: BoundExpression | undefined,
     set: ReadonlyMap<string, unknown>,
     onColumnsReplaced: ((file: AddAction, rows: number) => void) | undefined,
@@ -303,27 +311,10 @@ export class CopyOnWrite {
     const snapshot = this.#snapshot
     const old = parseStats(file.stats)
     if (old?.numRecords === undefined) return false
-    const { key, data } = await readDataFile(this.#store, snapshot, file, 'rewrite')
-    const partitionSet = new Set(snapshot.partitionColumns)
-    const dataSchema = dataSchemaOf(snapshot)
-    const read = new Set(set.keys())
-    for (const c of matches?.columns ?? []) if (!partitionSet.has(c)) read.add(c)
-    const rows = await readParquetRows(data, {
-      schema: dataSchema,
-      columns: [...read],
-      fileName: key,
-    })
+    const { rows, matched, count } = await readMatching(snapshot, file, key, data, matches, [
+      ...set.keys(),
+    ])
     if (rows.length !== old.numRecords) return false
-    const partitionRow = partitionValuesRow(
-      snapshot,
-      file,
-      (matches?.columns ?? []).filter((c) => partitionSet.has(c)),
-    )
-    const matched = rows.map(
-      (row) =>
-        matches === undefined || evaluateOnRow(matches, withPartitions(row, partitionRow)) === true,
-    )
-    const count = matched.filter(Boolean).length
     if (count === 0) return true
     const replaced = new Map<string, unknown[]>()
     for (const [column, value] of set) {
@@ -332,7 +323,7 @@ export class CopyOnWrite {
         rows.map((row, i) => (matched[i] ? value : (row[column] ?? null))),
       )
     }
-    const bytes = replaceColumns(data, dataSchema, replaced, {
+    const bytes = replaceColumns(data, dataSchemaOf(snapshot), replaced, {
       createdBy: PARQUET_CREATED_BY,
       fileName: key,
     })
@@ -487,33 +478,41 @@ async function rowsOfFile(
 }
 
 /**
- * Whether each row of a data file matches a predicate, reading only the predicate's columns
- * (none when it tests partition columns only).
+ * The rows of a data file holding only the predicate's data columns and `columns`, and whether
+ * each matches the predicate (every row does when it is undefined); the predicate's partition
+ * columns take their values from the log.
  */
-async function matchRows(
+async function readMatching(
   snapshot: Snapshot,
   add: AddAction,
   key: string,
   data: Uint8Array,
-  matches: BoundExpression,
-): Promise<boolean[]> {
+  matches: BoundExpression | undefined,
+  columns: readonly string[] = [],
+): Promise<{ rows: Record<string, unknown>[]; matched: boolean[]; count: number }> {
   const partitionSet = new Set(snapshot.partitionColumns)
+  const predicate = matches?.columns ?? []
   const partitionRow = partitionValuesRow(
     snapshot,
     add,
-    matches.columns.filter((c) => partitionSet.has(c)),
+    predicate.filter((c) => partitionSet.has(c)),
   )
-  const columns = matches.columns.filter((c) => !partitionSet.has(c))
-  if (columns.length === 0) {
-    const all = evaluateOnRow(matches, partitionRow) === true
-    return new Array<boolean>(readParquetMetadata(data, key).numRows).fill(all)
-  }
+  const read = new Set(columns)
+  for (const c of predicate) if (!partitionSet.has(c)) read.add(c)
+  // With no column to read, this decodes nothing and gives one empty row per row of the file.
   const rows = await readParquetRows(data, {
     schema: dataSchemaOf(snapshot),
-    columns,
+    columns: [...read],
     fileName: key,
   })
-  return rows.map((row) => evaluateOnRow(matches, withPartitions(row, partitionRow)) === true)
+  let count = 0
+  const matched = rows.map((row) => {
+    const m =
+      matches === undefined || evaluateOnRow(matches, withPartitions(row, partitionRow)) === true
+    if (m) count++
+    return m
+  })
+  return { rows, matched, count }
 }
 
 /** A row with the partition values it is evaluated with (the row itself when there are none). */
