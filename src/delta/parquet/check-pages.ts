@@ -182,17 +182,27 @@ export function checkColumnChunks(
   }
 }
 
-function checkChunk(
-  data: Uint8Array,
-  meta: NonNullable<FileMetaData['row_groups'][number]['columns'][number]['meta_data']>,
-): void {
-  const expected = Number(meta.num_values)
-  if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
-  // As hyparquet locates the chunk: the dictionary page when there is one, else the first data page.
+/**
+ * Where a column chunk lies in its file, as hyparquet locates it: from its dictionary page when
+ * it has one (some writers set a dictionary offset of 0 without one), else from its first data
+ * page, over its compressed size.
+ * @param meta - the chunk's parsed metadata
+ * @returns the byte range `[start, end)` (not checked against the file)
+ * @internal
+ */
+export function chunkRange(meta: ChunkMeta): { start: number; end: number } {
   const dictionary = Number(meta.dictionary_page_offset ?? 0)
   const first = Number(meta.data_page_offset)
   const start = dictionary > 0 && dictionary < first ? dictionary : first
-  const end = start + Number(meta.total_compressed_size)
+  return { start, end: start + Number(meta.total_compressed_size) }
+}
+
+type ChunkMeta = NonNullable<FileMetaData['row_groups'][number]['columns'][number]['meta_data']>
+
+function checkChunk(data: Uint8Array, meta: ChunkMeta): void {
+  const expected = Number(meta.num_values)
+  if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
+  const { start, end } = chunkRange(meta)
   if (!(Number.isSafeInteger(start) && start >= 0 && end <= data.byteLength && start <= end)) {
     throw new Error(`column chunk [${start}, ${end}) outside the file`)
   }

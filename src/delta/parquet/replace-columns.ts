@@ -14,12 +14,12 @@
  * are not carried over.
  * @module
  */
-import type { FileMetaData, SchemaElement as ReadElement } from 'hyparquet'
+import type { ColumnChunk, FileMetaData, SchemaElement as ReadElement } from 'hyparquet'
 import type { SchemaElement } from 'hyparquet-writer'
 import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js'
 import { DeltaError } from '../errors.js'
 import type { StructType } from '../schema/data-type.js'
-import { checkColumnChunks } from './check-pages.js'
+import { checkColumnChunks, chunkRange } from './check-pages.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import { parseMetadata, schemaTreeOf } from './read-parquet.js'
 import {
@@ -112,7 +112,13 @@ export function replaceColumns(
       }
       const copies: CopiedChunk[] = []
       for (const leaf of leaves) {
-        const copy = copiedChunk(data, rawChunks[leafIndex], leaf.path, orders?.[leafIndex])
+        const copy = copiedChunk(
+          data,
+          group.columns[leafIndex],
+          rawChunks[leafIndex],
+          leaf.path,
+          orders?.[leafIndex],
+        )
         if (copy === undefined) return undefined
         copies.push(copy)
         leafIndex++
@@ -197,37 +203,35 @@ function rawFooter(
   }
 }
 
-const DECODER = new TextDecoder()
-
 /**
  * The bytes and metadata of one column chunk to copy, or `undefined` when it cannot be copied
  * (kept in another file, or not the leaf expected at its place).
+ * @param data - the file
+ * @param parsed - the chunk as hyparquet parsed it (its place and path)
+ * @param raw - the same chunk as Thrift fields (its metadata, copied as written)
+ * @param path - the leaf expected at its place
+ * @param order - the file's column order for it, if any
  */
 function copiedChunk(
   data: Uint8Array,
-  chunk: ThriftFields | undefined,
+  parsed: ColumnChunk | undefined,
+  raw: ThriftFields | undefined,
   path: readonly string[],
   order: ThriftFields | undefined,
 ): CopiedChunk | undefined {
-  const meta = chunk?.field_3 as ThriftFields | undefined
-  if (chunk === undefined || meta === undefined || chunk.field_1 !== undefined) return undefined
-  const names = meta.field_3
-  if (
-    !Array.isArray(names) ||
-    names.length !== path.length ||
-    names.some((n, i) => !(n instanceof Uint8Array) || DECODER.decode(n) !== path[i])
-  ) {
+  const meta = parsed?.meta_data
+  const rawMeta = raw?.field_3 as ThriftFields | undefined
+  if (meta === undefined || rawMeta === undefined || parsed?.file_path !== undefined) {
     return undefined
   }
-  // As the readers locate a chunk (the page checks above ran on the same bounds).
-  const dictionary = Number(meta.field_11 ?? 0)
-  const first = Number(meta.field_9)
-  const start = dictionary > 0 && dictionary < first ? dictionary : first
-  const end = start + Number(meta.field_7)
+  const names = meta.path_in_schema
+  if (names.length !== path.length || names.some((n, i) => n !== path[i])) return undefined
+  // The page checks above ran on the same bounds.
+  const { start, end } = chunkRange(meta)
   return {
     bytes: data.subarray(start, end),
     start,
-    meta,
+    meta: rawMeta,
     keepBounds: typeof order === 'object' && order !== null && order.field_1 !== undefined,
   }
 }
