@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import { parquetMetadata } from 'hyparquet'
 import { afterAll, expect, it } from 'vitest'
 import { col, DeltaTable, type Expression } from '../../src/delta/index.js'
+import { chunkRange } from '../../src/delta/parquet/check-pages.js'
 import { readParquetRows } from '../../src/delta/parquet/index.js'
 import { canonicalRows } from '../support/canonical.js'
 import { copyFixture, describeWithFixtures } from '../support/fixtures.js'
@@ -24,14 +25,9 @@ async function chunkBytes(table: string, file: string): Promise<Map<string, Uint
   for (const group of parquetMetadata(data).row_groups) {
     for (const c of group.columns) {
       const meta = c.meta_data!
-      const dictionary = Number(meta.dictionary_page_offset ?? 0)
-      const first = Number(meta.data_page_offset)
-      const start = dictionary > 0 && dictionary < first ? dictionary : first
+      const { start, end } = chunkRange(meta)
       const key = meta.path_in_schema.join('.')
-      out.set(key, [
-        ...(out.get(key) ?? []),
-        data.subarray(start, start + Number(meta.total_compressed_size)),
-      ])
+      out.set(key, [...(out.get(key) ?? []), data.subarray(start, end)])
     }
   }
   return out

@@ -2,6 +2,7 @@ import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { DeltaError } from '../../../src/delta/errors.js'
 import { col } from '../../../src/delta/expr/expression.js'
+import { chunkRange } from '../../../src/delta/parquet/check-pages.js'
 import {
   collectStats,
   serializeStats,
@@ -201,11 +202,8 @@ describe('updateRows', () => {
       const out = new Map<string, Uint8Array>()
       for (const c of parquetMetadata(data).row_groups[0]!.columns) {
         const meta = c.meta_data!
-        const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset)
-        out.set(
-          meta.path_in_schema.join('.'),
-          data.subarray(start, start + Number(meta.total_compressed_size)),
-        )
+        const { start, end } = chunkRange(meta)
+        out.set(meta.path_in_schema.join('.'), data.subarray(start, end))
       }
       return out
     }

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
+import { chunkRange } from '../../../src/delta/parquet/check-pages.js'
 import {
   readParquetRows,
   replaceColumns,
@@ -39,12 +40,10 @@ function chunksOf(file: Uint8Array): Chunk[][] {
   return parquetMetadata(file).row_groups.map((group) =>
     group.columns.map((c) => {
       const meta = c.meta_data!
-      const dictionary = Number(meta.dictionary_page_offset ?? 0)
-      const first = Number(meta.data_page_offset)
-      const start = dictionary > 0 && dictionary < first ? dictionary : first
+      const { start, end } = chunkRange(meta)
       return {
         path: meta.path_in_schema.join('.'),
-        bytes: file.subarray(start, start + Number(meta.total_compressed_size)),
+        bytes: file.subarray(start, end),
         statistics: meta.statistics,
       }
     }),

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { parquetMetadata, snappyUncompress } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { describe, expect, it } from 'vitest'
+import { chunkRange } from '../../../src/delta/parquet/check-pages.js'
 import {
   readParquetRows,
   writeParquet,
@@ -131,11 +132,10 @@ function pages(bytes: Uint8Array): PageInfo[][][] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return parquetMetadata(bytes).row_groups.map((group) =>
     group.columns.map((c) => {
-      const meta = c.meta_data!
-      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset)
+      const { start, end } = chunkRange(c.meta_data!)
       const reader = { view, offset: start }
       const out: PageInfo[] = []
-      while (reader.offset < start + Number(meta.total_compressed_size)) {
+      while (reader.offset < end) {
         const header = parquetHeader(reader)
         const body = new Uint8Array(header.uncompressed_page_size)
         snappyUncompress(
