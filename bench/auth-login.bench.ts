@@ -70,6 +70,7 @@ let hasher: TimedHasher | undefined
 let hashes: string[] = []
 let nextUser = 1
 let nextNew = 0
+let nextFail = 1
 let users = 0
 
 async function timed(fn: () => Promise<unknown>): Promise<OpReply> {
@@ -79,6 +80,15 @@ async function timed(fn: () => Promise<unknown>): Promise<OpReply> {
   const ns = Number(process.hrtime.bigint() - t0)
   const cpu = process.cpuUsage(cpu0)
   return { ns, cpuNs: (cpu.user + cpu.system) * 1000 }
+}
+
+/** Awaits a login that must be refused for bad credentials. */
+async function refused(login: Promise<unknown>): Promise<void> {
+  const error = await login.then(
+    () => new Error('bench auth-login: a login with a wrong password succeeded'),
+    (e: unknown) => e,
+  )
+  if ((error as { code?: unknown }).code !== 'INVALID_CREDENTIALS') throw error
 }
 
 function service(): AuthService {
@@ -103,7 +113,10 @@ and waited for after the timing so that it never overlaps the next operation); i
 uniqueness transaction committing the user row, while the audit row's files are written, then
 the audit row's commit); its baseline is
 \`await hasher.hash(password)\` alone. Sides alternate (interleaved) in the same process.
-Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ hash p50 + ${REGISTER_OVERHEAD_MS} ms.`,
+Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ hash p50 + ${REGISTER_OVERHEAD_MS} ms.
+The third row compares failed logins, a wrong password for an existing user (each user once)
+against an unknown username, alternating: they must not be told apart by time (no target
+ratio; 1.00× is the goal).`,
   async run(context) {
     const data = await ensureLakehouse(context, 'auth-10k', SPEC)
     const facts = data.facts as LakehouseFacts
@@ -139,10 +152,20 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
         [side('register', 'register'), side('hash', 'hash')],
         reps,
       )
+      context.log('failed logins: known user vs unknown user')
+      const [failKnown, failUnknown] = await interleave(
+        [side('failKnown', 'failKnown'), side('failUnknown', 'failUnknown')],
+        reps,
+      )
       const floor = await worker.call<number>('floor', { commits: context.quick ? 50 : 200 })
       const summaries = summarizeComparisons([
         { label: 'login vs argon2id verify', ours: login!, baseline: verify! },
         { label: 'register vs argon2id hash', ours: register!, baseline: hash! },
+        {
+          label: 'failed login: known user, wrong password vs unknown user',
+          ours: failKnown!,
+          baseline: failUnknown!,
+        },
       ])
       const median = (values: number[]): number => {
         const xs = [...values.slice(-reps.iterations)].sort((a, b) => a - b)
@@ -154,7 +177,8 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
         const ok = extra <= budgetMs * 1e6
         return `${ok ? 'met' : 'not met'}: ${formatDuration(extra)} over the baseline (budget ${budgetMs} ms)`
       }
-      const [loginRow, registerRow] = summaries
+      const [loginRow, registerRow, failRow] = summaries
+      const slower = failKnown!.samples.filter((k, i) => k > failUnknown!.samples[i]!).length
       const markdown = [
         comparisonTable(summaries, { ours: 'ours', baseline: 'argon2id' }),
         '',
@@ -169,6 +193,12 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
           `${formatDuration(median(eventWrites))} after the login returned.`,
         `- Register: ${verdict(registerRow!, REGISTER_OVERHEAD_MS)}. Process CPU time per operation (median): ` +
           `register ${formatDuration(medianOf('register'))}, hash ${formatDuration(medianOf('hash'))}.`,
+        `- Failed logins (user enumeration by time): a wrong password for an existing user took ` +
+          `${formatDuration(failRow!.ours.p50)} at the median, an unknown username ` +
+          `${formatDuration(failRow!.baseline.p50)}; the known user was the slower of the pair in ` +
+          `${slower} of ${failKnown!.samples.length} alternating pairs (about half when the two ` +
+          `cannot be told apart). Both verify a hash, write a decoy or real session's files ` +
+          `meanwhile and delete them, and commit a \`LOGIN_FAILED\` event.`,
         `- I/O floor of one durable commit on this disk, in this run (file-system calls only, ` +
           `serial, median): ${formatDuration(floor)}. A login makes one durable commit (its ` +
           `session; the audit event follows in the background), its data and commit files ` +
@@ -233,6 +263,17 @@ Targets: login p50 ≤ verify p50 + ${LOGIN_OVERHEAD_MS} ms, register p50 ≤ ha
           throw new Error('bench auth-login: the baseline verify failed')
         }
       }),
+    failKnown: () => {
+      // Each existing user fails once per run, far from the lockout limit.
+      const i = nextFail++
+      return timed(() =>
+        refused(service().login(benchUsername(i), 'not the password of this user')),
+      )
+    },
+    failUnknown: () => {
+      const n = nextFail++
+      return timed(() => refused(service().login(`nobody_${process.pid}_${n}`, 'not a password')))
+    },
     register: () =>
       timed(async () => {
         const n = nextNew++

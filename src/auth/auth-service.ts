@@ -8,8 +8,9 @@
  *   transaction that declares it read `username_key = k OR email_key = e`; a concurrent commit
  *   that may add such a row makes it conflict, re-run, see the row and fail with USER_EXISTS.
  * - Password hashing (argon2id) happens before any transaction, never inside a retry loop.
- * - Unknown users and wrong passwords give the same error after the same work (a dummy hash is
- *   verified); repeated failures lock the account (and unknown identifiers) across instances.
+ * - Unknown users and wrong passwords give the same error after the same work: a dummy hash is
+ *   verified, and a decoy session's files are written and deleted while it runs, as a known
+ *   user's are; repeated failures lock the account (and unknown identifiers) across instances.
  * - Every operation writes one audit event; admin operations check the acting user's current
  *   role themselves.
  * @module
@@ -230,6 +231,7 @@ export class AuthService {
   readonly #userIndex = new UserIndex()
   readonly #sessionIndex = new SessionIndex()
   #dummyHash: Promise<string> | undefined
+  #decoy: UserRecord | undefined
   #usersWriter: Promise<unknown> = Promise.resolve()
 
   private constructor(store: DeltaStore, options: AuthServiceOptions) {
@@ -673,15 +675,16 @@ export class AuthService {
     const tkey = throttleKey(user?.record.userId, key)
     // The session row of a successful login is encoded and its files (data and commit) written
     // while argon2 runs (on another thread), and whether the hash needs a rehash is decided;
-    // only linking the commit is left for after the check. Nothing is staged for unknown,
-    // disabled or rejected users.
+    // only linking the commit is left for after the check. Every attempt that reaches the check
+    // stages the same files, a decoy session for an unknown user: the writes slow argon2id on a
+    // small machine, so staging for known users alone would tell them apart by time. Files of an
+    // attempt that does not log in (wrong password, unknown, disabled or rejected user) are
+    // deleted, never committed.
     const state: LoginState = { staged: undefined, committing: false }
     const stage = (): void => {
-      if (!user) return
-      state.rehash = this.#hasher.needsRehash(user.passwordHash)
-      if (!user.record.isActive || user.record.rejectedAt) return
+      if (user) state.rehash = this.#hasher.needsRehash(user.passwordHash)
       try {
-        state.staged = this.#stageLogin(user.record, ctx)
+        state.staged = this.#stageLogin(user ? user.record : this.#decoyUser(), ctx)
       } catch (error) {
         // Staging is an optimization: the login goes on without it.
         this.#store.logger.warn(`auth: staging a login failed: ${(error as Error).message}`)
@@ -703,6 +706,32 @@ export class AuthService {
     const rows = this.#loginRows(record, ctx)
     const session = this.#store.prepareAppend('sessions', [rows.sessionRow], { canonical: true })
     return { ...rows, session }
+  }
+
+  /**
+   * The user a login of an unknown identifier stages its decoy session for: shaped like a real
+   * user (random id, a username of typical length), never stored anywhere but in files that
+   * are deleted uncommitted.
+   */
+  #decoyUser(): UserRecord {
+    this.#decoy ??= {
+      userId: this.#ids.uuid(),
+      username: `u${this.#ids.token(6)}`,
+      email: '',
+      role: 'registered',
+      subscriptionTier: 'free',
+      firstName: null,
+      lastName: null,
+      isActive: true,
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+      lastLogin: null,
+      preferences: {},
+      approvedAt: null,
+      approvedBy: null,
+      rejectedAt: null,
+    }
+    return this.#decoy
   }
 
   /** Token and session row of a login by `record`. */

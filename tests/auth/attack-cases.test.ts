@@ -324,6 +324,58 @@ describe('attack cases: login and rate limits', () => {
     expect(unknown.retryAfterSeconds).toBe(wrong.retryAfterSeconds)
   })
 
+  it('17: stages and deletes the same session files whether the user is unknown, the password wrong or the account disabled', async () => {
+    // The session files of a login are written while argon2id runs, and those writes slow it:
+    // staging them for known accounts alone would tell them from unknown ones by time.
+    const { auth, inst, admin, approved } = await world()
+    await approved('olive')
+    const off = await approved('otto')
+    await auth.disableUser(admin.userId, off.userId)
+    const sessionFiles = async (): Promise<string[]> =>
+      (await fs.readdir(path.join(inst.dir, 'sessions'), { recursive: true }))
+        .filter((f) => f.endsWith('.parquet') || f.includes('_delta_log'))
+        .sort()
+    const before = await sessionFiles()
+    const version = await inst.store.version('sessions')
+    const staged: { rows: readonly Record<string, unknown>[]; discarded: Promise<void> }[] = []
+    const prepare = inst.store.prepareAppend.bind(inst.store)
+    inst.store.prepareAppend = (name, rows, options) => {
+      const prepared = prepare(name, rows, options)
+      if (name !== 'sessions') return prepared
+      const entry = { rows, discarded: new Promise<void>(() => undefined) }
+      staged.push(entry)
+      return {
+        commit: () => prepared.commit(),
+        discard: () => (entry.discarded = prepared.discard()),
+      }
+    }
+    for (const [who, password] of [
+      ['olive', 'wrong password!'],
+      ['nobody_here', 'wrong password!'],
+      ['nobody@example.com', 'wrong password!'],
+      ['otto', PASSWORD],
+      ['otto', 'wrong password!'],
+    ] as const) {
+      const code =
+        who === 'otto' && password === PASSWORD ? 'ACCOUNT_DISABLED' : 'INVALID_CREDENTIALS'
+      await expectError(() => auth.login(who, password), code)
+    }
+    expect(staged).toHaveLength(5)
+    const columns = Object.keys(staged[0]!.rows[0]!).sort()
+    for (const { rows } of staged) {
+      expect(rows).toHaveLength(1)
+      expect(Object.keys(rows[0]!).sort()).toEqual(columns)
+      // A decoy never carries what was typed.
+      expect(JSON.stringify(rows[0])).not.toContain('nobody')
+    }
+    await Promise.all(staged.map((s) => s.discarded))
+    expect(await inst.store.version('sessions')).toBe(version)
+    expect(await sessionFiles()).toEqual(before)
+    // The decoy is not a user: a login that succeeds stages the real one.
+    const ok = await auth.login('olive', PASSWORD)
+    expect(staged[5]!.rows[0]!.session_id).toBe(ok.sessionId)
+  })
+
   it('18: locks an account across instances after the configured failures', async () => {
     const { a, b, options } = await tailingInstances('lockout-')
     const user = await a.auth.bootstrapAdmin({
