@@ -39,7 +39,7 @@ import {
 export type UpdateSet = Readonly<Record<string, unknown>>
 
 /** One resolved assignment. */
-type Assignment =
+export type Assignment =
   | { readonly field: StructField; readonly value: unknown; readonly fn?: undefined }
   | {
       readonly field: StructField
@@ -78,7 +78,7 @@ export function updateRows(
 ): Promise<FinishedWrite> {
   return Promise.resolve().then(() => {
     const bound = filter === undefined ? undefined : bindExpression(filter, snapshot.schema)
-    const assignments = resolveAssignments(snapshot, set)
+    const assignments = resolveAssignments(snapshot, set, 'delta update')
     const txn = new Transaction(store, snapshot, clock, {
       operation: 'UPDATE',
       operationParameters: {
@@ -111,12 +111,23 @@ export function updateRows(
   })
 }
 
-function resolveAssignments(snapshot: Snapshot, set: UpdateSet): Assignment[] {
+/**
+ * Resolves an update's `set` against the schema: each column found (exact name, else
+ * case-insensitive) once, constants coerced to their column.
+ * @param snapshot - the snapshot updated
+ * @param set - column to value or to a function of the row
+ * @param who - the caller, for messages (`delta update`, `delta transaction`)
+ * @returns the assignments
+ * @throws DeltaError `INVALID_ARGUMENT` (not an object, a column twice, no column),
+ *   `COLUMN_NOT_FOUND`, `SCHEMA_MISMATCH` (a constant that does not fit its column)
+ * @internal
+ */
+export function resolveAssignments(snapshot: Snapshot, set: UpdateSet, who: string): Assignment[] {
   const location = snapshot.location
   if (typeof set !== 'object' || set === null || Array.isArray(set) || set instanceof Map) {
     throw new DeltaError(
       'INVALID_ARGUMENT',
-      `delta update: the assignments for table ${location} must be an object of column to value`,
+      `${who}: the assignments for table ${location} must be an object of column to value`,
       { context: { table: location } },
     )
   }
@@ -127,14 +138,14 @@ function resolveAssignments(snapshot: Snapshot, set: UpdateSet): Assignment[] {
     if (!field) {
       throw new DeltaError(
         'COLUMN_NOT_FOUND',
-        `delta update: column ${JSON.stringify(name)} does not exist in table ${location}`,
+        `${who}: column ${JSON.stringify(name)} does not exist in table ${location}`,
         { context: { table: location, column: name } },
       )
     }
     if (seen.has(field.name)) {
       throw new DeltaError(
         'INVALID_ARGUMENT',
-        `delta update: column ${JSON.stringify(field.name)} of table ${location} is assigned twice`,
+        `${who}: column ${JSON.stringify(field.name)} of table ${location} is assigned twice`,
         { context: { table: location, column: field.name } },
       )
     }
@@ -147,11 +158,9 @@ function resolveAssignments(snapshot: Snapshot, set: UpdateSet): Assignment[] {
     }
   }
   if (assignments.length === 0) {
-    throw new DeltaError(
-      'INVALID_ARGUMENT',
-      `delta update: no column to update in table ${location}`,
-      { context: { table: location } },
-    )
+    throw new DeltaError('INVALID_ARGUMENT', `${who}: no column to update in table ${location}`, {
+      context: { table: location },
+    })
   }
   return assignments
 }
@@ -181,7 +190,18 @@ export function constantDataAssignments(
   return out
 }
 
-function applyAssignments(
+/**
+ * One updated row: the constants set, each function called with the row as it was and its
+ * result coerced to the column.
+ * @param snapshot - the snapshot updated (for messages)
+ * @param row - the row read
+ * @param assignments - resolved assignments
+ * @param at - where the row is, for messages
+ * @returns the new row
+ * @throws DeltaError `SCHEMA_MISMATCH` naming the row and column; whatever a function throws
+ * @internal
+ */
+export function applyAssignments(
   snapshot: Snapshot,
   row: Readonly<Record<string, unknown>>,
   assignments: readonly Assignment[],

@@ -23,10 +23,13 @@ import { bindExpression, type BoundExpression } from '../expr/bind-expression.js
 import { evaluateOnRow } from '../expr/evaluate.js'
 import type { Expression } from '../expr/expression.js'
 import { finishCommit, type FinishedWrite } from '../operations/finish-commit.js'
-import { coerceColumnValue, CopyOnWrite, type RowClassifier } from '../operations/rewrite.js'
-import { constantDataAssignments } from '../operations/update.js'
+import { CopyOnWrite, type RowClassifier } from '../operations/rewrite.js'
+import {
+  applyAssignments,
+  constantDataAssignments,
+  resolveAssignments,
+} from '../operations/update.js'
 import { prepareDataFiles, validateRows } from '../operations/write-files.js'
-import { findField, type StructField } from '../schema/data-type.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { dataFileKey, pruneFiles, scanRows, type ScanOptions } from '../table/scan.js'
@@ -232,7 +235,7 @@ class TransactionRun {
 
   async #update(filter: Expression | undefined, set: TransactionUpdateSet): Promise<number> {
     const snapshot = this.#snapshot
-    const assignments = resolveAssignments(snapshot, set)
+    const assignments = resolveAssignments(snapshot, set, 'delta transaction')
     const bound: BoundExpression | undefined = filter
       ? bindExpression(filter, snapshot.schema)
       : undefined
@@ -256,13 +259,7 @@ class TransactionRun {
     const classify: RowClassifier = (row, at) => {
       if (bound !== undefined && evaluateOnRow(bound, row) !== true) return undefined
       touch(at.file, 1)
-      const current = Object.freeze({ ...row })
-      const out: Record<string, unknown> = { ...row }
-      for (const a of assignments) {
-        const value = a.fn ? a.fn(current) : a.value
-        out[a.field.name] = a.fn ? coerceColumnValue(a.field, value, a.where) : value
-      }
-      return out
+      return applyAssignments(snapshot, row, assignments, at)
     }
     const constants = constantDataAssignments(snapshot, assignments)
     if (constants === undefined) {
@@ -324,52 +321,6 @@ class TransactionRun {
       throw error
     }
   }
-}
-
-/** One resolved assignment of an update. */
-interface Assignment {
-  readonly field: StructField
-  readonly value?: unknown
-  readonly fn?: (row: Readonly<Record<string, unknown>>) => unknown
-  /** What the value is, for messages. */
-  readonly where: string
-}
-
-function resolveAssignments(snapshot: Snapshot, set: TransactionUpdateSet): Assignment[] {
-  const location = snapshot.location
-  if (typeof set !== 'object' || set === null || Array.isArray(set) || set instanceof Map) {
-    throw new DeltaError(
-      'INVALID_ARGUMENT',
-      `delta transaction: the assignments of an update of ${location} must be an object of column to value`,
-    )
-  }
-  const out: Assignment[] = []
-  for (const [name, value] of Object.entries(set)) {
-    const field = findField(snapshot.schema, name)
-    if (!field) {
-      throw new DeltaError(
-        'COLUMN_NOT_FOUND',
-        `delta transaction: column ${JSON.stringify(name)} does not exist in table ${location}`,
-        { context: { table: location, column: name } },
-      )
-    }
-    const where = `update of column ${JSON.stringify(field.name)} of table ${location}`
-    if (out.some((a) => a.field.name === field.name)) {
-      throw new DeltaError('INVALID_ARGUMENT', `delta transaction: ${where} is assigned twice`)
-    }
-    if (typeof value === 'function') {
-      out.push({ field, fn: value as (row: Readonly<Record<string, unknown>>) => unknown, where })
-    } else {
-      out.push({ field, value: coerceColumnValue(field, value, where), where })
-    }
-  }
-  if (out.length === 0) {
-    throw new DeltaError(
-      'INVALID_ARGUMENT',
-      `delta transaction: an update of ${location} assigns no column`,
-    )
-  }
-  return out
 }
 
 /** Errors after which no commit file of this run can exist. */
