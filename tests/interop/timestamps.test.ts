@@ -133,4 +133,31 @@ describeWithOracle('microsecond timestamps with delta-rs', (oracle) => {
       expect([...(answers[i] ?? [])].sort(), `${p.column} ${p.op} ${p.micros}`).toEqual(want)
     })
   })
+
+  it('reads a table we create with a timestamp_ntz column (its protocol declares timestampNtz)', async () => {
+    const dir = path.join(await makeTempDir('ntz-create-'), 'table')
+    const table = await DeltaTable.create(dir, {
+      schema: {
+        type: 'struct',
+        fields: [
+          { name: 'id', type: 'long', nullable: false, metadata: {} },
+          { name: 'ts', type: 'timestamp', nullable: true, metadata: {} },
+          { name: 'ntz', type: 'timestamp_ntz', nullable: true, metadata: {} },
+          { name: 'pts', type: 'timestamp', nullable: true, metadata: {} },
+        ],
+      },
+      partitionColumns: ['pts'],
+    })
+    expect(table.protocol.readerFeatures).toEqual(['timestampNtz'])
+    await table.append([
+      { id: 1n, ts: '2024-01-01T00:00:00.000001Z', ntz: '2024-01-01 00:00:00.000002', pts: null },
+      { id: 2n, ts: null, ntz: '1969-12-31 23:59:59.999999', pts: '2024-01-01T00:00:00Z' },
+    ])
+    await table.update(col('id').eq(1n), { ntz: '2000-02-29 12:00:00.5' })
+    const read = await oracle.runJson<Read>(SCRIPT, ['read', dir])
+    expect(read.latest).toBe(2)
+    for (let v = 0; v <= read.latest; v++) {
+      expect(await ourRows(dir, v), `version ${v}`).toEqual(read.versions[String(v)])
+    }
+  })
 })

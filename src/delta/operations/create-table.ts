@@ -13,6 +13,7 @@ import { serializeCommit } from '../actions/serialize-action.js'
 import { DeltaError, UnsupportedProtocolError } from '../errors.js'
 import { commitKey, LOG_DIR, parseLogKey } from '../log/log-path.js'
 import { parseStructType, serializeSchema, type StructType } from '../schema/data-type.js'
+import { hasTimestampNtz } from '../snapshot/table-features.js'
 import { parseInterval } from '../snapshot/table-config.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { ENGINE_INFO } from '../transaction/transaction.js'
@@ -135,16 +136,32 @@ export function validateProperties(
 }
 
 /**
- * The protocol a new table needs for its properties.
+ * The protocol a new table needs for its properties and schema: (1,2) unless a property asks
+ * for a writer feature (writer version 7), or a column anywhere in the schema is
+ * `timestamp_ntz` (reader 3 and writer 7 with the `timestampNtz` feature in both lists, as
+ * PROTOCOL.md requires; readers such as delta-rs refuse the table otherwise).
  * @param properties - validated properties
+ * @param schema - the parsed schema
  * @returns the protocol action
  * @internal
  */
-export function protocolFor(properties: Readonly<Record<string, string>>): ProtocolAction {
+export function protocolFor(
+  properties: Readonly<Record<string, string>>,
+  schema: StructType,
+): ProtocolAction {
   const features: string[] = []
   if (properties['delta.appendOnly']?.trim().toLowerCase() === 'true') features.push('appendOnly')
   if (properties['delta.enableInCommitTimestamps']?.trim().toLowerCase() === 'true')
     features.push('inCommitTimestamp')
+  if (hasTimestampNtz(schema)) {
+    return {
+      kind: 'protocol',
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: ['timestampNtz'],
+      writerFeatures: [...features, 'timestampNtz'],
+    }
+  }
   if (features.length === 0) return { kind: 'protocol', minReaderVersion: 1, minWriterVersion: 2 }
   return { kind: 'protocol', minReaderVersion: 1, minWriterVersion: 7, writerFeatures: features }
 }
@@ -220,7 +237,7 @@ export async function createTable(
     configuration: properties,
     createdTime: now,
   }
-  const protocol = protocolFor(properties)
+  const protocol = protocolFor(properties, schema)
   const ict = protocol.writerFeatures?.includes('inCommitTimestamp')
     ? { inCommitTimestamp: now }
     : {}

@@ -128,6 +128,19 @@ function fieldsWithMetadata(
 }
 
 /**
+ * Whether a `timestamp_ntz` type appears anywhere in `type` (struct fields, array elements,
+ * map keys and values).
+ * @param type - a data type
+ * @returns true when one does
+ */
+export function hasTimestampNtz(type: DataType): boolean {
+  if (typeof type === 'string') return type === 'timestamp_ntz'
+  if (type.type === 'struct') return type.fields.some((f) => hasTimestampNtz(f.type))
+  if (type.type === 'array') return hasTimestampNtz(type.elementType)
+  return hasTimestampNtz(type.keyType) || hasTimestampNtz(type.valueType)
+}
+
+/**
  * Refuses writes to tables whose writer obligations this engine does not fulfil. Implies
  * {@link checkReadSupported}.
  * @param protocol - the snapshot's protocol
@@ -176,6 +189,16 @@ export function checkWriteSupported(
   }
   if (has('allowColumnDefaults') && cols((k) => k === 'CURRENT_DEFAULT').length > 0) {
     missing.push('allowColumnDefaults (column defaults present)')
+  }
+  // A timestamp_ntz column needs the feature in both lists; a table without it is invalid, and
+  // readers that check (delta-rs, Delta Kernel) refuse it: more writes would only add to it.
+  if (
+    hasTimestampNtz(schema) &&
+    !(has('timestampNtz') && (protocol.readerFeatures ?? []).includes('timestampNtz'))
+  ) {
+    missing.push(
+      'timestampNtz (the schema has timestamp_ntz columns, the protocol lacks the feature)',
+    )
   }
   if (missing.length > 0) {
     throw new UnsupportedProtocolError(

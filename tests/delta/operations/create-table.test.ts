@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
@@ -64,6 +64,57 @@ describe('DeltaTable.create', () => {
       minWriterVersion: 7,
       writerFeatures: features,
     })
+  })
+
+  it('declares timestampNtz (reader 3, writer 7) when a timestamp_ntz column is anywhere in the schema', async () => {
+    const ntz = { name: 'local', type: 'timestamp_ntz', nullable: true, metadata: {} }
+    const nested = {
+      name: 'n',
+      type: {
+        type: 'map',
+        keyType: 'string',
+        valueType: { type: 'array', elementType: 'timestamp_ntz', containsNull: true },
+        valueContainsNull: true,
+      },
+      nullable: true,
+      metadata: {},
+    }
+    for (const field of [ntz, nested]) {
+      const t = await DeltaTable.create(path.join(await makeTempDir('create-'), 't'), {
+        schema: { type: 'struct', fields: [...schema.fields, field] } as StructType,
+        properties: { 'delta.appendOnly': 'true' },
+      })
+      expect(t.protocol).toEqual({
+        kind: 'protocol',
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: ['timestampNtz'],
+        writerFeatures: ['appendOnly', 'timestampNtz'],
+      })
+    }
+  })
+
+  it('refuses to write a table whose timestamp_ntz columns lack the feature in its protocol', async () => {
+    const dir = path.join(await makeTempDir('create-'), 't')
+    await DeltaTable.create(dir, {
+      schema: {
+        type: 'struct',
+        fields: [{ name: 'local', type: 'timestamp_ntz', nullable: true, metadata: {} }],
+      },
+    })
+    // What this engine wrote before it declared the feature.
+    const first = path.join(dir, '_delta_log', '00000000000000000000.json')
+    const log = (await readFile(first, 'utf8')).replace(
+      /\{"protocol":\{[^}]*\}\}/,
+      '{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}',
+    )
+    await writeFile(first, log)
+    const t = await DeltaTable.open(dir)
+    expect(t.protocol).toMatchObject({ minReaderVersion: 1, minWriterVersion: 2 })
+    const err = await t.append([{ local: new Date(0) }]).catch((e: unknown) => e)
+    expect(isDeltaError(err, 'UNSUPPORTED_FEATURE')).toBe(true)
+    expect((err as Error).message).toContain('timestampNtz')
+    expect((await DeltaTable.open(dir)).version).toBe(0)
   })
 
   it('writes in-commit timestamps when enabled, and they drive time travel', async () => {
