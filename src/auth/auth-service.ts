@@ -120,6 +120,39 @@ interface LoginRows {
   readonly sessionRow: Record<string, unknown>
 }
 
+/** An admin operation's actor, checked again inside its transaction. */
+interface AdminAct {
+  /** The acting user's id, or `system`. */
+  readonly id: string
+  readonly action: string
+  readonly ctx: RequestContext | undefined
+}
+
+/** Thrown inside a users transaction when the acting admin no longer qualifies. */
+class ActorRefused extends Error {
+  readonly user: StoredUser | undefined
+  constructor(user: StoredUser | undefined) {
+    super('the acting user no longer has the required role')
+    this.user = user
+  }
+}
+
+/** Whether a user may act with `required`: active, not rejected, role high enough. */
+function permits(u: StoredUser, required: Role): boolean {
+  const role = u.record.role
+  return (
+    u.record.isActive && !u.record.rejectedAt && !!role && hasPermission(role as Role, required)
+  )
+}
+
+/** The user id an actor names (undefined for anything that is not an actor). */
+function actorId(actor: unknown): string | undefined {
+  if (typeof actor === 'string') return actor
+  if (typeof actor !== 'object' || actor === null || !('userId' in actor)) return undefined
+  const id = actor.userId
+  return typeof id === 'string' ? id : undefined
+}
+
 /** A login's rows with their files already written, waiting for the password check. */
 interface StagedLogin extends LoginRows {
   readonly session: PreparedRows
@@ -418,31 +451,30 @@ export class AuthService {
     ctx: RequestContext | undefined,
   ): Promise<string> {
     if (actor === SYSTEM_ACTOR) return 'system'
-    const id = typeof actor === 'string' ? actor : 'userId' in actor ? actor.userId : undefined
+    const id = actorId(actor)
     const u = typeof id === 'string' ? this.#stored(id) : undefined
-    const role = u?.record.role
-    if (
-      !u ||
-      !u.record.isActive ||
-      u.record.rejectedAt ||
-      !role ||
-      !hasPermission(role as Role, required)
-    ) {
-      await this.#record(
-        action,
-        'denied',
-        { userId: u?.record.userId ?? null, username: u?.record.username ?? null },
-        null,
-        ctx,
-        {
-          required,
-        },
-      )
-      throw authError('FORBIDDEN', `${action} requires the ${required} role`, {
-        context: { action, required },
-      })
-    }
+    if (!u || !permits(u, required)) throw await this.#denied(u, required, action, ctx)
     return u.record.userId
+  }
+
+  /** Records a refused operation and returns the error to throw. */
+  async #denied(
+    u: StoredUser | undefined,
+    required: Role,
+    action: string,
+    ctx: RequestContext | undefined,
+  ): Promise<LakehouseError> {
+    await this.#record(
+      action,
+      'denied',
+      { userId: u?.record.userId ?? null, username: u?.record.username ?? null },
+      null,
+      ctx,
+      { required },
+    )
+    return authError('FORBIDDEN', `${action} requires the ${required} role`, {
+      context: { action, required },
+    })
   }
 
   // ---------------------------------------------------------------- registration
@@ -921,9 +953,7 @@ export class AuthService {
    * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`
    */
   async revokeAllSessions(actor: Actor, userId: string, ctx?: RequestContext): Promise<number> {
-    const self =
-      actor !== SYSTEM_ACTOR &&
-      (typeof actor === 'string' ? actor : 'userId' in actor ? actor.userId : '') === userId
+    const self = actor !== SYSTEM_ACTOR && actorId(actor) === userId
     if (!self) await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
     const user = this.#stored(userId)
     if (!user) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
@@ -1130,12 +1160,15 @@ export class AuthService {
 
   /**
    * Copy-on-write update of one user row in a transaction that also declares the reads its
-   * checks depend on (the user's row, and the admins when `guardAdmins`).
+   * checks depend on (the user's row, the admins when `guardAdmins`, and the acting admin's).
+   * The acting admin is checked again inside the transaction, at the version it commits on:
+   * an admin demoted or disabled after {@link AuthService.#authorize} (by this instance or
+   * another) cannot commit, since the change to their row makes the commit conflict and re-run.
    */
   async #updateUser(
     userId: string,
     change: (current: StoredUser) => Record<string, unknown>,
-    options: { guardAdmins?: boolean },
+    options: { guardAdmins?: boolean; actor?: AdminAct },
   ): Promise<UserRecord> {
     const table = this.#store.table('users')
     let version: number
@@ -1149,6 +1182,16 @@ export class AuthService {
           async (tx) => {
             own = undefined
             await this.#store.users.advance({ snapshot: tx.snapshot })
+            const acting = options.actor
+            if (acting && acting.id !== 'system') {
+              const u = this.#stored(acting.id)
+              if (!u || !permits(u, 'admin')) throw new ActorRefused(u)
+              const actorFile = this.#store.users.fileOf(acting.id)
+              tx.declareRead(
+                col('user_id').eq(acting.id),
+                tx.snapshot.files().filter((f: AddAction) => f.path === actorFile),
+              )
+            }
             const current = this.#stored(userId)
             if (!current) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
             const set = { ...change(current), updated_at: new Date(this.#clock.now()) }
@@ -1184,6 +1227,9 @@ export class AuthService {
         ),
       ))
     } catch (error) {
+      if (error instanceof ActorRefused && options.actor) {
+        throw await this.#denied(error.user, 'admin', options.actor.action, options.actor.ctx)
+      }
       throw toLakehouseError(error, 'updating a user')
     }
     // Copy-on-write replaced the user's file by one holding the same rows but this one updated:
@@ -1238,7 +1284,7 @@ export class AuthService {
           approved_by: actorId,
         }
       },
-      {},
+      { actor: { id: actorId, action: 'APPROVE_USER', ctx } },
     )
     await this.#record(
       'APPROVE_USER',
@@ -1275,7 +1321,7 @@ export class AuthService {
         }
         return { rejected_at: new Date(this.#clock.now()), is_active: false, approved_by: actorId }
       },
-      {},
+      { actor: { id: actorId, action: 'REJECT_USER', ctx } },
     )
     await this.#revokeUserSessions(userId)
     await this.#record('REJECT_USER', 'success', updated, `user:${userId}`, ctx, { actor: actorId })
@@ -1300,7 +1346,10 @@ export class AuthService {
     const actorId = await this.#authorize(actor, 'admin', 'SET_ROLE', ctx)
     const newRole = parseRole(role)
     const before = this.#stored(userId)?.record.role
-    const updated = await this.#updateUser(userId, () => ({ role: newRole }), { guardAdmins: true })
+    const updated = await this.#updateUser(userId, () => ({ role: newRole }), {
+      guardAdmins: true,
+      actor: { id: actorId, action: 'SET_ROLE', ctx },
+    })
     await this.#record('SET_ROLE', 'success', updated, `user:${userId}`, ctx, {
       actor: actorId,
       from: before,
@@ -1321,6 +1370,7 @@ export class AuthService {
     const actorId = await this.#authorize(actor, 'admin', 'DISABLE_USER', ctx)
     const updated = await this.#updateUser(userId, () => ({ is_active: false }), {
       guardAdmins: true,
+      actor: { id: actorId, action: 'DISABLE_USER', ctx },
     })
     await this.#revokeUserSessions(userId)
     await this.#record('DISABLE_USER', 'success', updated, `user:${userId}`, ctx, {
@@ -1348,7 +1398,7 @@ export class AuthService {
           })
         return { is_active: true }
       },
-      {},
+      { actor: { id: actorId, action: 'ENABLE_USER', ctx } },
     )
     await this.#record('ENABLE_USER', 'success', updated, `user:${userId}`, ctx, { actor: actorId })
     return updated

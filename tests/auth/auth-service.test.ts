@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { SYSTEM_ACTOR, type Actor, type AuthService } from '../../src/auth/auth-service.js'
 import type { LakehouseError } from '../../src/common/lakehouse-error.js'
 import type { UserRecord } from '../../src/lakehouse/rows.js'
-import { col } from '../../src/delta/expr/expression.js'
+import { and, col } from '../../src/delta/expr/expression.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
 import {
   CountingHasher,
@@ -348,9 +348,62 @@ describe('AuthService', () => {
       const codes = results.map((r) =>
         r.status === 'fulfilled' ? 'OK' : (r.reason as { code: string }).code,
       )
-      expect(codes.sort()).toEqual(['LAST_ADMIN', 'OK'])
+      // The second to commit re-runs on the first's version, where its own actor is no longer
+      // an admin: it is refused before the last-admin rule is reached.
+      expect(codes.sort()).toEqual(['FORBIDDEN', 'OK'])
       const admins = await a.store.query('users', col('role').eq('admin'))
       expect(admins).toHaveLength(1)
+      await Promise.all([a.close(), b.close()])
+    })
+
+    it('refuses an admin demoted or disabled after the operation began, on any instance', async () => {
+      const clock = fakeClock()
+      const a = await openInstance({ clock })
+      const root = await a.auth.bootstrapAdmin({
+        username: 'root_admin',
+        email: 'root@example.com',
+        password: PASSWORD,
+      })
+      const reg = (name: string): Promise<UserRecord> =>
+        a.auth.register({ username: name, email: `${name}@example.com`, password: PASSWORD })
+      const mallory = await a.auth.approveUser(root.userId, (await reg('mallory')).userId)
+      await a.auth.setRole(root.userId, mallory.userId, 'admin')
+      const friend = await a.auth.approveUser(root.userId, (await reg('friend')).userId)
+      // B still sees mallory as an admin: its view has not refreshed.
+      const b = await openInstance({ dir: a.dir, clock })
+      await a.auth.setRole(root.userId, mallory.userId, 'registered')
+      const usersVersion = await a.store.version('users')
+      await expectError(() => b.auth.setRole(mallory.userId, mallory.userId, 'admin'), 'FORBIDDEN')
+      await a.auth.setRole(root.userId, mallory.userId, 'admin')
+      await b.store.refresh()
+      await a.auth.disableUser(root.userId, mallory.userId)
+      await expectError(() => b.auth.enableUser(mallory.userId, mallory.userId), 'FORBIDDEN')
+      await expectError(() => b.auth.approveUser(mallory.userId, friend.userId), 'FORBIDDEN')
+      expect(await a.store.version('users')).toBe(usersVersion + 2)
+      await a.store.refresh()
+      expect(a.auth.getUser(mallory.userId)).toMatchObject({ role: 'admin', isActive: false })
+      // On one instance: an operation authorized before the demotion commits after it.
+      await a.auth.enableUser(root.userId, mallory.userId)
+      await b.store.refresh()
+      const results = await Promise.allSettled([
+        a.auth.setRole(root.userId, mallory.userId, 'registered'),
+        a.auth.setRole(mallory.userId, friend.userId, 'admin'),
+      ])
+      expect(
+        results.map((r) => (r.status === 'fulfilled' ? 'OK' : (r.reason as LakehouseError).code)),
+      ).toEqual(['OK', 'FORBIDDEN'])
+      expect(a.auth.getUser(friend.userId)?.role).toBe('registered')
+      // Each refusal is in the audit log.
+      const denied = await a.store.query(
+        'audit_log',
+        and(col('outcome').eq('denied'), col('user_id').eq(mallory.userId)),
+      )
+      expect(denied.map((e) => e.action).sort()).toEqual([
+        'APPROVE_USER',
+        'ENABLE_USER',
+        'SET_ROLE',
+        'SET_ROLE',
+      ])
       await Promise.all([a.close(), b.close()])
     })
 
