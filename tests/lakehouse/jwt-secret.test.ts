@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -70,5 +72,102 @@ describe('resolveJwtSecret', () => {
       'CONFIG_INVALID',
     )
     expect(error.message).not.toContain('short')
+  })
+  describe('an existing secret file', () => {
+    const GOOD = randomBytes(32).toString('base64url')
+
+    const withFile = async (content: string, mode = 0o600): Promise<string> => {
+      const dir = await makeTempDir('secret-')
+      const file = path.join(dir, DEV_SECRET_FILE)
+      await fs.writeFile(file, content, { mode })
+      await fs.chmod(file, mode) // whatever the umask
+      return dir
+    }
+
+    it.each([
+      ['with a line break', `${GOOD}\n`],
+      ['without a line break', GOOD],
+      ['with CRLF', `${GOOD}\r\n`],
+    ])('is used when private and well-formed (%s)', async (_, content) => {
+      const dir = await withFile(content)
+      const secret = await resolveJwtSecret(devConfig(dir), recordingLogger())
+      expect(Buffer.from(secret).toString()).toBe(GOOD)
+    })
+
+    it.each([0o644, 0o640, 0o604, 0o620, 0o602, 0o660])(
+      'is refused with CONFIG_INVALID when group or others have permissions (mode %o), and left as is',
+      async (mode) => {
+        const dir = await withFile(`${GOOD}\n`, mode)
+        const error = await expectError(
+          () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+          'CONFIG_INVALID',
+        )
+        expect(error.message).toContain(`mode 0${mode.toString(8)}`)
+        expect(error.message).toMatch(/chmod 600/)
+        expect(error.message).not.toContain(GOOD)
+        const file = path.join(dir, DEV_SECRET_FILE)
+        expect((await fs.stat(file)).mode & 0o777).toBe(mode)
+        expect(await fs.readFile(file, 'utf8')).toBe(`${GOOD}\n`)
+      },
+    )
+
+    it.each([
+      ['43 letters A', 'A'.repeat(43)],
+      ['43 non-ASCII letters', '\u00e9'.repeat(43)],
+      ['leading blanks', `  ${GOOD}`],
+      ['a trailing blank', `${GOOD} `],
+      ['42 characters', GOOD.slice(1)],
+      ['44 characters', `${GOOD}A`],
+      ['standard base64', `${GOOD.slice(0, 41)}+/`],
+      ['two lines', `${GOOD}\n${GOOD}\n`],
+      ['nothing', ''],
+    ])('is refused with CONFIG_INVALID when it holds %s', async (_, content) => {
+      const dir = await withFile(content)
+      const error = await expectError(
+        () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+        'CONFIG_INVALID',
+      )
+      expect(error.message).toContain(path.join(dir, DEV_SECRET_FILE))
+      if (content !== '') expect(error.message).not.toContain(content.trim())
+    })
+
+    it('is refused with CONFIG_INVALID when it is a directory', async () => {
+      const dir = await makeTempDir('secret-')
+      await fs.mkdir(path.join(dir, DEV_SECRET_FILE))
+      const error = await expectError(
+        () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+        'CONFIG_INVALID',
+      )
+      expect(error.message).toMatch(/not a regular file/)
+    })
+
+    it('is refused with CONFIG_INVALID when it is a symbolic link, dangling or not', async () => {
+      const dir = await makeTempDir('secret-')
+      const target = path.join(await withFile(`${GOOD}\n`), DEV_SECRET_FILE)
+      for (const to of [target, path.join(dir, 'nowhere')]) {
+        await fs.rm(path.join(dir, DEV_SECRET_FILE), { force: true })
+        await fs.symlink(to, path.join(dir, DEV_SECRET_FILE))
+        const error = await expectError(
+          () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+          'CONFIG_INVALID',
+        )
+        expect(error.message).toMatch(/symbolic link/)
+      }
+      // Nothing was created in place of the dangling link.
+      await expect(fs.stat(path.join(dir, 'nowhere'))).rejects.toThrow()
+    })
+
+    it.skipIf(process.platform === 'win32')(
+      'is refused with CONFIG_INVALID, without blocking, when it is a FIFO',
+      async () => {
+        const dir = await makeTempDir('secret-')
+        execFileSync('mkfifo', ['-m', '600', path.join(dir, DEV_SECRET_FILE)])
+        const error = await expectError(
+          () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+          'CONFIG_INVALID',
+        )
+        expect(error.message).toMatch(/not a regular file/)
+      },
+    )
   })
 })
