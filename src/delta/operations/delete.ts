@@ -101,7 +101,12 @@ export function replaceWhereRows(
 ): Promise<FinishedWrite> {
   return Promise.resolve().then(() => {
     const bound = bindExpression(predicate, snapshot.schema)
-    const canonical = validateRows(snapshot.schema, rows, snapshot.location)
+    const canonical = validateRows(
+      snapshot.schema,
+      rows,
+      snapshot.location,
+      snapshot.partitionColumns,
+    )
     canonical.forEach((row, i) => {
       if (evaluateOnRow(bound, row) !== true) {
         throw new DeltaError(

@@ -33,7 +33,12 @@ import type { ObjectStore } from '../storage/object-store.js'
 import { pruneFiles } from '../table/scan.js'
 import { Transaction } from '../transaction/transaction.js'
 import type { DmlOptions, FinishedWrite } from './finish-commit.js'
-import { coerceColumnValue, coercePartialRow, executeRewrite } from './rewrite.js'
+import {
+  checkPartitionValues,
+  coerceColumnValue,
+  coercePartialRow,
+  executeRewrite,
+} from './rewrite.js'
 
 /**
  * Above this many distinct values in one key column, the merge reads the whole table rather
@@ -165,7 +170,10 @@ export function mergeRows(
           matched.set(s.index, here)
           if (whenMatched === 'ignore') return undefined
           if (whenMatched === 'delete') return null
-          if (whenMatched === 'update') return { ...target, ...s.row }
+          if (whenMatched === 'update') {
+            checkPartitionValues(snapshot, s.row, `source row ${s.index}`)
+            return { ...target, ...s.row }
+          }
           const result = whenMatched(Object.freeze({ ...target }), s.row)
           if (result === null) return null
           if (result === undefined) {
@@ -177,12 +185,17 @@ export function mergeRows(
             )
           }
           const what = `whenMatched result for source row ${s.index}`
-          return { ...target, ...coercePartialRow(snapshot.schema, result, what, location) }
+          const values = coercePartialRow(snapshot.schema, result, what, location)
+          checkPartitionValues(snapshot, values, what)
+          return { ...target, ...values }
         })
         if (whenNotMatched === 'ignore') return
         const inserts = source
           .filter((s) => !matched.has(s.index))
-          .map((s) => completeRow(snapshot.schema, s, location))
+          .map((s) => {
+            checkPartitionValues(snapshot, s.row, `source row ${s.index}`)
+            return completeRow(snapshot.schema, s, location)
+          })
         await cow.insertRows(inserts)
       },
       (c) => ({

@@ -38,6 +38,7 @@ import type { Transaction } from '../transaction/transaction.js'
 import { finishCommit, type FinishedWrite } from './finish-commit.js'
 import { collectStats, replaceColumnStats, statsColumnsFor } from '../stats/collect-stats.js'
 import {
+  checkPartitionValue,
   DEFAULT_MAX_ROWS_PER_FILE,
   PARQUET_CREATED_BY,
   removeFor,
@@ -583,16 +584,22 @@ export function matchesWholeFile(
 }
 
 /**
- * Coerces a value for a column: the column type's canonical form, and no null in a
- * non-nullable column.
+ * Coerces a value for a column: the column type's canonical form, no null in a non-nullable
+ * column, and no empty string in a non-nullable partition column (see `checkPartitionValue`).
  * @param field - the column
  * @param value - user input (`undefined` counts as null)
  * @param where - what the value is, for messages (e.g. `source row 3 column "id" of table …`)
+ * @param partition - the column is a partition column
  * @returns the canonical value
  * @throws DeltaError `SCHEMA_MISMATCH` naming `where`
  * @internal
  */
-export function coerceColumnValue(field: StructField, value: unknown, where: string): unknown {
+export function coerceColumnValue(
+  field: StructField,
+  value: unknown,
+  where: string,
+  partition = false,
+): unknown {
   const v = coerceValue(field.type, value, where)
   if (v === null && !field.nullable && field.type !== 'void') {
     throw new DeltaError(
@@ -601,7 +608,33 @@ export function coerceColumnValue(field: StructField, value: unknown, where: str
       { context: { where, column: field.name } },
     )
   }
+  if (partition) checkPartitionValue(field, v, where)
   return v
+}
+
+/**
+ * Refuses a row about to be written (complete or partial, in canonical form) whose value of a
+ * non-nullable partition column would be stored as null (see `checkPartitionValue`).
+ * @param snapshot - the snapshot written to (schema, partition columns)
+ * @param row - the row; absent columns are not checked
+ * @param what - the row, for messages (e.g. `source row 3`)
+ * @throws DeltaError `SCHEMA_MISMATCH` naming the row and column
+ * @internal
+ */
+export function checkPartitionValues(
+  snapshot: Snapshot,
+  row: Readonly<Record<string, unknown>>,
+  what: string,
+): void {
+  for (const f of snapshot.schema.fields) {
+    const v = row[f.name]
+    if (v === undefined || f.nullable || !snapshot.partitionColumns.includes(f.name)) continue
+    checkPartitionValue(
+      f,
+      v,
+      `${what} column ${JSON.stringify(f.name)} of table ${snapshot.location}`,
+    )
+  }
 }
 
 /**

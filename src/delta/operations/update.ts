@@ -154,7 +154,8 @@ export function resolveAssignments(snapshot: Snapshot, set: UpdateSet, who: stri
       assignments.push({ field, fn: value as (row: Readonly<Record<string, unknown>>) => unknown })
     } else {
       const where = `update of column ${JSON.stringify(field.name)} of table ${location}`
-      assignments.push({ field, value: coerceColumnValue(field, value, where) })
+      const partition = snapshot.partitionColumns.includes(field.name)
+      assignments.push({ field, value: coerceColumnValue(field, value, where, partition) })
     }
   }
   if (assignments.length === 0) {
@@ -217,7 +218,8 @@ export function applyAssignments(
     const where =
       `update of row ${at.index} of file ${at.file.path} column ${JSON.stringify(a.field.name)} ` +
       `of table ${snapshot.location}`
-    out[a.field.name] = coerceColumnValue(a.field, a.fn(current), where)
+    const partition = snapshot.partitionColumns.includes(a.field.name)
+    out[a.field.name] = coerceColumnValue(a.field, a.fn(current), where, partition)
   }
   return out
 }

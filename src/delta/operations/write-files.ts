@@ -14,7 +14,7 @@ import type { AddAction, FileStats, PartitionValues, RemoveAction } from '../act
 import { DeltaError } from '../errors.js'
 import { writeParquet } from '../parquet/index.js'
 import type { StructField, StructType } from '../schema/data-type.js'
-import { serializePartitionValue } from '../schema/partition-values.js'
+import { isNullPartitionValue, serializePartitionValue } from '../schema/partition-values.js'
 import { encodeAddPath, partitionDirectory } from '../schema/paths.js'
 import { coerceValue } from '../schema/values.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
@@ -44,11 +44,13 @@ export interface WriteFilesOptions {
 
 /**
  * Validates rows against the table schema and returns them in canonical form (longs as bigint,
- * decimals as strings, ...). Unknown columns, nulls in non-nullable columns and values of the
- * wrong type are rejected; missing nullable columns become null.
+ * decimals as strings, ...). Unknown columns, nulls in non-nullable columns, values of the
+ * wrong type and empty strings in non-nullable partition columns (see
+ * {@link checkPartitionValue}) are rejected; missing nullable columns become null.
  * @param schema - the table schema
  * @param rows - user rows
  * @param location - table location for messages
+ * @param partitionColumns - the table's partition columns
  * @returns canonical rows (new objects)
  * @throws DeltaError `SCHEMA_MISMATCH` naming the row index and column
  */
@@ -56,6 +58,7 @@ export function validateRows(
   schema: StructType,
   rows: readonly unknown[],
   location: string,
+  partitionColumns: readonly string[],
 ): Record<string, unknown>[] {
   if (!Array.isArray(rows)) {
     throw new DeltaError(
@@ -64,6 +67,7 @@ export function validateRows(
     )
   }
   const byName = fieldsByName(schema)
+  const partitions = new Set(partitionColumns)
   return rows.map((row, i) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row) || row instanceof Map) {
       throw new DeltaError(
@@ -98,10 +102,45 @@ export function validateRows(
         out[f.name] = null
       } else {
         out[f.name] = coerceField(f, v, i, location)
+        if (!f.nullable && partitions.has(f.name)) {
+          checkPartitionValue(
+            f,
+            out[f.name],
+            `row ${i} column ${JSON.stringify(f.name)} of table ${location}`,
+            { table: location, row: i },
+          )
+        }
       }
     }
     return out
   })
+}
+
+/**
+ * Refuses a value that a non-nullable partition column cannot hold. The empty string (and empty
+ * binary) is written as a null partition value, as Spark does (see `serializePartitionValue`),
+ * and readers refuse a null partition value in a non-nullable column: delta-rs will not open
+ * such a table at all.
+ * @param field - the partition column
+ * @param value - the value, in canonical form (nulls are checked elsewhere and pass here)
+ * @param where - what the value is, for messages (e.g. `row 3 column "p" of table …`)
+ * @param context - more error context (the column and `where` are added)
+ * @throws DeltaError `SCHEMA_MISMATCH` naming `where` and the column
+ */
+export function checkPartitionValue(
+  field: StructField,
+  value: unknown,
+  where: string,
+  context: Record<string, unknown> = {},
+): void {
+  if (field.nullable || value === null || !isNullPartitionValue(value)) return
+  throw new DeltaError(
+    'SCHEMA_MISMATCH',
+    `delta write: ${where} is ${typeof value === 'string' ? 'an empty string' : 'empty binary'}, ` +
+      `which is stored as a null partition value, but partition column ` +
+      `${JSON.stringify(field.name)} is not nullable`,
+    { context: { ...context, where, column: field.name } },
+  )
 }
 
 /** Field lookup of a schema, built once per schema object (appends validate row by row). */
@@ -141,13 +180,27 @@ interface PartitionGroup {
 function groupByPartition(
   rows: readonly Record<string, unknown>[],
   partitionFields: readonly StructField[],
+  location: string,
 ): PartitionGroup[] {
   if (partitionFields.length === 0)
     return rows.length === 0 ? [] : [{ values: {}, rows: [...rows] }]
   const groups = new Map<string, PartitionGroup>()
   for (const row of rows) {
     const values: Record<string, string | null> = {}
-    for (const f of partitionFields) values[f.name] = serializePartitionValue(f.type, row[f.name])
+    for (const f of partitionFields) {
+      const value = serializePartitionValue(f.type, row[f.name])
+      // Every writer validates its rows; this guards the log against a row that slipped by.
+      if (value === null && !f.nullable) {
+        throw new DeltaError(
+          'SCHEMA_MISMATCH',
+          `delta write: a row for table ${location} would store a null partition value ` +
+            `(for null, an empty string or empty binary) in non-nullable partition column ` +
+            `${JSON.stringify(f.name)}`,
+          { context: { table: location, column: f.name } },
+        )
+      }
+      values[f.name] = value
+    }
     const key = JSON.stringify(partitionFields.map((f) => values[f.name] ?? null))
     let g = groups.get(key)
     if (!g) {
@@ -182,7 +235,9 @@ function planWrite(
   options: WriteFilesOptions,
 ): WritePlan {
   const schema = snapshot.schema
-  const canonical = options.trusted ? rows : validateRows(schema, rows, snapshot.location)
+  const canonical = options.trusted
+    ? rows
+    : validateRows(schema, rows, snapshot.location, snapshot.partitionColumns)
   const partitionSet = new Set(snapshot.partitionColumns)
   const partitionFields = schema.fields.filter((f) => partitionSet.has(f.name))
   const dataSchema: StructType = {
@@ -196,7 +251,7 @@ function planWrite(
   )
   const maxRows = Math.max(1, options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE)
   const jobs: FileJob[] = []
-  for (const g of groupByPartition(canonical, partitionFields)) {
+  for (const g of groupByPartition(canonical, partitionFields, snapshot.location)) {
     if (g.rows.length <= maxRows) jobs.push(g)
     else {
       for (let i = 0; i < g.rows.length; i += maxRows) {

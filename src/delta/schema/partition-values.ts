@@ -16,6 +16,15 @@
  *
  * Writing produces what Spark and delta-rs read back: Java `Double.toString`/`Float.toString`
  * forms for floating point, ISO-8601 UTC with microseconds for timestamps.
+ *
+ * Empty strings (and empty binary) are written as null, as Spark does, since the log cannot tell
+ * `""` from null. Consequences:
+ * - in a nullable partition column, a row written with `""` reads back with null there, and a
+ *   MERGE keyed on that column never matches a source `""` (the target's value is null, and null
+ *   matches nothing), so such a source row is inserted again each time, as in Spark;
+ * - a non-nullable partition column cannot hold `""`: readers refuse a null partition value there
+ *   (delta-rs will not open the table), so writers refuse the value with `SCHEMA_MISMATCH`
+ *   before writing anything (see {@link isNullPartitionValue}).
  * @see https://github.com/delta-io/delta/blob/master/PROTOCOL.md#partition-value-serialization
  * @module
  */
@@ -190,6 +199,16 @@ export function serializePartitionValue(type: DataType, value: unknown): string 
     default:
       return v as string
   }
+}
+
+/**
+ * Whether a canonical column value is written as a null partition value by
+ * {@link serializePartitionValue}: null, the empty string and empty binary.
+ * @param value - a value in canonical form (as coerced for its column)
+ * @returns true when the partition value would be null
+ */
+export function isNullPartitionValue(value: unknown): boolean {
+  return value === null || value === '' || (value instanceof Uint8Array && value.byteLength === 0)
 }
 
 /** Shortest round-trip digits and decimal exponent of a finite non-zero number. */

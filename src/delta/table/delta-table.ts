@@ -355,6 +355,7 @@ export class DeltaTable {
 
   #groupCommitOptions: GroupCommitOptions = {
     schema: () => this.#snapshot.schema,
+    partitionColumns: () => this.#snapshot.partitionColumns,
     location: () => this.store.location,
     commit: async (rows) => {
       const finished = await commitBatch(this.store, this.#snapshot, this.clock, rows, {

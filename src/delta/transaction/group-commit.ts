@@ -47,6 +47,8 @@ const CHECKPOINT_PACE = 9
 export interface GroupCommitOptions {
   /** The current table schema (for validating each caller's rows on arrival). */
   readonly schema: () => StructType
+  /** The current partition columns (for validating rows on arrival); none when absent. */
+  readonly partitionColumns?: () => readonly string[]
   /** Table location, for messages. */
   readonly location: () => string
   /**
@@ -125,7 +127,12 @@ export class GroupCommitQueue {
    */
   async enqueue(rows: readonly Record<string, unknown>[]): Promise<WriteResult> {
     if (this.#closed) throw closedError(this.#options.location())
-    const canonical = validateRows(this.#options.schema(), rows, this.#options.location())
+    const canonical = validateRows(
+      this.#options.schema(),
+      rows,
+      this.#options.location(),
+      this.#options.partitionColumns?.() ?? [],
+    )
     if (canonical.length === 0) {
       throw new DeltaError(
         'INVALID_ARGUMENT',

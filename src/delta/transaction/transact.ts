@@ -213,7 +213,12 @@ class TransactionRun {
       },
       append: (rows) => {
         this.#assertOpen('append')
-        const valid = validateRows(snapshot.schema, rows, snapshot.location)
+        const valid = validateRows(
+          snapshot.schema,
+          rows,
+          snapshot.location,
+          snapshot.partitionColumns,
+        )
         for (const row of valid) this.#staged.push(row)
       },
       update: (filter, set) => {

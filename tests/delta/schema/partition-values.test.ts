@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { DeltaError } from '../../../src/delta/errors.js'
 import type { DataType } from '../../../src/delta/schema/data-type.js'
 import {
+  isNullPartitionValue,
   javaDoubleToString,
   javaFloatToString,
   parsePartitionValue,
@@ -193,6 +194,35 @@ describe('partition value round trip', () => {
       fc.property(fc.option(arbitrary, { nil: null }), (value) => {
         const text = serializePartitionValue(type, value)
         expect(valuesEqual(type, parsePartitionValue(type, text, 'p'), value)).toBe(true)
+      }),
+    )
+  })
+})
+
+describe('isNullPartitionValue', () => {
+  it('is true exactly for the values serializePartitionValue writes as null', () => {
+    const cases: [DataType, unknown][] = [
+      ['string', ''],
+      ['string', ' '],
+      ['string', null],
+      ['string', 'x'],
+      ['binary', new Uint8Array(0)],
+      ['binary', new Uint8Array([0])],
+      ['long', 0n],
+      ['integer', 0],
+      ['double', -0],
+      ['boolean', false],
+      ['date', '2026-01-01'],
+      ['decimal(5,2)', '0.00'],
+    ]
+    for (const [type, value] of cases) {
+      expect(isNullPartitionValue(value), `${JSON.stringify(type)} ${String(value)}`).toBe(
+        serializePartitionValue(type, value) === null,
+      )
+    }
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        expect(isNullPartitionValue(s)).toBe(serializePartitionValue('string', s) === null)
       }),
     )
   })
