@@ -12,6 +12,11 @@
  *   Unicode table; it targets impersonation of Latin names.
  * - {@link isWholeScriptConfusable} flags a string written entirely in Cyrillic, Greek or
  *   Armenian whose skeleton is plain ASCII: Cyrillic "асе" reads as Latin "ace".
+ *
+ * Both ignore what does not tell two strings apart on screen: default-ignorable code points
+ * (variation selectors, joiners, Hangul fillers) are dropped, as UTS #39 drops them from
+ * skeletons, and the whole-script check looks through combining marks of the Inherited script
+ * (an acute accent sits on a Latin letter as well as on a Cyrillic one).
  * @module
  */
 
@@ -242,22 +247,34 @@ const LOOKALIKES: ReadonlyMap<string, string> = new Map<string, string>([
   ['M', 'rn'],
 ])
 
+const DEFAULT_IGNORABLE = /^\p{Default_Ignorable_Code_Point}$/u
+// Marks that take the script of the letter they follow: they can sit on a Latin letter too.
+const INHERITED = /^\p{Script=Inherited}$/u
+
 /**
  * Maps every lookalike code point of `text` to its Latin prototype, leaving other characters as
- * they are. Case is kept (`I` and Cyrillic `І` both map to `l`, Cyrillic `А` to `A`).
+ * they are, and drops default-ignorable code points (as UTS #39 skeletons do: "admin" followed
+ * by a variation selector renders as "admin"). Case is kept (`I` and Cyrillic `І` both map to
+ * `l`, Cyrillic `А` to `A`).
  * @param text - the string to map (expected NFKC-normalized)
  * @returns the mapped string
  */
 export function skeleton(text: string): string {
   let out = ''
-  for (const ch of text) out += LOOKALIKES.get(ch) ?? ch
+  for (const ch of text) {
+    if (!DEFAULT_IGNORABLE.test(ch)) out += LOOKALIKES.get(ch) ?? ch
+  }
   return out
 }
 
 /**
- * Whether `text` is a whole-script confusable of an ASCII string: every letter is Cyrillic,
+ * Whether `text` is a whole-script confusable of a Latin string: every letter is Cyrillic,
  * Greek or Armenian (one of them), and every letter has a Latin lookalike, so the string can be
- * read as a Latin one (Cyrillic "асе" as "ace"). ASCII digits and punctuation do not matter.
+ * read as a Latin one (Cyrillic "асе" as "ace"). ASCII digits and punctuation do not matter,
+ * nor do default-ignorable code points (a variation selector, a combining grapheme joiner) and
+ * combining marks of the Inherited script, which decorate a Latin letter alike: Cyrillic "асе"
+ * with an acute accent reads as Latin "acé". Letters are decomposed first, so a precomposed
+ * Cyrillic "ѐ" counts as "е" and its mark.
  * @param text - the string (expected NFKC-normalized)
  * @returns true when the string should be refused as an identifier
  */
@@ -265,10 +282,11 @@ export function isWholeScriptConfusable(text: string): boolean {
   const { verdict, scripts } = classifyScripts(text)
   if (verdict !== 'single' || scripts.length === 0) return false
   if (!scripts.every((s) => LATIN_LOOKALIKE_SCRIPTS.has(s))) return false
-  // ASCII digits and punctuation pass through; any non-ASCII character without a Latin
-  // lookalike (a letter like "б", or a combining mark) keeps the string distinguishable.
-  for (const ch of text) {
-    if ((ch.codePointAt(0) ?? 0) >= 0x80 && !LOOKALIKES.has(ch)) return false
+  // Any other non-ASCII character (a letter like "б", or a mark of the script itself like the
+  // Cyrillic titlo) keeps the string distinguishable.
+  for (const ch of text.normalize('NFD')) {
+    if ((ch.codePointAt(0) ?? 0) < 0x80 || LOOKALIKES.has(ch)) continue
+    if (!DEFAULT_IGNORABLE.test(ch) && !INHERITED.test(ch)) return false
   }
   return true
 }

@@ -12,14 +12,18 @@
  *   apostrophes, `@`, spaces and everything else are refused, so `o'neil` is not a username
  *   (`o_neil` or `oneil` is). This keeps names safe to show in URLs, logs and shells.
  * - No control, format (zero-width, bidi), private-use, unassigned or whitespace characters,
- *   no lone surrogates, anywhere.
+ *   no default-ignorable code points (invisible: variation selectors, the combining grapheme
+ *   joiner, Hangul fillers; "admin" followed by one renders as "admin"), no lone surrogates,
+ *   anywhere.
  * - Letters from one script, or the UTS #39 "highly restrictive" mixes of Latin with
  *   Chinese/Japanese/Korean; no whole-script lookalikes of ASCII names (see `confusables.ts`).
  *
  * Uniqueness: `key` (NFKC, then full case folding) is the value that must be unique.
- * {@link usernameSkeleton} is a stricter, lookalike-folding form ("paypa1", "PAYPAl" and
- * "pаypal" share one); storing it and enforcing uniqueness on it too blocks impersonation by
- * lookalikes within one script, at the cost of refusing some harmless near-duplicates.
+ * `skeletonKey` ({@link usernameSkeleton}) is a stricter, lookalike-folding form ("paypa1",
+ * "PAYPAl" and "pаypal" share one, so do "admin" and "adrnin"); enforcing uniqueness on it as
+ * well as on `key` blocks impersonation by lookalikes within one script, at the cost of
+ * refusing some harmless near-duplicates. It does not replace `key`: "ADMIN" and "admin" share
+ * a key but not a skeleton.
  * @module
  */
 import { domainToASCII } from 'node:url'
@@ -40,6 +44,11 @@ export interface NormalizedUsername {
   readonly username: string
   /** The uniqueness key: {@link usernameKey} of the username. */
   readonly key: string
+  /**
+   * The lookalike key: {@link usernameSkeleton} of the username. No two users should share
+   * one; compare it with `usernameSkeleton(existing.username)` of the stored users.
+   */
+  readonly skeletonKey: string
 }
 
 /** Result of {@link normalizeEmail}. */
@@ -57,8 +66,10 @@ const MAX_LOCAL_PART = 64
 const MAX_LABEL = 63
 const MAX_ASCII_DOMAIN = 253
 
-// Control, format, lone surrogate, private use, unassigned, and whitespace of any kind.
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{White_Space}\p{Z}]/u
+// Control, format, lone surrogate, private use, unassigned, whitespace of any kind, and
+// default-ignorable (invisible) code points: variation selectors, U+034F, Hangul fillers.
+const FORBIDDEN =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{White_Space}\p{Z}\p{Default_Ignorable_Code_Point}]/u
 const USERNAME_CHAR = /^[\p{L}\p{M}\p{Nd}._-]$/u
 const UNIT = String.raw`(?:\p{L}\p{M}{0,4}|\p{Nd})`
 // Each punctuation character is followed by a mandatory unit, so matching is linear.
@@ -120,11 +131,22 @@ export function usernameKey(username: string): string {
 
 /**
  * The lookalike-folded form of a username: a UTS #39 style skeleton (Cyrillic and Greek
- * lookalikes to Latin, `I` and `1` to `l`, `0` to `o`, `m` to `rn`) that is also case-folded.
- * Two usernames with equal skeletons can be mistaken for each other; enforcing uniqueness on
- * the skeleton as well as on {@link usernameKey} prevents registering such a pair.
+ * lookalikes to Latin, `I` and `1` to `l`, `0` to `o`, `m` to `rn`, default-ignorable code
+ * points dropped) that is also case-folded. Two usernames with equal skeletons can be mistaken
+ * for each other; enforcing uniqueness on the skeleton as well as on {@link usernameKey}
+ * prevents registering such a pair ("admin" then "adrnin", "paypal" then "paypa1").
+ *
+ * This is the lookalike uniqueness key: {@link normalizeUsername} returns it as `skeletonKey`,
+ * and for a stored user it is `usernameSkeleton(user.username)` (stored usernames are NFKC, as
+ * `normalizeUsername` returns them; the skeleton of a name and of its NFKC form are equal).
+ * Applies no validation.
  * @param username - any string (normally a username accepted by {@link normalizeUsername})
  * @returns the skeleton; idempotent
+ * @example
+ * ```ts
+ * usernameSkeleton('adrnin') === usernameSkeleton('admin') // true: both "adrnin"
+ * usernameSkeleton('paypa1') === usernameSkeleton('PayPal') // true: both "paypal"
+ * ```
  */
 export function usernameSkeleton(username: string): string {
   // Decompose first so that a precomposed letter and its base + mark spelling map alike.
@@ -135,13 +157,13 @@ export function usernameSkeleton(username: string): string {
  * Validates a username and returns its stored form and uniqueness key. See the module
  * documentation for the rules.
  * @param input - the untrusted value from a request (any type)
- * @returns the NFKC username and its key
+ * @returns the NFKC username, its key and its lookalike key
  * @throws LakehouseError `INVALID_USERNAME` when `input` is not a string or breaks a rule;
  *   `context.reason` is one of `type`, `length`, `encoding`, `character`, `format`, `script`,
  *   `mixed-script`, `confusable`
  * @example
  * ```ts
- * normalizeUsername('Alice_01') // { username: 'Alice_01', key: 'alice_01' }
+ * normalizeUsername('Alice_01') // { username: 'Alice_01', key: 'alice_01', skeletonKey: 'alice_ol' }
  * normalizeUsername('\u0430dmin') // throws: Cyrillic "а" mixed with Latin
  * ```
  */
@@ -181,7 +203,7 @@ export function normalizeUsername(input: unknown): NormalizedUsername {
   if (isWholeScriptConfusable(username)) {
     fail(code, 'auth: username can be mistaken for a Latin-script name', 'confusable')
   }
-  return { username, key: usernameKey(username) }
+  return { username, key: usernameKey(username), skeletonKey: usernameSkeleton(username) }
 }
 
 /**
@@ -193,8 +215,9 @@ export function normalizeUsername(input: unknown): NormalizedUsername {
  * IP-literal domains are not accepted. The domain has at least two dot-separated labels of 1 to
  * 63 letters, digits, marks or inner hyphens (internationalized names allowed, also checked in
  * their punycode form), and a top-level label that is not all digits. The local part and each
- * label must each be single-script (no Cyrillic "а" inside a Latin name). No control, format
- * or whitespace characters anywhere; surrounding whitespace is refused, not trimmed.
+ * label must each be single-script (no Cyrillic "а" inside a Latin name). No control, format,
+ * default-ignorable (invisible) or whitespace characters anywhere; surrounding whitespace is
+ * refused, not trimmed.
  * @param input - the untrusted value from a request (any type)
  * @returns the NFKC address and its key (lowercase local part, `@`, lowercase ASCII domain)
  * @throws LakehouseError `INVALID_EMAIL` when `input` is not a string or breaks a rule;
