@@ -22,6 +22,7 @@ import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from '../lakehouse/error-codes.js'
 import { and, col, or, type AddAction } from '../delta/index.js'
+import { commitKey } from '../delta/log/log-path.js'
 import { toLakehouseError, type DeltaStore, type PreparedRows } from '../lakehouse/delta-store.js'
 import type { StoredUser, UserRecord } from '../lakehouse/rows.js'
 import type { OwnCommit } from '../lakehouse/table-view.js'
@@ -819,12 +820,28 @@ export class AuthService {
         context: { reason: 'disabled' },
       })
     }
+    let verifiedHash = user.passwordHash
     if (state.rehash ?? this.#hasher.needsRehash(user.passwordHash)) {
       const rehashed = await this.#hasher.hash(password.normalize('NFKC'))
+      // Only over the hash that was verified: a password changed meanwhile stays changed.
+      const superseded = authError('INVALID_CREDENTIALS', 'invalid username or password', {
+        context: { reason: 'credentials-changed' },
+      })
       // The login itself succeeds even if storing the stronger hash fails; the next login
       // retries. The failure is reported, never swallowed.
-      await this.#updateUser(record.userId, () => ({ password_hash: rehashed }), {}).catch(
+      await this.#updateUser(
+        record.userId,
+        (cur) => {
+          if (cur.passwordHash !== verifiedHash) throw superseded
+          return { password_hash: rehashed }
+        },
+        {},
+      ).then(
+        () => {
+          verifiedHash = rehashed
+        },
         (error: unknown) => {
+          if (error === superseded) throw error
           this.#store.logger.warn(
             `auth: rehashing the password of user ${record.userId} failed: ${(error as Error).message}`,
           )
@@ -841,6 +858,7 @@ export class AuthService {
       ? staged.session.commit()
       : this.#store.append('sessions', [rows.sessionRow], { canonical: true }))
     this.#loginEvents.noteLogin(committed.version, rows.sessionRow)
+    await this.#confirmLogin(record.userId, verifiedHash, sessionId, ctx)
     this.#throttle.noteSuccess(tkey, this.#clock.now())
     return {
       token: rows.token,
@@ -848,6 +866,50 @@ export class AuthService {
       sessionId,
       expiresAt,
     }
+  }
+
+  /**
+   * After a login's session is committed: the password it verified must still be the user's,
+   * and the account still active. A password change, reset, disable or rejection that
+   * committed while the login ran revokes the sessions it finds after its own commit; this
+   * check catches the session committed after that. Either the other change committed before
+   * this check's probe of the users log (then the check sees it, reading the log when another
+   * process wrote it), or after this session's commit (then its revocation sees the session).
+   * The probe is one `head` of the next users commit.
+   * @throws LakehouseError `INVALID_CREDENTIALS`, `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`, after
+   *   revoking the new session
+   */
+  async #confirmLogin(
+    userId: string,
+    verifiedHash: string,
+    sessionId: string,
+    ctx: RequestContext | undefined,
+  ): Promise<void> {
+    const users = this.#store.users
+    const next = commitKey(users.version + 1)
+    if (await this.#store.table('users').store.head(next)) await users.advance()
+    const stored = this.#stored(userId)
+    const current = stored?.record
+    const changed = stored?.passwordHash !== verifiedHash
+    if (current && !changed && current.isActive && !current.rejectedAt) return
+    await this.#revokeSessions(userId, [sessionId])
+    const [code, message, reason] = changed
+      ? (['INVALID_CREDENTIALS', 'invalid username or password', 'credentials-changed'] as const)
+      : current?.rejectedAt
+        ? (['ACCOUNT_REJECTED', 'this account was not approved', 'rejected'] as const)
+        : (['ACCOUNT_DISABLED', 'this account is disabled', 'disabled'] as const)
+    await this.#record(
+      'LOGIN',
+      'denied',
+      current ?? { userId, username: null },
+      `user:${userId}`,
+      ctx,
+      {
+        reason,
+        revokedSession: sessionId,
+      },
+    )
+    throw authError(code, message, { context: { reason } })
   }
 
   /**

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest'
 import type { AuthService, LoginResult } from '../../src/auth/auth-service.js'
 import { hasPermission } from '../../src/auth/roles.js'
 import type { LakehouseError } from '../../src/common/lakehouse-error.js'
-import { col } from '../../src/delta/expr/expression.js'
+import { and, col } from '../../src/delta/expr/expression.js'
 import { LakehouseConfig } from '../../src/lakehouse/lakehouse-config.js'
 import type { UserRecord } from '../../src/lakehouse/rows.js'
 import {
@@ -762,6 +762,143 @@ describe('attack cases: sessions', () => {
     const grant = await auth.requestPasswordReset('vanya')
     await auth.resetPassword(grant?.token, 'new long passphrase here')
     for (const s of sessions) await expectError(() => auth.verifyToken(s.token), 'INVALID_TOKEN')
+  })
+
+  describe('35: a login that verified the old credentials while they changed', () => {
+    const NEW = 'a completely different passphrase 42'
+
+    /** Holds the next verify (or hash) until released, telling when it started. */
+    class GatedHasher extends CountingHasher {
+      #gate: { what: 'verify' | 'hash'; started: () => void; wait: Promise<void> } | undefined
+      rehashAll = false
+
+      hold(what: 'verify' | 'hash'): { started: Promise<void>; release: () => void } {
+        let release!: () => void
+        let started!: () => void
+        const wait = new Promise<void>((r) => (release = r))
+        const begun = new Promise<void>((r) => (started = r))
+        this.#gate = { what, started, wait }
+        return { started: begun, release }
+      }
+
+      async #pass(what: 'verify' | 'hash'): Promise<void> {
+        const gate = this.#gate
+        if (gate?.what !== what) return
+        this.#gate = undefined
+        gate.started()
+        await gate.wait
+      }
+
+      override async verify(hash: string, password: string): Promise<boolean> {
+        await this.#pass('verify')
+        return super.verify(hash, password)
+      }
+
+      override async hash(password: string): Promise<string> {
+        await this.#pass('hash')
+        return super.hash(password)
+      }
+
+      override needsRehash(hash: string): boolean {
+        return this.rehashAll || super.needsRehash(hash)
+      }
+    }
+
+    async function setup(dir?: string): Promise<{
+      inst: TestInstance
+      hasher: GatedHasher
+      user: UserRecord
+      admin: UserRecord
+    }> {
+      const hasher = new GatedHasher()
+      const inst = await openInstance({ dir, auth: { hasher } })
+      const admin = await inst.auth.bootstrapAdmin({
+        username: 'root_admin',
+        email: 'root@example.com',
+        password: PASSWORD,
+      })
+      const pending = await inst.auth.register({
+        username: 'victim',
+        email: 'victim@example.com',
+        password: PASSWORD,
+      })
+      const user = await inst.auth.approveUser(admin.userId, pending.userId)
+      return { inst, hasher, user, admin }
+    }
+
+    const liveSessions = async (inst: TestInstance, userId: string): Promise<number> =>
+      (
+        await inst.store.query(
+          'sessions',
+          and(col('user_id').eq(userId), col('is_revoked').eq(false)),
+        )
+      ).length
+
+    it('does not survive a password reset committed meanwhile', async () => {
+      const { inst, hasher, user } = await setup()
+      const gate = hasher.hold('verify')
+      const attacker = inst.auth.login('victim', PASSWORD)
+      await gate.started
+      const grant = await inst.auth.requestPasswordReset('victim@example.com')
+      await inst.auth.resetPassword(grant?.token, NEW)
+      gate.release()
+      const refused = await expectError(() => attacker, 'INVALID_CREDENTIALS')
+      expect(refused.context.reason).toBe('credentials-changed')
+      expect(await liveSessions(inst, user.userId)).toBe(0)
+      expect((await inst.auth.login('victim', NEW)).user.userId).toBe(user.userId)
+      await inst.close()
+    })
+
+    it('does not write a rehash of the old password over a reset', async () => {
+      const { inst, hasher, user } = await setup()
+      hasher.rehashAll = true
+      const gate = hasher.hold('hash')
+      const attacker = inst.auth.login('victim', PASSWORD)
+      await gate.started
+      hasher.rehashAll = false
+      const grant = await inst.auth.requestPasswordReset('victim@example.com')
+      await inst.auth.resetPassword(grant?.token, NEW)
+      gate.release()
+      await expectError(() => attacker, 'INVALID_CREDENTIALS')
+      await expectError(() => inst.auth.login('victim', PASSWORD), 'INVALID_CREDENTIALS')
+      expect((await inst.auth.login('victim', NEW)).user.userId).toBe(user.userId)
+      await inst.close()
+    })
+
+    it('does not survive a reset on another instance whose commit it has not seen', async () => {
+      const { inst: a, user } = await setup()
+      const hasher = new GatedHasher()
+      const b = await openInstance({ dir: a.dir, auth: { hasher } })
+      const gate = hasher.hold('verify')
+      const attacker = b.auth.login('victim', PASSWORD)
+      await gate.started
+      const grant = await a.auth.requestPasswordReset('victim@example.com')
+      await a.auth.resetPassword(grant?.token, NEW)
+      gate.release()
+      await expectError(() => attacker, 'INVALID_CREDENTIALS')
+      expect(await liveSessions(a, user.userId)).toBe(0)
+      await Promise.all([a.close(), b.close()])
+    })
+
+    it('does not survive the account being disabled meanwhile, nor come back when enabled', async () => {
+      const { inst, hasher, user, admin } = await setup()
+      const gate = hasher.hold('verify')
+      const login = inst.auth.login('victim', PASSWORD)
+      await gate.started
+      await inst.auth.disableUser(admin.userId, user.userId)
+      gate.release()
+      await expectError(() => login, 'ACCOUNT_DISABLED')
+      await inst.auth.enableUser(admin.userId, user.userId)
+      expect(await liveSessions(inst, user.userId)).toBe(0)
+      const denied = await inst.store.query(
+        'audit_log',
+        and(col('action').eq('LOGIN'), col('outcome').eq('denied')),
+      )
+      expect(
+        denied.map((e) => (JSON.parse(String(e.details_json)) as { reason: string }).reason),
+      ).toEqual(['disabled'])
+      await inst.close()
+    })
   })
 
   it('36: refuses user A revoking user B sessions', async () => {
