@@ -56,6 +56,19 @@ function fail(field: string, message: string, code: LakehouseErrorCode = 'CONFIG
   throw new LakehouseError(code, `lakehouse config: ${field} ${message}`, { context: { field } })
 }
 
+/**
+ * The environment a `NODE_ENV` value means (see {@link LakehouseConfigBuilder.environment}).
+ * @param value - the value
+ * @returns the environment
+ */
+export function parseEnvironment(value: string | undefined): Environment {
+  const v = value?.trim().toLowerCase()
+  return v === 'production' || v === 'prod' ? 'production' : v === 'test' ? 'test' : 'development'
+}
+
+/** A decimal number as written in an environment variable: `8`, `-1`, `0.5` (no hex, no exponent). */
+const DECIMAL_RE = /^[+-]?\d+(?:\.\d+)?$/
+
 function checkNumber(field: string, v: number, min: number, max: number, integer = false): void {
   if (
     typeof v !== 'number' ||
@@ -118,7 +131,11 @@ export class LakehouseConfig implements LakehouseSettings {
    * Configuration from environment variables: `LAKEHOUSE_PATH` (required), `POLARWAY_JWT_SECRET`,
    * `LAKEHOUSE_REFRESH_MS`, `POLARWAY_SESSION_HOURS`, `LAKEHOUSE_VACUUM_RETENTION_HOURS`,
    * `POLARWAY_JWT_ISSUER`, `POLARWAY_JWT_AUDIENCE`, `POLARWAY_MAX_FAILED_LOGINS`,
-   * `POLARWAY_LOCKOUT_MINUTES`, `NODE_ENV`.
+   * `POLARWAY_LOCKOUT_MINUTES`, `NODE_ENV`. Numbers are decimal (`250`, `0.5`; no hex, binary or
+   * exponent; blanks around them are ignored, a blank value means the default). A relative
+   * `LAKEHOUSE_PATH` is resolved against the current working directory; one that starts or ends
+   * with whitespace is refused. `NODE_ENV` is read as {@link LakehouseConfigBuilder.environment}
+   * reads it (`production`, `Production`, ` prod` all mean production).
    * @param env - the environment (default `process.env`)
    * @returns the validated configuration
    * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`
@@ -128,12 +145,14 @@ export class LakehouseConfig implements LakehouseSettings {
     const num = (name: string): number | undefined => {
       const v = env[name]
       if (v === undefined || v.trim() === '') return undefined
-      const n = Number(v)
-      if (!Number.isFinite(n)) fail(name, `must be a number (got ${JSON.stringify(v)})`)
-      return n
+      if (!DECIMAL_RE.test(v.trim()))
+        fail(name, `must be a decimal number (got ${JSON.stringify(v)})`)
+      return Number(v.trim())
     }
     const basePath = env.LAKEHOUSE_PATH
     if (basePath === undefined || basePath.trim() === '') fail('LAKEHOUSE_PATH', 'is required')
+    if (basePath.trim() !== basePath)
+      fail('LAKEHOUSE_PATH', 'must not start or end with whitespace')
     b.basePath(basePath)
     if (env.POLARWAY_JWT_SECRET !== undefined && env.POLARWAY_JWT_SECRET !== '')
       b.jwtSecret(env.POLARWAY_JWT_SECRET)
@@ -161,6 +180,7 @@ export class LakehouseConfig implements LakehouseSettings {
     ) {
       fail('basePath', 'must be a non-empty path')
     }
+    if (s.basePath.trim() !== s.basePath) fail('basePath', 'must not start or end with whitespace')
     checkNumber('sessionDurationHours', s.sessionDurationHours, 1 / 60, 24 * 366)
     checkNumber('vacuumRetentionHours', s.vacuumRetentionHours, 0, 24 * 3660)
     checkNumber('refreshMs', s.refreshMs, 10, 3_600_000, true)
@@ -235,7 +255,11 @@ export class LakehouseConfigBuilder {
     environment: 'development',
   }
 
-  /** Directory holding the four tables. */
+  /**
+   * Directory holding the four tables. A relative path is resolved against the current
+   * working directory when the configuration is built; leading or trailing whitespace is refused
+   * rather than trimmed (it is almost always a quoting mistake).
+   */
   basePath(value: string): this {
     this.#s.basePath = value
     return this
@@ -299,10 +323,12 @@ export class LakehouseConfigBuilder {
     return this
   }
 
-  /** Deployment environment (`NODE_ENV` value); unknown values mean development. */
+  /**
+   * Deployment environment from a `NODE_ENV` value, trimmed and case-insensitive: `production`
+   * or `prod` mean production, `test` means test, anything else (or undefined) development.
+   */
   environment(value: string | undefined): this {
-    this.#s.environment =
-      value === 'production' ? 'production' : value === 'test' ? 'test' : 'development'
+    this.#s.environment = parseEnvironment(value)
     return this
   }
 

@@ -78,11 +78,20 @@ describe('LakehouseConfig', () => {
 
   it.each([
     ['production', 'production'],
+    ['Production', 'production'],
+    ['PRODUCTION', 'production'],
+    [' production', 'production'],
+    ['production\n', 'production'],
+    ['prod', 'production'],
+    [' Prod ', 'production'],
     ['test', 'test'],
+    [' Test', 'test'],
     ['development', 'development'],
     ['staging', 'development'],
+    ['production-like', 'development'],
+    ['', 'development'],
     [undefined, 'development'],
-  ] as const)('maps NODE_ENV %s to the %s environment', (value, expected) => {
+  ] as const)('maps NODE_ENV %j to the %s environment', (value, expected) => {
     expect(base().environment(value).build().environment).toBe(expected)
   })
 
@@ -90,6 +99,9 @@ describe('LakehouseConfig', () => {
     ['basePath', (b) => b.basePath('')],
     ['basePath', (b) => b.basePath('   ')],
     ['basePath', (b) => b.basePath('/a\u0000b')],
+    ['basePath', (b) => b.basePath('  /x')],
+    ['basePath', (b) => b.basePath('/x ')],
+    ['basePath', (b) => b.basePath('rel\t')],
     ['sessionDurationHours', (b) => b.sessionDurationHours(0)],
     ['sessionDurationHours', (b) => b.sessionDurationHours(Number.NaN)],
     ['sessionDurationHours', (b) => b.sessionDurationHours(24 * 367)],
@@ -211,7 +223,7 @@ describe('LakehouseConfig', () => {
       })
     })
 
-    it.each([
+    it.each<[string, Record<string, string | undefined>]>([
       ['LAKEHOUSE_PATH', { LAKEHOUSE_PATH: undefined }],
       ['LAKEHOUSE_PATH', { LAKEHOUSE_PATH: '' }],
       ['LAKEHOUSE_REFRESH_MS', { LAKEHOUSE_REFRESH_MS: 'fast' }],
@@ -219,11 +231,56 @@ describe('LakehouseConfig', () => {
       ['LAKEHOUSE_VACUUM_RETENTION_HOURS', { LAKEHOUSE_VACUUM_RETENTION_HOURS: 'x' }],
       ['POLARWAY_MAX_FAILED_LOGINS', { POLARWAY_MAX_FAILED_LOGINS: 'ten' }],
       ['POLARWAY_LOCKOUT_MINUTES', { POLARWAY_LOCKOUT_MINUTES: 'NaN' }],
-    ])('refuses a bad %s with CONFIG_INVALID naming it', (field, overrides) => {
+      // Only decimal numbers: Number() would read these as 1024, 1000, 1000, 1000, ...
+      ...['0x400', '0b1111101000', '0o1750', '1e3', '1_000', '.5', '5.', 'Infinity', '--1'].map(
+        (v): [string, Record<string, string>] => [
+          'LAKEHOUSE_REFRESH_MS',
+          { LAKEHOUSE_REFRESH_MS: v },
+        ],
+      ),
+      // Whitespace around a path is refused, not trimmed.
+      ...['  /srv/lh', '/srv/lh ', '/srv/lh\n'].map((v): [string, Record<string, string>] => [
+        'LAKEHOUSE_PATH',
+        { LAKEHOUSE_PATH: v },
+      ]),
+    ])('refuses a bad %s (%j) with CONFIG_INVALID naming it', (field, overrides) => {
       const error = thrown(() => LakehouseConfig.fromEnv({ ...env, ...overrides }))
       expect(error.code).toBe('CONFIG_INVALID')
       expect(error.context.field).toBe(field)
     })
+
+    it('reads decimal numbers, with blanks around them ignored', () => {
+      expect(
+        LakehouseConfig.fromEnv({
+          ...env,
+          LAKEHOUSE_REFRESH_MS: ' 1024 ',
+          POLARWAY_SESSION_HOURS: '0.5',
+          POLARWAY_LOCKOUT_MINUTES: '+30',
+        }),
+      ).toMatchObject({ refreshMs: 1024, sessionDurationHours: 0.5, lockoutWindowMinutes: 30 })
+    })
+
+    it('resolves a relative LAKEHOUSE_PATH against the working directory', () => {
+      expect(LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_PATH: 'data/lh' }).basePath).toBe(
+        path.resolve(process.cwd(), 'data/lh'),
+      )
+    })
+
+    it.each(['Production', 'prod', ' production', 'PROD\n'])(
+      'applies the production checks for NODE_ENV %j',
+      async (nodeEnv) => {
+        await expectError(
+          () =>
+            LakehouseConfig.fromEnv({ ...env, NODE_ENV: nodeEnv, POLARWAY_JWT_SECRET: 'short' }),
+          'WEAK_SECRET',
+        )
+        await expectError(
+          () =>
+            LakehouseConfig.fromEnv({ ...env, NODE_ENV: nodeEnv, POLARWAY_JWT_SECRET: undefined }),
+          'WEAK_SECRET',
+        )
+      },
+    )
 
     it('validates the values it read like the builder does', () => {
       const error = thrown(() => LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: '1' }))
