@@ -35,6 +35,7 @@ import {
   PASSWORD_RESET,
   PASSWORD_RESET_REQUEST,
   throttleKey,
+  throttleKeySecret,
 } from './login-throttle.js'
 import { LOGIN_EVENTS_CHECK_MS, LoginEvents } from './login-events.js'
 import { ResetTokens, type IssuedResetToken } from './password-reset.js'
@@ -266,6 +267,7 @@ export class AuthService {
   readonly #sessionIndex = new SessionIndex()
   #dummyHash: Promise<string> | undefined
   #decoy: UserRecord | undefined
+  readonly #identifierSecret: Uint8Array
   #usersWriter: Promise<unknown> = Promise.resolve()
 
   private constructor(store: DeltaStore, options: AuthServiceOptions) {
@@ -285,6 +287,7 @@ export class AuthService {
     })
     this.#audit = new AuditLog(store, this.#clock, this.#ids)
     this.#loginEvents = new LoginEvents(store, this.#audit, store.logger)
+    this.#identifierSecret = throttleKeySecret(store.jwtSecret)
     this.#resets = new ResetTokens({
       secret: store.jwtSecret,
       clock: this.#clock,
@@ -649,9 +652,16 @@ export class AuthService {
       const ok = await verifying
       if (!user || !ok) {
         const at = this.#clock.now()
-        const eventId = await this.#record(LOGIN_FAILED, 'failure', who, `login:${tkey}`, ctx, {
-          via: action,
-        })
+        let eventId: string
+        try {
+          eventId = await this.#record(LOGIN_FAILED, 'failure', who, `login:${tkey}`, ctx, {
+            via: action,
+          })
+        } catch (error) {
+          // Fail closed: a failure this instance could not record still counts here.
+          this.#throttle.noteFailure(tkey, `unrecorded:${this.#ids.token(16)}`, at)
+          throw error
+        }
         this.#throttle.noteFailure(tkey, eventId, at)
         throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
           context: { reason: 'credentials' },
@@ -705,7 +715,7 @@ export class AuthService {
       })
     }
     const { user, key } = this.#findByIdentifier(identifier)
-    const tkey = throttleKey(user?.record.userId, key)
+    const tkey = throttleKey(user?.record.userId, key, this.#identifierSecret)
     // The session row of a successful login is encoded and its files (data and commit) written
     // while argon2 runs (on another thread), and whether the hash needs a rehash is decided;
     // only linking the commit is left for after the check. Every attempt that reaches the check
@@ -1047,7 +1057,7 @@ export class AuthService {
     // Same throttle as login: a stolen session must not allow unlimited password guessing.
     await this.#checkPassword(
       user,
-      throttleKey(userId, `id:${userId}`),
+      throttleKey(userId, `id:${userId}`, this.#identifierSecret),
       oldPassword,
       ctx,
       'PASSWORD_CHANGE',
@@ -1101,7 +1111,9 @@ export class AuthService {
         PASSWORD_RESET_REQUEST,
         'denied',
         record ?? {},
-        record ? `user:${record.userId}` : `login:${throttleKey(undefined, key)}`,
+        record
+          ? `user:${record.userId}`
+          : `login:${throttleKey(undefined, key, this.#identifierSecret)}`,
         ctx,
         { reason },
       )

@@ -2,8 +2,8 @@
  * Per-account lockout after repeated failed logins, counted across instances.
  *
  * Each failed login is an `audit_log` event (`LOGIN_FAILED`, resource `login:<key>`), where
- * the key is `user:<id>` for a known account and `id:<sha256 of the identifier>` for an
- * unknown one — unknown identifiers lock too, so lockout does not reveal which accounts exist.
+ * the key is `user:<id>` for a known account and `id:<HMAC-SHA256 of the identifier under a
+ * key derived from the server secret>` for an unknown one — unknown identifiers lock too, so lockout does not reveal which accounts exist.
  * This process counts its own failures immediately and picks up other instances' failures by
  * tailing the audit log's new commits every refresh interval. A successful login (a new
  * session) resets the count, and so does a password reset (a `PASSWORD_RESET` success event,
@@ -14,7 +14,7 @@
  * (`PASSWORD_RESET_REQUEST` success events), which limits them per account across instances.
  * @module
  */
-import { createHash } from 'node:crypto'
+import { createHmac, hkdfSync } from 'node:crypto'
 import type { Clock } from '../common/clock.js'
 import { and, col, type AddAction } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
@@ -30,6 +30,9 @@ export const PASSWORD_RESET_REQUEST = 'PASSWORD_RESET_REQUEST'
 
 /** Attempts that may wait for a key's running checks; more are refused like a lockout. */
 const MAX_WAITING = 256
+
+/** HKDF label of the key identifiers are hashed with in throttle keys. */
+const IDENTIFIER_KEY_LABEL = 'polarway-lakehouse login-throttle identifier v1'
 
 /** The window of the limit on password-reset grants per account. */
 export const RESET_REQUEST_WINDOW_MS = 3_600_000
@@ -65,15 +68,31 @@ function pruneEvents(events: WindowedEvents, cutoff: number): void {
 }
 
 /**
+ * The key that identifier hashes in throttle keys are made with: derived from the server secret
+ * (HKDF-SHA256, its own label), so that an identifier stored in the audit log cannot be found
+ * by hashing guesses (a password typed into the username field) without the secret.
+ * @param secret - the lakehouse's HS256 secret
+ * @returns the key
+ */
+export function throttleKeySecret(secret: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), IDENTIFIER_KEY_LABEL, 32))
+}
+
+/**
  * The throttle key of a login attempt.
  * @param userId - the account, when the identifier matched one
  * @param identifierKey - the normalized identifier otherwise
- * @returns the key
+ * @param secret - from {@link throttleKeySecret}
+ * @returns the key: `user:<id>`, or `id:` and the identifier's HMAC-SHA256 in hex
  */
-export function throttleKey(userId: string | undefined, identifierKey: string): string {
+export function throttleKey(
+  userId: string | undefined,
+  identifierKey: string,
+  secret: Uint8Array,
+): string {
   return userId
     ? `user:${userId}`
-    : `id:${createHash('sha256').update(identifierKey).digest('hex')}`
+    : `id:${createHmac('sha256', secret).update(identifierKey).digest('hex')}`
 }
 
 /** Counts failed logins per key within a sliding window. */

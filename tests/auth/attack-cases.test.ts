@@ -403,6 +403,20 @@ describe('attack cases: login and rate limits', () => {
     await Promise.all([a.close(), b.close(), c.close()])
   })
 
+  it('18: counts failures whose audit event could not be written (fails closed)', async () => {
+    const { auth, inst, approved } = await world()
+    await approved('quinn')
+    const append = inst.store.append.bind(inst.store)
+    inst.store.append = (name, rows, options) =>
+      name === 'audit_log' && rows.some((r) => r.action === 'LOGIN_FAILED')
+        ? Promise.reject(new Error('disk full'))
+        : append(name, rows, options)
+    for (let i = 0; i < 10; i++) {
+      await expect(auth.login('quinn', `wrong guess ${i}`)).rejects.toThrow('disk full')
+    }
+    await expectError(() => auth.login('quinn', PASSWORD), 'ACCOUNT_LOCKED')
+  })
+
   it('18: holds the limit against a burst of concurrent guesses', async () => {
     const { auth, approved } = await world()
     await approved('pat')

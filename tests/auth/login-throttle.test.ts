@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { describe, expect, it, vi } from 'vitest'
 import { AuditLog } from '../../src/audit/audit-log.js'
 import {
@@ -8,6 +8,7 @@ import {
   PASSWORD_RESET_REQUEST,
   RESET_REQUEST_WINDOW_MS,
   throttleKey,
+  throttleKeySecret,
 } from '../../src/auth/login-throttle.js'
 import { randomIds } from '../../src/common/ids.js'
 import { DeltaStore } from '../../src/lakehouse/delta-store.js'
@@ -40,11 +41,16 @@ async function recordFailure(store: DeltaStore, clock: FakeClock, key: string): 
 }
 
 describe('throttleKey', () => {
-  it('keys known accounts by user id and unknown identifiers by a hash', () => {
-    expect(throttleKey('u-1', 'u:alice')).toBe('user:u-1')
-    const unknown = throttleKey(undefined, 'u:ghost')
-    expect(unknown).toBe(`id:${createHash('sha256').update('u:ghost').digest('hex')}`)
+  it('keys known accounts by user id and unknown identifiers by a keyed hash', () => {
+    const secret = throttleKeySecret(new TextEncoder().encode('a'.repeat(43)))
+    expect(throttleKey('u-1', 'u:alice', secret)).toBe('user:u-1')
+    const unknown = throttleKey(undefined, 'u:ghost', secret)
+    expect(unknown).toBe(`id:${createHmac('sha256', secret).update('u:ghost').digest('hex')}`)
     expect(unknown).not.toContain('ghost')
+    // Without the secret, hashing a guess does not find it.
+    expect(unknown).not.toBe(`id:${createHash('sha256').update('u:ghost').digest('hex')}`)
+    const other = throttleKeySecret(new TextEncoder().encode('b'.repeat(43)))
+    expect(throttleKey(undefined, 'u:ghost', other)).not.toBe(unknown)
   })
 })
 
