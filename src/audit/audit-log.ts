@@ -4,6 +4,12 @@
  * Every auth operation records one `audit_log` row (actor, target, action, outcome, UTC time,
  * IP, user agent; never secrets). Rows go through group commit and the call resolves only
  * when the event is durable, so an acknowledged operation never lacks its audit event.
+ *
+ * Free text from requests (IP address, user agent, resource) is stored well-formed and clipped
+ * to {@link MAX_TEXT_LENGTH} UTF-16 code units on a code-point boundary: a lone surrogate
+ * becomes U+FFFD, a pair is never split (the Delta writer refuses ill-formed strings, and a
+ * refused row would lose the event). {@link sanitizeContext} does the same for any other row
+ * that stores a request context, such as a session.
  * @module
  */
 import type { Clock } from '../common/clock.js'
@@ -62,11 +68,63 @@ export interface UserAction {
   readonly metadata?: Readonly<Record<string, unknown>>
 }
 
-const MAX_TEXT = 1024
+/** Greatest length, in UTF-16 code units, of a free-text value stored by the audit log. */
+export const MAX_TEXT_LENGTH = 1024
 
-function clip(v: string | null | undefined): string | null {
-  if (v === undefined || v === null) return null
-  return v.length > MAX_TEXT ? v.slice(0, MAX_TEXT) : v
+// With the u flag a surrogate pair is one code point: only unpaired halves match.
+const LONE_SURROGATE = /\p{Cs}/gu
+
+/**
+ * Makes a free-text value storable: every lone surrogate becomes U+FFFD (as
+ * `String.prototype.toWellFormed` does), then the text is cut to at most `max` UTF-16 code
+ * units, never between the halves of a surrogate pair.
+ * @param text - the value; anything but a string (a header array, a number) gives `null`
+ * @param max - greatest length in UTF-16 code units (default {@link MAX_TEXT_LENGTH})
+ * @returns a well-formed prefix of `text` (by code points, after the replacement), or `null`
+ */
+export function storableText(text: unknown, max: number = MAX_TEXT_LENGTH): string | null {
+  if (typeof text !== 'string') return null
+  const whole = text.replace(LONE_SURROGATE, '\uFFFD')
+  if (whole.length <= max) return whole
+  // A high surrogate at the cut is paired (no lone ones are left): keep neither half.
+  const last = whole.charCodeAt(max - 1)
+  return whole.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
+}
+
+/**
+ * A request context whose strings are storable ({@link storableText}): the IP address and user
+ * agent well-formed, at most {@link MAX_TEXT_LENGTH} code units, `null` when absent or not a
+ * string. Other properties (such as `keepSessionId`) are kept as they are. The audit log applies
+ * it to every event; apply it too before storing a context elsewhere (the session row of a
+ * login), so that a hostile user agent cannot make the write fail.
+ * @param ctx - the context from the HTTP layer or the application, possibly absent
+ * @returns the sanitized copy, or `undefined` for an absent context
+ * @example
+ * ```ts
+ * sanitizeContext({ userAgent: 'a'.repeat(1023) + '\u{1F600}' }) // userAgent: 1023 × "a"
+ * sanitizeContext({ ipAddress: '10.0.0.1\uD800' }) // ipAddress: '10.0.0.1\uFFFD'
+ * ```
+ */
+export function sanitizeContext<C extends RequestContext>(ctx: C): C & SanitizedContext
+export function sanitizeContext<C extends RequestContext>(
+  ctx: C | undefined,
+): (C & SanitizedContext) | undefined
+export function sanitizeContext<C extends RequestContext>(
+  ctx: C | undefined,
+): (C & SanitizedContext) | undefined {
+  // Untyped callers may pass null or a non-object: treated as no context.
+  if (typeof ctx !== 'object' || ctx === null) return undefined
+  return {
+    ...ctx,
+    ipAddress: storableText(ctx.ipAddress),
+    userAgent: storableText(ctx.userAgent),
+  }
+}
+
+/** The strings of a context after {@link sanitizeContext}. */
+export interface SanitizedContext {
+  readonly ipAddress: string | null
+  readonly userAgent: string | null
 }
 
 function day(ms: number): string {
@@ -103,17 +161,18 @@ export class AuditLog {
    */
   rowOf(event: AuditEvent, at?: number): Record<string, unknown> {
     const now = at ?? this.#clock.now()
+    const context = sanitizeContext(event.context)
     return {
       event_id: this.#ids.uuid(),
       timestamp: new Date(now),
       user_id: event.userId ?? null,
       username: event.username ?? null,
       action: event.action,
-      resource: clip(event.resource),
+      resource: storableText(event.resource),
       outcome: event.outcome,
       details_json: event.details ? JSON.stringify(event.details) : null,
-      ip_address: clip(event.context?.ipAddress),
-      user_agent: clip(event.context?.userAgent),
+      ip_address: context?.ipAddress ?? null,
+      user_agent: context?.userAgent ?? null,
       date_partition: day(now),
     }
   }
@@ -144,7 +203,7 @@ export class AuditLog {
         user_id: action.userId,
         session_id: action.sessionId ?? null,
         action_type: action.actionType,
-        resource: clip(action.resource),
+        resource: storableText(action.resource),
         row_count: big(action.rowCount),
         bytes_scanned: big(action.bytesScanned),
         compute_time_ms: action.computeTimeMs ?? null,

@@ -1,5 +1,13 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ActionType, AuditLog } from '../../src/audit/audit-log.js'
+import {
+  ActionType,
+  AuditLog,
+  MAX_TEXT_LENGTH,
+  sanitizeContext,
+  storableText,
+  type AuditEvent,
+} from '../../src/audit/audit-log.js'
 import type { IdGenerator } from '../../src/common/ids.js'
 import { col } from '../../src/delta/expr/expression.js'
 import { DeltaStore } from '../../src/lakehouse/delta-store.js'
@@ -7,10 +15,16 @@ import { makeTempDir } from '../support/temp.js'
 import {
   expectError,
   fakeClock,
+  openInstance,
+  PASSWORD,
   recordingLogger,
   testConfig,
   type FakeClock,
 } from '../lakehouse/support/test-lakehouse.js'
+
+const LONE = /\p{Cs}/u
+/** 1023 ASCII characters and an emoji: 1025 UTF-16 units, the cut at 1024 falls inside it. */
+const SPLIT_UA = `${'a'.repeat(MAX_TEXT_LENGTH - 1)}\u{1F600}`
 
 function sequentialIds(): IdGenerator {
   let n = 0
@@ -69,6 +83,45 @@ describe('AuditLog', () => {
       ip_address: null,
     })
     expect(row.user_agent).toHaveLength(1024)
+  })
+
+  it('clips on a code-point boundary: an emoji across the limit is dropped whole', async () => {
+    const { store, audit } = await setup()
+    const event: AuditEvent = {
+      action: 'LOGIN_FAILED',
+      outcome: 'failure',
+      resource: SPLIT_UA,
+      context: { ipAddress: SPLIT_UA, userAgent: SPLIT_UA },
+    }
+    const row = audit.rowOf(event)
+    for (const column of ['resource', 'ip_address', 'user_agent']) {
+      expect(row[column]).toBe('a'.repeat(MAX_TEXT_LENGTH - 1))
+    }
+    await audit.record(event)
+    expect(await store.query('audit_log', col('action').eq('LOGIN_FAILED'))).toHaveLength(1)
+    await store.close()
+  })
+
+  it('stores lone surrogates of a request context as U+FFFD', async () => {
+    const { store, audit } = await setup()
+    const event: AuditEvent = {
+      action: 'LOGIN_FAILED',
+      outcome: 'failure',
+      resource: 'user:\uDC00',
+      context: { ipAddress: '10.0.0.1\uD800', userAgent: '\uDFFFcurl\uD83D' },
+    }
+    expect(audit.rowOf(event)).toMatchObject({
+      resource: 'user:\uFFFD',
+      ip_address: '10.0.0.1\uFFFD',
+      user_agent: '\uFFFDcurl\uFFFD',
+    })
+    await audit.record(event)
+    const [row] = await store.query('audit_log', col('action').eq('LOGIN_FAILED'))
+    expect(row?.user_agent).toBe('\uFFFDcurl\uFFFD')
+    const id = await audit.logAction({ userId: 'u-1', actionType: 'query', resource: SPLIT_UA })
+    const [action] = await store.query('user_actions', col('action_id').eq(id))
+    expect(action?.resource).toBe('a'.repeat(MAX_TEXT_LENGTH - 1))
+    await store.close()
   })
 
   it('records events durably, group-committing concurrent ones', async () => {
@@ -140,5 +193,99 @@ describe('AuditLog', () => {
       'query',
       'register',
     ])
+  })
+})
+
+describe('storableText', () => {
+  // Any code point, and surrogate halves and pairs often, so that cuts fall inside pairs.
+  const unit = fc.oneof(
+    fc.constantFrom('a', '\u{1F600}', '\uD83D', '\uDE00', '\uFFFD'),
+    fc.integer({ min: 0, max: 0x10ffff }).map((cp) => String.fromCodePoint(cp)),
+    fc.integer({ min: 0xd800, max: 0xdfff }).map((cu) => String.fromCharCode(cu)),
+  )
+  const text = fc.string({ unit, maxLength: 60 })
+  const codePoints = (s: string): string[] => Array.from(s)
+
+  it('gives a well-formed prefix by code points, within the limit, cut no shorter than needed', () => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 70 }), (input, max) => {
+        const out = storableText(input, max)
+        expect(out).not.toBeNull()
+        const clipped = out ?? ''
+        expect(LONE.test(clipped)).toBe(false)
+        expect(clipped.length).toBeLessThanOrEqual(max)
+        // A prefix of the input by code points, once its lone surrogates are U+FFFD.
+        const whole = codePoints(input).map((ch) => (LONE.test(ch) ? '\uFFFD' : ch))
+        expect(codePoints(clipped)).toEqual(whole.slice(0, codePoints(clipped).length))
+        // It drops at most the one pair that would not fit.
+        if (clipped.length < input.length) expect(clipped.length).toBeGreaterThanOrEqual(max - 1)
+        // A well-formed input comes back as a plain prefix of itself.
+        if (!LONE.test(input)) expect(input.startsWith(clipped)).toBe(true)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('clips at 1024 UTF-16 units by default, and gives null for no text', () => {
+    expect(storableText('x'.repeat(5000))).toHaveLength(MAX_TEXT_LENGTH)
+    expect(storableText(SPLIT_UA)).toBe('a'.repeat(MAX_TEXT_LENGTH - 1))
+    expect(storableText(SPLIT_UA.slice(0, MAX_TEXT_LENGTH))).toBe(
+      `${'a'.repeat(MAX_TEXT_LENGTH - 1)}\uFFFD`,
+    )
+    for (const none of [undefined, null, 42, ['a', 'b'], { toString: () => 'x' }]) {
+      expect(storableText(none)).toBeNull()
+    }
+  })
+})
+
+describe('sanitizeContext', () => {
+  it('makes the IP address and user agent storable and keeps other properties', () => {
+    expect(
+      sanitizeContext({ ipAddress: '10.0.0.1\uD800', userAgent: SPLIT_UA, keepSessionId: 's-1' }),
+    ).toEqual({
+      ipAddress: '10.0.0.1\uFFFD',
+      userAgent: 'a'.repeat(MAX_TEXT_LENGTH - 1),
+      keepSessionId: 's-1',
+    })
+    expect(sanitizeContext({})).toEqual({ ipAddress: null, userAgent: null })
+    expect(sanitizeContext(undefined)).toBeUndefined()
+    // Untyped callers: a header array, a number, a null context.
+    expect(sanitizeContext({ ipAddress: ['10.0.0.1', '10.0.0.2'], userAgent: 7 } as never)).toEqual(
+      { ipAddress: null, userAgent: null },
+    )
+    expect(sanitizeContext(null as never)).toBeUndefined()
+  })
+
+  it('does not change its argument', () => {
+    const ctx = { userAgent: '\uD800' }
+    sanitizeContext(ctx)
+    expect(ctx).toEqual({ userAgent: '\uD800' })
+  })
+})
+
+describe('audit of logins with a user agent cut inside an emoji', () => {
+  it('records failed logins and writes the LOGIN events of later logins', async () => {
+    const inst = await openInstance()
+    const { auth, store, logger } = inst
+    await auth.bootstrapAdmin({
+      username: 'root_admin',
+      email: 'root@example.com',
+      password: PASSWORD,
+    })
+    const ctx = { userAgent: SPLIT_UA }
+    // Refused as a wrong password, not with the audit write's INVALID_QUERY.
+    await expectError(() => auth.login('root_admin', 'wrong guess', ctx), 'INVALID_CREDENTIALS')
+    const failed = await store.query('audit_log', col('action').eq('LOGIN_FAILED'))
+    expect(failed.map((r) => r.user_agent)).toEqual(['a'.repeat(MAX_TEXT_LENGTH - 1)])
+
+    // The LOGIN event of the session is written from its row, and does not hold up others.
+    await auth.login('root_admin', PASSWORD, ctx)
+    await auth.flushLoginEvents()
+    await auth.login('root_admin', PASSWORD)
+    await auth.flushLoginEvents()
+    const logins = await store.query('audit_log', col('action').eq('LOGIN'))
+    expect(logins.map((r) => r.user_agent).sort()).toEqual(['a'.repeat(MAX_TEXT_LENGTH - 1), null])
+    expect(logger.warnings.filter((w) => w.includes('login events'))).toEqual([])
+    await inst.close()
   })
 })
