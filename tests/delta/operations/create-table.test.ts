@@ -94,6 +94,38 @@ describe('DeltaTable.create', () => {
     }
   })
 
+  it('refuses a struct without fields anywhere in the schema (Parquet cannot store one)', async () => {
+    const empty = { type: 'struct', fields: [] }
+    for (const [type, where] of [
+      [empty, 'e'],
+      [{ type: 'array', elementType: empty, containsNull: true }, 'e.element'],
+      [
+        {
+          type: 'struct',
+          fields: [
+            {
+              name: 'm',
+              type: { type: 'map', keyType: 'string', valueType: empty, valueContainsNull: true },
+              nullable: true,
+              metadata: {},
+            },
+          ],
+        },
+        'e.m.value',
+      ],
+    ] as const) {
+      const dir = path.join(await makeTempDir('create-'), 't')
+      const err = await DeltaTable.create(dir, {
+        schema: {
+          type: 'struct',
+          fields: [...schema.fields, { name: 'e', type, nullable: true, metadata: {} }],
+        } as StructType,
+      }).catch((e: unknown) => e)
+      expect(isDeltaError(err, 'INVALID_ARGUMENT')).toBe(true)
+      expect((err as Error).message).toContain(JSON.stringify(where))
+    }
+  })
+
   it('refuses to write a table whose timestamp_ntz columns lack the feature in its protocol', async () => {
     const dir = path.join(await makeTempDir('create-'), 't')
     await DeltaTable.create(dir, {
