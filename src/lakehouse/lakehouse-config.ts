@@ -66,6 +66,23 @@ export function parseEnvironment(value: string | undefined): Environment {
   return v === 'production' || v === 'prod' ? 'production' : v === 'test' ? 'test' : 'development'
 }
 
+/** The kind of a value, for messages (never the value: it may be a secret). */
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v
+}
+
+/** Refuses a builder input that is not a string (callers without types pass anything). */
+function requireString(field: string, v: unknown): string {
+  if (typeof v !== 'string') fail(field, `must be a string (got ${kindOf(v)})`)
+  return v
+}
+
+/** Refuses a builder input that is not a number (ranges are checked when built). */
+function requireNumber(field: string, v: unknown): number {
+  if (typeof v !== 'number') fail(field, `must be a number (got ${kindOf(v)})`)
+  return v
+}
+
 /** A decimal number as written in an environment variable: `8`, `-1`, `0.5` (no hex, no exponent). */
 const DECIMAL_RE = /^[+-]?\d+(?:\.\d+)?$/
 
@@ -195,8 +212,10 @@ export class LakehouseConfig implements LakehouseSettings {
     )
     checkNumber('argon2.timeCost', s.argon2.timeCost, 1, 100, true)
     checkNumber('argon2.parallelism', s.argon2.parallelism, 1, 64, true)
-    if (s.jwtIssuer.trim() === '') fail('jwtIssuer', 'must not be empty')
-    if (s.jwtAudience.trim() === '') fail('jwtAudience', 'must not be empty')
+    if (requireString('jwtIssuer', s.jwtIssuer).trim() === '')
+      fail('jwtIssuer', 'must not be empty')
+    if (requireString('jwtAudience', s.jwtAudience).trim() === '')
+      fail('jwtAudience', 'must not be empty')
     if (
       !Array.isArray(s.zOrderColumns) ||
       s.zOrderColumns.some((c) => typeof c !== 'string' || c === '')
@@ -261,7 +280,7 @@ export class LakehouseConfigBuilder {
    * rather than trimmed (it is almost always a quoting mistake).
    */
   basePath(value: string): this {
-    this.#s.basePath = value
+    this.#s.basePath = requireString('basePath', value)
     return this
   }
 
@@ -276,50 +295,60 @@ export class LakehouseConfigBuilder {
 
   /** `iss` claim of issued tokens. */
   jwtIssuer(value: string): this {
-    this.#s.jwtIssuer = value
+    this.#s.jwtIssuer = requireString('jwtIssuer', value)
     return this
   }
 
   /** `aud` claim of issued tokens. */
   jwtAudience(value: string): this {
-    this.#s.jwtAudience = value
+    this.#s.jwtAudience = requireString('jwtAudience', value)
     return this
   }
 
   /** Lifetime of a login session (and of its token). */
   sessionDurationHours(value: number): this {
-    this.#s.sessionDurationHours = value
+    this.#s.sessionDurationHours = requireNumber('sessionDurationHours', value)
     return this
   }
 
   /** Retention used when vacuuming the tables. */
   vacuumRetentionHours(value: number): this {
-    this.#s.vacuumRetentionHours = value
+    this.#s.vacuumRetentionHours = requireNumber('vacuumRetentionHours', value)
     return this
   }
 
   /** Z-order columns of the event tables (`audit_log`, `user_actions`). */
   zOrderColumns(value: readonly string[]): this {
-    this.#s.zOrderColumns = [...value]
+    // A string would be spread into its characters.
+    const given: unknown = value
+    if (!Array.isArray(given))
+      fail('zOrderColumns', `must be an array of column names (got ${kindOf(given)})`)
+    this.#s.zOrderColumns = given.map((c: unknown) => requireString('zOrderColumns', c))
     return this
   }
 
   /** How often other processes' commits are picked up by the live views. */
   refreshMs(value: number): this {
-    this.#s.refreshMs = value
+    this.#s.refreshMs = requireNumber('refreshMs', value)
     return this
   }
 
   /** Lock an account after `maxFailures` failed logins within `windowMinutes`. */
   lockout(maxFailures: number, windowMinutes: number): this {
-    this.#s.maxFailedLogins = maxFailures
-    this.#s.lockoutWindowMinutes = windowMinutes
+    this.#s.maxFailedLogins = requireNumber('maxFailedLogins', maxFailures)
+    this.#s.lockoutWindowMinutes = requireNumber('lockoutWindowMinutes', windowMinutes)
     return this
   }
 
   /** argon2id parameters (defaults to the OWASP minimum). */
   argon2(value: Argon2Params): this {
-    this.#s.argon2 = { ...value }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      fail('argon2', `must be an object (got ${kindOf(value)})`)
+    this.#s.argon2 = {
+      memoryCost: requireNumber('argon2.memoryCost', value.memoryCost),
+      timeCost: requireNumber('argon2.timeCost', value.timeCost),
+      parallelism: requireNumber('argon2.parallelism', value.parallelism),
+    }
     return this
   }
 
@@ -328,6 +357,7 @@ export class LakehouseConfigBuilder {
    * or `prod` mean production, `test` means test, anything else (or undefined) development.
    */
   environment(value: string | undefined): this {
+    if (value !== undefined) requireString('environment', value)
     this.#s.environment = parseEnvironment(value)
     return this
   }

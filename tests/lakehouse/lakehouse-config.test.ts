@@ -4,6 +4,7 @@ import {
   LakehouseConfig,
   MIN_SECRET_BYTES,
   OWASP_ARGON2,
+  type Argon2Params,
   type LakehouseConfigBuilder,
 } from '../../src/lakehouse/lakehouse-config.js'
 import { thrown } from '../support/thrown.js'
@@ -123,6 +124,26 @@ describe('LakehouseConfig', () => {
     ['jwtAudience', (b) => b.jwtAudience('')],
     ['zOrderColumns', (b) => b.zOrderColumns(['user_id', ''])],
     ['jwtSecret', (b) => b.jwtSecret(42 as unknown as string)],
+    // Inputs of the wrong type (callers without types): typed errors, never a raw TypeError.
+    ['basePath', (b) => b.basePath(5 as unknown as string)],
+    ['jwtIssuer', (b) => b.jwtIssuer(5 as unknown as string)],
+    ['jwtAudience', (b) => b.jwtAudience(null as unknown as string)],
+    ['sessionDurationHours', (b) => b.sessionDurationHours('24' as unknown as number)],
+    ['vacuumRetentionHours', (b) => b.vacuumRetentionHours(undefined as unknown as number)],
+    ['refreshMs', (b) => b.refreshMs(1000n as unknown as number)],
+    ['maxFailedLogins', (b) => b.lockout('5' as unknown as number, 15)],
+    ['lockoutWindowMinutes', (b) => b.lockout(5, null as unknown as number)],
+    ['argon2', (b) => b.argon2(null as unknown as Argon2Params)],
+    ['argon2', (b) => b.argon2('m=19456' as unknown as Argon2Params)],
+    ['argon2.memoryCost', (b) => b.argon2({ timeCost: 2, parallelism: 1 } as Argon2Params)],
+    [
+      'argon2.parallelism',
+      (b) => b.argon2({ ...OWASP_ARGON2, parallelism: '1' as unknown as number }),
+    ],
+    ['zOrderColumns', (b) => b.zOrderColumns('user_id' as unknown as string[])],
+    ['zOrderColumns', (b) => b.zOrderColumns(['user_id', 5 as unknown as string])],
+    ['zOrderColumns', (b) => b.zOrderColumns(null as unknown as string[])],
+    ['environment', (b) => b.environment(1 as unknown as string)],
   ])('refuses an invalid %s with CONFIG_INVALID naming the field', (field, customize) => {
     const error = thrown(() => customize(base()).build())
     expect(error.code).toBe('CONFIG_INVALID')
