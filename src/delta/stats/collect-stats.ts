@@ -10,6 +10,12 @@
  *   a non-finite float bound (±Infinity cannot be written in JSON) is omitted alone;
  * - longs and decimals are written exactly as JSON numbers (digits, not a rounded double);
  * - floats are rounded to 32-bit first (what the Parquet file holds);
+ * - a float/double bound that is a zero is signed as Parquet's column statistics are: a zero min
+ *   is -0.0 and a zero max is 0.0, whichever zeros the file holds (delta-rs writes the same).
+ *   DataFusion (delta-rs) prunes files by a total order (-0.0 < 0.0) but compares values with
+ *   -0.0 = 0.0, so a tighter bound (a max of -0.0 for a file of -0.0, a min of 0.0 for a file
+ *   of 0.0) would make it skip a file holding matches of `d = 0.0` or `d = -0.0`. A negative zero
+ *   is written `-0.0` (`JSON.stringify` writes `0`);
  * - timestamps as ISO-8601 UTC with milliseconds (`2021-09-08T11:11:11.000Z`), timestamp_ntz
  *   without the zone, as Spark writes them: a min is floored to its millisecond, a max with
  *   microseconds past its millisecond is raised to the next one (so both stay bounds);
@@ -297,6 +303,11 @@ export function collectStats(
     }
     setPath(nullCount, path, nulls)
     if (!withMinMax || sawNaN || min === undefined) continue
+    if (isFloating) {
+      // Zero bounds as -0.0 (min) and +0.0 (max): see the module documentation.
+      if (min === 0) min = -0
+      if (max === 0) max = 0
+    }
     const encodedMin = encodeBound(type as string, min, 'min')
     const encodedMax = encodeBound(type as string, max, 'max')
     if (encodedMin !== undefined) setPath(minValues, path, encodedMin)
@@ -318,7 +329,8 @@ function writeJson(value: unknown, where: string): string {
           `delta stats: ${where} is ${value}, which JSON cannot hold`,
         )
       }
-      return JSON.stringify(value)
+      // JSON.stringify(-0) is "0": the sign of a zero float bound matters (see the module doc).
+      return Object.is(value, -0) ? '-0.0' : JSON.stringify(value)
     case 'bigint':
       return value.toString()
     case 'object': {

@@ -313,6 +313,76 @@ describe('collectStats bounds', () => {
   })
 })
 
+// Zeros: DataFusion prunes by a total order (-0.0 < 0.0) but compares -0.0 = 0.0, so a zero
+// min must be -0.0 and a zero max +0.0 whichever zeros a file holds; JSON must keep the sign.
+describe('collectStats zero bounds', () => {
+  const zeros = struct(
+    field('d', 'double'),
+    field('f', 'float'),
+    field('s', struct(field('z', 'double'))),
+  )
+  const columns = [['d'], ['f'], ['s', 'z']]
+  const bounds = (values: readonly number[]): string => {
+    const rows = values.map((v) => ({ d: v, f: v, s: { z: v } }))
+    const text = serializeStats(collectStats(rows, zeros, columns))
+    return text.slice(text.indexOf('"minValues"'), text.indexOf(',"nullCount"'))
+  }
+  const expected = (min: string, max: string): string =>
+    `"minValues":{"d":${min},"f":${min},"s":{"z":${min}}},` +
+    `"maxValues":{"d":${max},"f":${max},"s":{"z":${max}}}`
+
+  it.each<[string, number[], string, string]>([
+    ['only -0.0', [-0], '-0.0', '0'],
+    ['only +0.0', [0], '-0.0', '0'],
+    ['-0.0 then +0.0', [-0, 0], '-0.0', '0'],
+    ['+0.0 then -0.0', [0, -0], '-0.0', '0'],
+    ['+0.0, -0.0, +0.0', [0, -0, 0], '-0.0', '0'],
+    ['a zero min below a positive max', [1, 0, 0.5], '-0.0', '1'],
+    ['a zero max above a negative min', [-0, -2], '-2', '0'],
+    ['zeros strictly inside', [-1, -0, 0, 1], '-1', '1'],
+  ])('signs zero bounds -0.0 (min) and +0.0 (max): %s', (_label, values, min, max) => {
+    expect(bounds(values)).toBe(expected(min, max))
+  })
+
+  it('writes a negative zero as -0.0, which parseStats reads back as -0', () => {
+    const text = serializeStats({ numRecords: 1, minValues: { d: -0, e: 0 }, maxValues: { d: -0 } })
+    expect(text).toBe('{"numRecords":1,"minValues":{"d":-0.0,"e":0},"maxValues":{"d":-0.0}}')
+    const parsed = parseStats(text)!
+    expect(Object.is(parsed.minValues?.d, -0)).toBe(true)
+    expect(Object.is(parsed.minValues?.e, 0)).toBe(true)
+    expect(Object.is(parsed.maxValues?.d, -0)).toBe(true)
+  })
+
+  it.each<['double' | 'float', fc.Arbitrary<number>]>([
+    ['double', fc.oneof(fc.constantFrom(0, -0, 1, -1), fc.double({ noNaN: true }))],
+    ['float', fc.oneof(fc.constantFrom(0, -0, 1.5, -1.5), fc.float({ noNaN: true }))],
+  ])('gives the min and max of a %s column, zeros signed, read back exactly', (type, values) => {
+    const schema1 = struct(field('c', type))
+    fc.assert(
+      fc.property(fc.array(values, { minLength: 1, maxLength: 12 }), (column) => {
+        const present = column.map((v) => (type === 'float' ? Math.fround(v) : v))
+        const sorted = [...present].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        const stats = parseStats(
+          serializeStats(
+            collectStats(
+              present.map((c) => ({ c })),
+              schema1,
+              [['c']],
+            ),
+          ),
+        )!
+        const lo = sorted[0] === 0 ? -0 : sorted[0]!
+        const hi = sorted[sorted.length - 1] === 0 ? 0 : sorted[sorted.length - 1]!
+        if (Number.isFinite(lo)) expect(Object.is(stats.minValues?.c, lo)).toBe(true)
+        else expect(stats.minValues?.c).toBeUndefined()
+        if (Number.isFinite(hi)) expect(Object.is(stats.maxValues?.c, hi)).toBe(true)
+        else expect(stats.maxValues?.c).toBeUndefined()
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
+
 describe('replaceColumnStats', () => {
   const old = {
     numRecords: 3,
@@ -336,6 +406,24 @@ describe('replaceColumnStats', () => {
       maxValues: { a: 9, st: { x: 'n', y: 2 } },
       nullCount: { a: 0, st: { x: 0, y: 0 }, b: 3 },
     })
+  })
+
+  it('keeps signed zero bounds of old and fresh columns through serialization', () => {
+    const zeros = struct(field('a', 'double'), field('b', 'double'))
+    const statsColumns = [['a'], ['b']]
+    const before = parseStats(
+      '{"numRecords":2,"minValues":{"a":-0.0,"b":1},"maxValues":{"a":-0.0,"b":2},' +
+        '"nullCount":{"a":0,"b":0}}',
+    )!
+    const fresh = collectStats(
+      [{ b: 0 }, { b: 0 }],
+      zeros,
+      statsColumns.filter((c) => c[0] === 'b'),
+    )
+    expect(serializeStats(replaceColumnStats(before, fresh, statsColumns, new Set(['b']))!)).toBe(
+      '{"numRecords":2,"minValues":{"a":-0.0,"b":-0.0},"maxValues":{"a":-0.0,"b":0},' +
+        '"nullCount":{"a":0,"b":0}}',
+    )
   })
 
   it('gives up when the old statistics lack an untouched stats column', () => {

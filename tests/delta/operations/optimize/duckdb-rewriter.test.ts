@@ -146,6 +146,52 @@ describe('the DuckDB rewriter', () => {
     await expectStatsFromRows(table)
   })
 
+  it('keeps the sign of zero float bounds, as collectStats does', async () => {
+    const zeros: StructType = {
+      type: 'struct',
+      fields: [f('p', 'string'), f('fl', 'float'), f('db', 'double')],
+    }
+    // Per partition, the zeros of its files in commit order (DuckDB's min and max keep the first
+    // of equal zeros they meet; the bounds must not depend on it).
+    const cases: Record<string, readonly number[]> = {
+      'neg-then-pos': [-0, 0],
+      'pos-then-neg': [0, -0],
+      neg: [-0, -0],
+      pos: [0, 0],
+      'neg-and-one': [-0, 1, -0],
+      'minus-one-and-pos': [0, -1, 0],
+    }
+    const batches = Object.values(cases)[0]!.map((_, i) =>
+      Object.entries(cases).flatMap(([p, values]) =>
+        values[i] === undefined ? [] : [{ p, fl: values[i], db: values[i] }],
+      ),
+    )
+    batches.push([{ p: 'neg-and-one', fl: -0, db: -0 }])
+    const table = await makeTable(batches, { schema: zeros, partitionColumns: ['p'] })
+    await executeOptimize(table.store, table.snapshot, table.clock, {}, { engine: 'duckdb' })
+    await table.refresh()
+    await expectStatsFromRows(table)
+    const bounds = Object.fromEntries(
+      (await table.files()).map((add) => {
+        const text = add.stats ?? ''
+        return [
+          add.partitionValues.p,
+          text.slice(text.indexOf('"minValues"'), text.indexOf(',"nullCount"')),
+        ]
+      }),
+    )
+    const both = (min: string, max: string): string =>
+      `"minValues":{"fl":${min},"db":${min}},"maxValues":{"fl":${max},"db":${max}}`
+    expect(bounds).toEqual({
+      'neg-then-pos': both('-0.0', '0'),
+      'pos-then-neg': both('-0.0', '0'),
+      neg: both('-0.0', '0'),
+      pos: both('-0.0', '0'),
+      'neg-and-one': both('-0.0', '1'),
+      'minus-one-and-pos': both('-1', '0'),
+    })
+  })
+
   it('writes the Parquet types of the Delta mapping', async () => {
     const table = await typedTable()
     await executeOptimize(table.store, table.snapshot, table.clock, {}, { engine: 'duckdb' })
