@@ -440,7 +440,9 @@ export class DeltaStore {
    * @param name - table (all when omitted)
    * @param retentionHours - override of the configured retention
    * @returns results per table
-   * @throws LakehouseError `INVALID_QUERY` (retention below the table minimum), `STORAGE_FAILURE`
+   * @throws LakehouseError `INVALID_QUERY` (a `retentionHours` below the table's
+   *   `delta.deletedFileRetentionDuration`), `CONFIG_INVALID` (the configured retention is below
+   *   it: a table created elsewhere with a longer one), `STORAGE_FAILURE`
    */
   async vacuum(
     name?: TableName,
@@ -448,11 +450,27 @@ export class DeltaStore {
   ): Promise<Partial<Record<TableName, VacuumResult>>> {
     const out: Partial<Record<TableName, VacuumResult>> = {}
     for (const n of name ? [name] : TABLE_NAMES) {
-      out[n] = await guard(`vacuuming ${n}`, () =>
-        this.table(n).vacuum({
+      const table = this.table(n)
+      try {
+        out[n] = await table.vacuum({
           retentionHours: retentionHours ?? this.config.vacuumRetentionHours,
-        }),
-      )
+        })
+      } catch (error) {
+        if (
+          retentionHours === undefined &&
+          error instanceof DeltaError &&
+          error.code === 'RETENTION_TOO_SHORT'
+        ) {
+          throw new LakehouseError(
+            'CONFIG_INVALID',
+            `lakehouse config: vacuumRetentionHours (${this.config.vacuumRetentionHours}) is shorter ` +
+              `than the delta.deletedFileRetentionDuration of table ${n} ` +
+              `(${String(error.context.configuredRetentionHours)} hours); configure at least that to vacuum it`,
+            { cause: error, context: { field: 'vacuumRetentionHours', table: n } },
+          )
+        }
+        throw toLakehouseError(error, `vacuuming ${n}`)
+      }
     }
     return out
   }

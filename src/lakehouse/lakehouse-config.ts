@@ -14,6 +14,7 @@
 import path from 'node:path'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from './error-codes.js'
+import { DELETED_FILE_RETENTION_HOURS } from './tables.js'
 
 /** Secrets shorter than this many bytes are weak (HS256 wants at least 256 bits). */
 export const MIN_SECRET_BYTES = 32
@@ -200,6 +201,14 @@ export class LakehouseConfig implements LakehouseSettings {
     if (s.basePath.trim() !== s.basePath) fail('basePath', 'must not start or end with whitespace')
     checkNumber('sessionDurationHours', s.sessionDurationHours, 1 / 60, 24 * 366)
     checkNumber('vacuumRetentionHours', s.vacuumRetentionHours, 0, 24 * 3660)
+    if (s.vacuumRetentionHours < DELETED_FILE_RETENTION_HOURS) {
+      fail(
+        'vacuumRetentionHours',
+        `must be at least ${DELETED_FILE_RETENTION_HOURS} (got ${s.vacuumRetentionHours}): the tables keep ` +
+          `removed files for ${DELETED_FILE_RETENTION_HOURS} hours (delta.deletedFileRetentionDuration), ` +
+          'and a vacuum with a shorter retention is refused',
+      )
+    }
     checkNumber('refreshMs', s.refreshMs, 10, 3_600_000, true)
     checkNumber('maxFailedLogins', s.maxFailedLogins, 1, 100, true)
     checkNumber('lockoutWindowMinutes', s.lockoutWindowMinutes, 1, 24 * 60)
@@ -311,7 +320,12 @@ export class LakehouseConfigBuilder {
     return this
   }
 
-  /** Retention used when vacuuming the tables. */
+  /**
+   * Retention used when vacuuming the tables (default 168): data files removed from a table
+   * more than this many hours ago are deleted. At least 168, the tables'
+   * `delta.deletedFileRetentionDuration` (a shorter retention is refused when built, since every
+   * vacuum with it would fail); a longer one keeps older versions readable for longer.
+   */
   vacuumRetentionHours(value: number): this {
     this.#s.vacuumRetentionHours = requireNumber('vacuumRetentionHours', value)
     return this

@@ -9,6 +9,14 @@
  */
 import type { DataType, StructField, StructType } from '../delta/index.js'
 
+/**
+ * The `delta.deletedFileRetentionDuration` of the lakehouse tables, in hours: they are created
+ * without the property, so they keep Delta's default of one week. The engine refuses to vacuum
+ * a table with a shorter retention (files still needed by readers of recent versions would be
+ * deleted), so it is also the least `vacuumRetentionHours` a configuration may set.
+ */
+export const DELETED_FILE_RETENTION_HOURS = 168
+
 /** Names of the lakehouse tables. */
 export const TABLE_NAMES = ['users', 'sessions', 'audit_log', 'user_actions'] as const
 

@@ -283,6 +283,26 @@ describe('DeltaStore', () => {
     await store.close()
   })
 
+  it('says which setting to change when a table keeps removed files longer than the configured retention', async () => {
+    const dir = await makeTempDir('store-')
+    // A table created elsewhere with a 30-day deletedFileRetentionDuration.
+    await DeltaTable.create(path.join(dir, 'users'), {
+      schema: TABLES.users.schema,
+      properties: {
+        ...TABLES.users.properties,
+        'delta.deletedFileRetentionDuration': 'interval 30 days',
+      },
+    })
+    const store = await open(dir, fakeClock())
+    const error = await expectError(() => store.vacuum('users'), 'CONFIG_INVALID')
+    expect(error.context).toMatchObject({ field: 'vacuumRetentionHours', table: 'users' })
+    expect(error.message).toMatch(/vacuumRetentionHours \(168\).*users \(720 hours\)/)
+    // An explicit retention below the table's stays a caller mistake; a long enough one works.
+    await expectError(() => store.vacuum('users', 200), 'INVALID_QUERY')
+    expect((await store.vacuum('users', 720)).users?.dryRun).toBe(false)
+    await store.close()
+  })
+
   it.each<[string, (s: DeltaStore) => Promise<unknown>, string]>([
     ['a missing version', (s) => s.readVersion('users', 42), 'VERSION_NOT_FOUND'],
     ['a negative version', (s) => s.readVersion('users', -1), 'VERSION_NOT_FOUND'],

@@ -54,7 +54,7 @@ describe('LakehouseConfig', () => {
       .jwtIssuer('iss')
       .jwtAudience('aud')
       .sessionDurationHours(2)
-      .vacuumRetentionHours(0)
+      .vacuumRetentionHours(336)
       .zOrderColumns(['action'])
       .refreshMs(200)
       .lockout(5, 30)
@@ -66,7 +66,7 @@ describe('LakehouseConfig', () => {
       jwtIssuer: 'iss',
       jwtAudience: 'aud',
       sessionDurationHours: 2,
-      vacuumRetentionHours: 0,
+      vacuumRetentionHours: 336,
       zOrderColumns: ['action'],
       refreshMs: 200,
       maxFailedLogins: 5,
@@ -149,6 +149,22 @@ describe('LakehouseConfig', () => {
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.context.field).toBe(field)
     expect(error.message).toContain(field)
+  })
+
+  it.each([0, 24, 167.5])(
+    "refuses a vacuum retention of %s hours, below the tables' deletedFileRetentionDuration",
+    (hours) => {
+      const error = thrown(() => base().vacuumRetentionHours(hours).build())
+      expect(error.code).toBe('CONFIG_INVALID')
+      expect(error.context.field).toBe('vacuumRetentionHours')
+      expect(error.message).toMatch(/at least 168/)
+      expect(error.message).toMatch(/deletedFileRetentionDuration/)
+    },
+  )
+
+  it('accepts a vacuum retention of 168 hours or more', () => {
+    expect(base().vacuumRetentionHours(168).build().vacuumRetentionHours).toBe(168)
+    expect(base().vacuumRetentionHours(720.5).build().vacuumRetentionHours).toBe(720.5)
   })
 
   it('warns, naming the risk, when the secret is short outside production', () => {
@@ -306,6 +322,12 @@ describe('LakehouseConfig', () => {
     it('validates the values it read like the builder does', () => {
       const error = thrown(() => LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_REFRESH_MS: '1' }))
       expect(error.context.field).toBe('refreshMs')
+      for (const hours of ['24', '0', '-0']) {
+        const short = thrown(() =>
+          LakehouseConfig.fromEnv({ ...env, LAKEHOUSE_VACUUM_RETENTION_HOURS: hours }),
+        )
+        expect(short.context.field).toBe('vacuumRetentionHours')
+      }
     })
 
     it('refuses a short secret in production and warns in development', async () => {
