@@ -3,7 +3,9 @@
  *
  * The client is trusted application code. Admin operations run as the system by default;
  * pass `{ actor }` (the verified user on whose behalf the application acts) to have the
- * library enforce that user's role — the HTTP server always does.
+ * library enforce that user's role — the HTTP server always does. Only an absent `actor` key
+ * (or `SYSTEM_ACTOR`) means the system: `{ actor: undefined }` or `{ actor: null }`, as
+ * `{ actor: req.user?.id }` gives when nobody is signed in, is refused with `FORBIDDEN`.
  *
  * @example
  * ```ts
@@ -32,7 +34,8 @@ import {
 import type { PasswordHasher } from './auth/password-hasher.js'
 import type { Clock } from './common/clock.js'
 import type { IdGenerator } from './common/ids.js'
-import { isLakehouseError } from './common/lakehouse-error.js'
+import type { AuthErrorCode } from './auth/error-codes.js'
+import { isLakehouseError, LakehouseError } from './common/lakehouse-error.js'
 import type { Logger } from './common/logger.js'
 import type { HistoryEntry, OptimizeResult, VacuumResult } from './delta/index.js'
 import { DeltaStore } from './lakehouse/delta-store.js'
@@ -70,7 +73,11 @@ export interface LakehouseClientOptions {
 
 /** Options of admin operations on the client. */
 export interface ActorOptions {
-  /** Enforce this user's role (default: the trusted system). */
+  /**
+   * Enforce this user's role. Without the key the operation runs as the trusted system (as
+   * with `SYSTEM_ACTOR`); with the key but no value (`undefined` or `null`, as
+   * `{ actor: req.user?.id }` gives when nobody is signed in) it is refused with `FORBIDDEN`.
+   */
   readonly actor?: Actor
   readonly context?: RequestContext
 }
@@ -104,6 +111,36 @@ function registration(
 ): RegisterInput {
   const { tier, firstName, lastName, preferences } = options
   return { username, email, password, tier, firstName, lastName, preferences }
+}
+
+/**
+ * The actor of an admin operation: the system when there are no options or they have no
+ * `actor` key, else the given actor (whose role the service then checks).
+ * @throws LakehouseError `FORBIDDEN` (context: `action`, `required`, reason `no-actor`) when
+ *   the `actor` key is present but `undefined` or `null`, or the options are not an object
+ *   (untyped callers): a missing user is never taken for the system
+ */
+function actorOf(options: unknown, action: string): Actor {
+  if (options === undefined) return SYSTEM_ACTOR
+  if (typeof options === 'object' && options !== null) {
+    if (!('actor' in options)) return SYSTEM_ACTOR
+    const { actor } = options as { readonly actor: unknown }
+    if (actor !== undefined && actor !== null) return actor as Actor
+  }
+  throw new LakehouseError<AuthErrorCode>(
+    'FORBIDDEN',
+    `auth: ${action} requires an actor and none was given (leave the actor out, or pass SYSTEM_ACTOR, to act as the system)`,
+    { context: { action, required: 'admin', reason: 'no-actor' } },
+  )
+}
+
+/** Runs `op` as {@link actorOf} `options`; a refusal is a rejected promise, not a throw. */
+async function runAs<T>(
+  options: ActorOptions,
+  action: string,
+  op: (actor: Actor) => Promise<T>,
+): Promise<T> {
+  return await op(actorOf(options, action))
 }
 
 /** The embedded lakehouse client. */
@@ -252,7 +289,9 @@ export class LakehouseClient {
    * @returns the number revoked
    */
   revokeAllSessions(userId: string, options: ActorOptions = {}): Promise<number> {
-    return this.auth.revokeAllSessions(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+    return runAs(options, 'REVOKE_ALL_SESSIONS', (actor) =>
+      this.auth.revokeAllSessions(actor, userId, options.context),
+    )
   }
 
   /**
@@ -301,27 +340,37 @@ export class LakehouseClient {
 
   /** Approves a pending user with a tier (default: the requested one). */
   approveUser(userId: string, tier?: string, options: ActorOptions = {}): Promise<UserRecord> {
-    return this.auth.approveUser(options.actor ?? SYSTEM_ACTOR, userId, tier, options.context)
+    return runAs(options, 'APPROVE_USER', (actor) =>
+      this.auth.approveUser(actor, userId, tier, options.context),
+    )
   }
 
   /** Rejects a pending user. */
   rejectUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
-    return this.auth.rejectUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+    return runAs(options, 'REJECT_USER', (actor) =>
+      this.auth.rejectUser(actor, userId, options.context),
+    )
   }
 
   /** Sets a user's role (the last admin cannot be demoted). */
   setRole(userId: string, role: string, options: ActorOptions = {}): Promise<UserRecord> {
-    return this.auth.setRole(options.actor ?? SYSTEM_ACTOR, userId, role, options.context)
+    return runAs(options, 'SET_ROLE', (actor) =>
+      this.auth.setRole(actor, userId, role, options.context),
+    )
   }
 
   /** Disables an account and revokes its sessions. */
   disableUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
-    return this.auth.disableUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+    return runAs(options, 'DISABLE_USER', (actor) =>
+      this.auth.disableUser(actor, userId, options.context),
+    )
   }
 
   /** Re-enables an account. */
   enableUser(userId: string, options: ActorOptions = {}): Promise<UserRecord> {
-    return this.auth.enableUser(options.actor ?? SYSTEM_ACTOR, userId, options.context)
+    return runAs(options, 'ENABLE_USER', (actor) =>
+      this.auth.enableUser(actor, userId, options.context),
+    )
   }
 
   /** Creates the first admin (only while none exists). */
@@ -339,23 +388,28 @@ export class LakehouseClient {
 
   /** A user by id (current state); with an `actor`, only an admin may read it. */
   getUser(userId: string, options: ActorOptions = {}): Promise<UserRecord | undefined> {
-    if (options.actor !== undefined) return this.auth.getUserAs(options.actor, userId)
-    return Promise.resolve(this.auth.getUser(userId))
+    return runAs(options, 'GET_USER', (actor) =>
+      actor === SYSTEM_ACTOR
+        ? Promise.resolve(this.auth.getUser(userId))
+        : this.auth.getUserAs(actor, userId),
+    )
   }
 
   /** Users waiting for approval. */
   getPendingUsers(options: ActorOptions = {}): Promise<UserRecord[]> {
-    return this.auth.getPendingUsers(options.actor ?? SYSTEM_ACTOR)
+    return runAs(options, 'LIST_PENDING_USERS', (actor) => this.auth.getPendingUsers(actor))
   }
 
   /** All users. */
   getAllUsers(options: ActorOptions = {}): Promise<UserRecord[]> {
-    return this.auth.getAllUsers(options.actor ?? SYSTEM_ACTOR)
+    return runAs(options, 'LIST_USERS', (actor) => this.auth.getAllUsers(actor))
   }
 
   /** The users exactly as they were at a version of the users table. */
   readUsersAtVersion(version: number, options: ActorOptions = {}): Promise<UserRecord[]> {
-    return this.auth.readUsersAtVersion(options.actor ?? SYSTEM_ACTOR, version)
+    return runAs(options, 'TIME_TRAVEL_USERS', (actor) =>
+      this.auth.readUsersAtVersion(actor, version),
+    )
   }
 
   /** The users as they were at a time (ISO-8601 with zone, Date or epoch ms). */
@@ -363,7 +417,9 @@ export class LakehouseClient {
     timestamp: string | Date | number,
     options: ActorOptions = {},
   ): Promise<UserRecord[]> {
-    return this.auth.readUsersAtTimestamp(options.actor ?? SYSTEM_ACTOR, timestamp)
+    return runAs(options, 'TIME_TRAVEL_USERS', (actor) =>
+      this.auth.readUsersAtTimestamp(actor, timestamp),
+    )
   }
 
   /**

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ActionType } from '../src/audit/audit-log.js'
+import { SYSTEM_ACTOR } from '../src/auth/auth-service.js'
 import { LakehouseClient } from '../src/client.js'
 import { LakehouseError } from '../src/common/lakehouse-error.js'
 import { col } from '../src/delta/expr/expression.js'
@@ -142,6 +143,49 @@ describe('LakehouseClient', () => {
     expect((await client.disableUser(bob.userId)).isActive).toBe(false)
     expect((await client.enableUser(bob.userId)).isActive).toBe(true)
     await expectError(() => client.setRole(admin.userId, 'trader'), 'LAST_ADMIN')
+    await client.close()
+  })
+
+  it('refuses an actor key without a value instead of running as the system', async () => {
+    const client = await openClient()
+    const admin = await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const mallory = await client.register('mallory', 'mallory@example.com', PASSWORD)
+    const before = await client.store.version('users')
+    // `{ actor: req.user?.id }` with nobody signed in, and the same from untyped callers.
+    const nobodies: unknown[] = [{ actor: undefined }, { actor: null, context: CTX }, null, 'x']
+    for (const none of nobodies) {
+      const options = none as { actor?: string }
+      const calls: [string, () => Promise<unknown>][] = [
+        ['APPROVE_USER', () => client.approveUser(mallory.userId, 'professional', options)],
+        ['REJECT_USER', () => client.rejectUser(mallory.userId, options)],
+        ['SET_ROLE', () => client.setRole(mallory.userId, 'admin', options)],
+        ['DISABLE_USER', () => client.disableUser(admin.userId, options)],
+        ['ENABLE_USER', () => client.enableUser(admin.userId, options)],
+        ['REVOKE_ALL_SESSIONS', () => client.revokeAllSessions(admin.userId, options)],
+        ['GET_USER', () => client.getUser(admin.userId, options)],
+        ['LIST_PENDING_USERS', () => client.getPendingUsers(options)],
+        ['LIST_USERS', () => client.getAllUsers(options)],
+        ['TIME_TRAVEL_USERS', () => client.readUsersAtVersion(0, options)],
+        ['TIME_TRAVEL_USERS', () => client.readUsersAtTimestamp(new Date(), options)],
+      ]
+      for (const [action, call] of calls) {
+        let pending: Promise<unknown> | undefined
+        // A refusal is a rejected promise, not a synchronous throw.
+        expect(() => (pending = call())).not.toThrow()
+        const error = await expectError(() => pending, 'FORBIDDEN')
+        expect(error.context).toMatchObject({ action, reason: 'no-actor' })
+      }
+    }
+    expect(await client.store.version('users')).toBe(before)
+    expect(client.auth.getUser(mallory.userId)?.role).toBe('pending')
+    // The system stays available when asked for: no actor key, or SYSTEM_ACTOR itself.
+    expect((await client.getUser(mallory.userId, {}))?.username).toBe('mallory')
+    expect((await client.getUser(mallory.userId, { actor: SYSTEM_ACTOR }))?.username).toBe(
+      'mallory',
+    )
+    expect((await client.getAllUsers({ actor: SYSTEM_ACTOR })).length).toBe(2)
+    const approved = await client.approveUser(mallory.userId, 'free', { context: CTX })
+    expect(approved.role).not.toBe('pending')
     await client.close()
   })
 
