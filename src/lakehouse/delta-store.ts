@@ -36,7 +36,15 @@ import { resolveJwtSecret } from './jwt-secret.js'
 import type { LakehouseConfig } from './lakehouse-config.js'
 import { SESSION_CODEC, USER_CODEC, type SessionEntry, type StoredUser } from './rows.js'
 import { TableView, type AdvanceHint } from './table-view.js'
-import { isTableName, TABLE_NAMES, TABLES, type TableDefinition, type TableName } from './tables.js'
+import {
+  isTableName,
+  TABLE_NAMES,
+  TABLES,
+  Z_ORDER_TABLES,
+  zOrderableColumns,
+  type TableDefinition,
+  type TableName,
+} from './tables.js'
 
 /** Options of {@link DeltaStore.open}. */
 export interface DeltaStoreOptions {
@@ -420,14 +428,11 @@ export class DeltaStore {
     columns?: readonly string[],
   ): Promise<Partial<Record<TableName, OptimizeResult>>> {
     const out: Partial<Record<TableName, OptimizeResult>> = {}
-    const targets: TableName[] = name ? [name] : ['audit_log', 'user_actions']
+    const targets: readonly TableName[] = name ? [name] : Z_ORDER_TABLES
     for (const n of targets) {
       const def = TABLES[n]
-      const cols = (columns ?? this.config.zOrderColumns).filter(
-        (c) =>
-          columns !== undefined ||
-          def.schema.fields.some((f) => f.name === c && !def.partitionColumns.includes(c)),
-      )
+      const cols =
+        columns ?? this.config.zOrderColumns.filter((c) => zOrderableColumns(def).includes(c))
       if (cols.length === 0) continue
       out[n] = await guard(`z-ordering ${n}`, () => this.table(n).optimize({ zOrder: cols }))
       await this.afterWrite(n)

@@ -14,7 +14,12 @@
 import path from 'node:path'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from './error-codes.js'
-import { DELETED_FILE_RETENTION_HOURS } from './tables.js'
+import {
+  DELETED_FILE_RETENTION_HOURS,
+  TABLES,
+  Z_ORDER_TABLES,
+  zOrderableColumns,
+} from './tables.js'
 
 /** Secrets shorter than this many bytes are weak (HS256 wants at least 256 bits). */
 export const MIN_SECRET_BYTES = 32
@@ -82,6 +87,23 @@ function requireString(field: string, v: unknown): string {
 function requireNumber(field: string, v: unknown): number {
   if (typeof v !== 'number') fail(field, `must be a number (got ${kindOf(v)})`)
   return v
+}
+
+/**
+ * Refuses z-order columns that no table they apply to has (z-ordering would silently skip
+ * them), partition columns, and repeated columns.
+ */
+function checkZOrderColumns(columns: readonly string[]): void {
+  const usable = new Set(Z_ORDER_TABLES.flatMap((n) => zOrderableColumns(TABLES[n])))
+  const unknown = columns.filter((c) => !usable.has(c))
+  if (unknown.length > 0) {
+    fail(
+      'zOrderColumns',
+      `names no usable column of ${Z_ORDER_TABLES.join(' or ')}: ${unknown.join(', ')} ` +
+        `(partition columns cannot be used; the columns are ${[...usable].join(', ')})`,
+    )
+  }
+  if (new Set(columns).size !== columns.length) fail('zOrderColumns', 'must not repeat a column')
 }
 
 /** A decimal number as written in an environment variable: `8`, `-1`, `0.5` (no hex, no exponent). */
@@ -231,6 +253,7 @@ export class LakehouseConfig implements LakehouseSettings {
     ) {
       fail('zOrderColumns', 'must be a list of column names')
     }
+    checkZOrderColumns(s.zOrderColumns)
     const secret = s.jwtSecret
     if (secret === undefined) {
       if (s.environment === 'production') {
@@ -331,7 +354,12 @@ export class LakehouseConfigBuilder {
     return this
   }
 
-  /** Z-order columns of the event tables (`audit_log`, `user_actions`). */
+  /**
+   * Z-order columns of the event tables (`audit_log`, `user_actions`; default `user_id`,
+   * `action`). Each must be a non-partition column of at least one of them (names are
+   * case-sensitive); each table is z-ordered on the ones it has. An empty list turns the
+   * default z-ordering off.
+   */
   zOrderColumns(value: readonly string[]): this {
     // A string would be spread into its characters.
     const given: unknown = value

@@ -184,6 +184,21 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
 }
 
 /**
+ * The tables z-ordered on the configured columns (`zOrderColumns`) by default: the event tables,
+ * whose rows arrive in time order but are looked up by user or action.
+ */
+export const Z_ORDER_TABLES: readonly TableName[] = ['audit_log', 'user_actions']
+
+/**
+ * The columns of a table its rows can be z-ordered on: every column but the partition columns.
+ * @param def - the table
+ * @returns the column names
+ */
+export function zOrderableColumns(def: TableDefinition): string[] {
+  return def.schema.fields.map((f) => f.name).filter((c) => !def.partitionColumns.includes(c))
+}
+
+/**
  * True when `name` is a lakehouse table name.
  * @param name - candidate
  * @returns whether it names a table

@@ -283,6 +283,21 @@ describe('DeltaStore', () => {
     await store.close()
   })
 
+  it('z-orders each event table on the configured columns it has', async () => {
+    const dir = await makeTempDir('store-')
+    const clock = fakeClock()
+    const store = await DeltaStore.open(
+      testConfig(dir, (b) => b.zOrderColumns(['action_type'])),
+      { clock, logger: recordingLogger(), autoRefresh: false },
+    )
+    for (let i = 0; i < 2; i++) await store.append('audit_log', [auditRow(i, clock)])
+    const zordered = await store.zOrder()
+    // action_type is a user_actions column only: audit_log is left alone.
+    expect(Object.keys(zordered)).toEqual(['user_actions'])
+    expect((await store.history('audit_log', 1))[0]?.operation).toBe('WRITE')
+    await store.close()
+  })
+
   it('says which setting to change when a table keeps removed files longer than the configured retention', async () => {
     const dir = await makeTempDir('store-')
     // A table created elsewhere with a 30-day deletedFileRetentionDuration.

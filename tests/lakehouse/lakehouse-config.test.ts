@@ -151,6 +151,33 @@ describe('LakehouseConfig', () => {
     expect(error.message).toContain(field)
   })
 
+  it.each([
+    [['usr_id', 'acton']],
+    [['user_id', 'acton']],
+    [['User_ID']],
+    [['date_partition']],
+    [['expires_date']],
+    [['email']],
+  ])('refuses z-order columns %j that no event table can be z-ordered on', (columns) => {
+    const error = thrown(() => base().zOrderColumns(columns).build())
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.context.field).toBe('zOrderColumns')
+    expect(error.message).toMatch(/audit_log or user_actions/)
+  })
+
+  it('refuses a repeated z-order column', () => {
+    const error = thrown(() => base().zOrderColumns(['user_id', 'user_id']).build())
+    expect(error.context.field).toBe('zOrderColumns')
+    expect(error.message).toMatch(/repeat/)
+  })
+
+  it.each([[['action']], [['action_type', 'user_id']], [['timestamp']], [[]]])(
+    'accepts z-order columns %j of one or both event tables',
+    (columns) => {
+      expect(base().zOrderColumns(columns).build().zOrderColumns).toEqual(columns)
+    },
+  )
+
   it.each([0, 24, 167.5])(
     "refuses a vacuum retention of %s hours, below the tables' deletedFileRetentionDuration",
     (hours) => {
