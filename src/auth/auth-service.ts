@@ -16,7 +16,12 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { AuditLog, type AuditOutcome, type RequestContext } from '../audit/audit-log.js'
+import {
+  AuditLog,
+  storableText,
+  type AuditOutcome,
+  type RequestContext,
+} from '../audit/audit-log.js'
 import type { Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
@@ -179,7 +184,7 @@ const MAX_IDENTIFIER = 320
 export const DEFAULT_RESET_REQUESTS_PER_HOUR = 5
 const MAX_NAME = 100
 const MAX_PREFERENCES_BYTES = 16 * 1024
-const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}]/u
+const FORMAT_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]/u
 
 function authError(
   code: AuthErrorCode,
@@ -193,42 +198,49 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
+/**
+ * A first or last name: at most {@link MAX_NAME} code points after NFKC (which can expand a
+ * character many times), no control, format, private-use, unassigned or lone surrogate code
+ * points, no surrounding spaces.
+ */
 function optionalName(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null
-  if (
-    typeof value !== 'string' ||
-    value.length > MAX_NAME ||
-    FORMAT_OR_CONTROL.test(value) ||
-    value.trim() !== value
-  ) {
-    throw authError(
+  const refuse = (): LakehouseError =>
+    authError(
       'INVALID_INPUT',
       `${field} must be a string of at most ${MAX_NAME} characters without control characters`,
-      {
-        context: { field },
-      },
+      { context: { field } },
     )
+  // The raw length is bounded first, so NFKC never runs on a huge input.
+  if (typeof value !== 'string' || value.length > 4 * MAX_NAME || FORMAT_OR_CONTROL.test(value)) {
+    throw refuse()
   }
-  return value.normalize('NFKC')
+  const name = value.normalize('NFKC')
+  if ([...name].length > MAX_NAME || FORMAT_OR_CONTROL.test(name) || name.trim() !== name) {
+    throw refuse()
+  }
+  return name
 }
 
+/** Preferences: a plain JSON object of at most {@link MAX_PREFERENCES_BYTES} UTF-8 bytes. */
 function preferencesJson(value: unknown): string | null {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw authError('INVALID_INPUT', 'preferences must be an object', {
-      context: { field: 'preferences' },
-    })
+  const refuse = (why: string): LakehouseError =>
+    authError('INVALID_INPUT', `preferences ${why}`, { context: { field: 'preferences' } })
+  if (typeof value !== 'object' || Array.isArray(value)) throw refuse('must be an object')
+  let json: unknown
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    // A BigInt, a cycle, or a toJSON that throws.
+    throw refuse('must be JSON: plain objects, arrays, strings, numbers, booleans and null')
   }
-  const json = JSON.stringify(value)
-  if (json.length > MAX_PREFERENCES_BYTES) {
-    throw authError(
-      'INVALID_INPUT',
-      `preferences must serialize to at most ${MAX_PREFERENCES_BYTES} bytes`,
-      {
-        context: { field: 'preferences' },
-      },
-    )
+  // A toJSON may turn the object into something else (or nothing).
+  if (typeof json !== 'string' || !json.startsWith('{')) throw refuse('must be an object')
+  if (Buffer.byteLength(json, 'utf8') > MAX_PREFERENCES_BYTES) {
+    throw refuse(`must serialize to at most ${MAX_PREFERENCES_BYTES} bytes`)
   }
+  // JSON.stringify escapes lone surrogates, so the stored text is well-formed.
   return json
 }
 
@@ -798,8 +810,9 @@ export class AuthService {
       expires_at: expiresAt,
       is_revoked: false,
       revoked_at: null,
-      ip_address: ctx?.ipAddress ?? null,
-      user_agent: ctx?.userAgent ?? null,
+      // Well-formed and bounded, as in the audit log (a lone surrogate would fail the write).
+      ip_address: storableText(ctx?.ipAddress),
+      user_agent: storableText(ctx?.userAgent),
       expires_date: expiresAt.toISOString().slice(0, 10),
     }
     return { token: signed.token, sessionId, expiresAt, sessionRow }

@@ -76,6 +76,12 @@ async function newAuditRows(
   return (await auditRows(inst)).filter((r) => !before.has(r.event_id))
 }
 
+function cyclic(): Record<string, unknown> {
+  const o: Record<string, unknown> = {}
+  o.self = o
+  return o
+}
+
 describe('AuthService', () => {
   describe('register', () => {
     it('registers a pending user with the requested tier and optional fields', async () => {
@@ -161,6 +167,23 @@ describe('AuthService', () => {
       ],
       ['a common password', { password: 'password123456' }, 'WEAK_PASSWORD'],
       ['an invalid email', { email: 'not-an-email' }, 'INVALID_EMAIL'],
+      ['a first name with a lone surrogate', { firstName: 'Bob\uD800' }, 'INVALID_INPUT'],
+      // U+FDFA is one code point that NFKC expands to 18.
+      ['a name too long after NFKC', { firstName: '\uFDFA'.repeat(10) }, 'INVALID_INPUT'],
+      ['a huge name', { lastName: 'x'.repeat(1_000_000) }, 'INVALID_INPUT'],
+      [
+        'preferences over 16 KiB in UTF-8 but not in UTF-16 units',
+        { preferences: { x: '\u4e2d'.repeat(6000) } },
+        'INVALID_INPUT',
+      ],
+      ['preferences holding a BigInt', { preferences: { n: 1n } }, 'INVALID_INPUT'],
+      ['preferences with a cycle', { preferences: cyclic() }, 'INVALID_INPUT'],
+      ['preferences whose toJSON is not an object', { preferences: new Date(0) }, 'INVALID_INPUT'],
+      [
+        'preferences whose toJSON gives nothing',
+        { preferences: { toJSON: () => undefined } },
+        'INVALID_INPUT',
+      ],
     ])('refuses %s before any write', async (_what, override, code) => {
       const { auth, inst } = await shared()
       const before = await inst.store.version('users')
@@ -464,6 +487,22 @@ describe('AuthService', () => {
         expect(auth.getUser(user.userId)?.lastLogin?.getTime()).toBe(clock.now())
       },
     )
+
+    it('stores a request context with a lone surrogate or a huge user agent well-formed and bounded', async () => {
+      const { auth, inst, approved } = await world()
+      await approved('ursula')
+      const huge = 'A'.repeat(5000)
+      for (const userAgent of ['x\uD800', huge, `${'a'.repeat(1023)}\u{1F600}`]) {
+        const { sessionId } = await auth.login('ursula', PASSWORD, {
+          ipAddress: '10.0.0.1\uDC00',
+          userAgent,
+        })
+        const [row] = await inst.store.query('sessions', col('session_id').eq(sessionId))
+        expect(String(row?.user_agent)).not.toMatch(/\p{Cs}/u)
+        expect(String(row?.user_agent).length).toBeLessThanOrEqual(1024)
+        expect(row?.ip_address).toBe('10.0.0.1\uFFFD')
+      }
+    })
 
     it('gives unknown users and wrong passwords the same error', async () => {
       const { auth, approved } = await world()
