@@ -123,8 +123,6 @@ export interface PreparedRows {
 export class DeltaStore {
   /** The configuration. */
   readonly config: LakehouseConfig
-  /** The HS256 secret in use (configured, or the generated development secret). */
-  readonly jwtSecret: Uint8Array
   /** Live view of `users`, keyed by `user_id`. */
   readonly users: TableView<StoredUser>
   /** Live view of `sessions`, keyed by `session_id`. */
@@ -134,6 +132,8 @@ export class DeltaStore {
   /** Where warnings go. */
   readonly logger: Logger
   readonly #tables: Readonly<Record<TableName, DeltaTable>>
+  // Private, so that util.inspect and JSON.stringify of the store never show it.
+  readonly #jwtSecret: Uint8Array
   #timer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -147,7 +147,7 @@ export class DeltaStore {
     logger: Logger,
   ) {
     this.config = config
-    this.jwtSecret = secret
+    this.#jwtSecret = secret
     this.#tables = tables
     this.users = users
     this.sessions = sessions
@@ -186,6 +186,14 @@ export class DeltaStore {
     await guard('building live views', () => Promise.all([users.advance(), sessions.advance()]))
     if (options.autoRefresh ?? true) store.#startRefresh()
     return store
+  }
+
+  /**
+   * The HS256 secret in use (configured, or the generated development secret): a fresh copy on
+   * each read, so that a caller cannot change (or wipe) the store's.
+   */
+  get jwtSecret(): Uint8Array {
+    return new Uint8Array(this.#jwtSecret)
   }
 
   #startRefresh(): void {

@@ -12,6 +12,7 @@
  * @module
  */
 import path from 'node:path'
+import { inspect, type InspectOptions } from 'node:util'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from './error-codes.js'
 import {
@@ -127,7 +128,8 @@ function checkNumber(field: string, v: number, min: number, max: number, integer
 /** The validated configuration of a lakehouse. Create with {@link LakehouseConfig.builder}. */
 export class LakehouseConfig implements LakehouseSettings {
   readonly basePath: string
-  readonly jwtSecret: Uint8Array | undefined
+  // Private, so that JSON.stringify, util.inspect and spreading never see it.
+  readonly #jwtSecret: Uint8Array | undefined
   readonly jwtIssuer: string
   readonly jwtAudience: string
   readonly sessionDurationHours: number
@@ -143,19 +145,60 @@ export class LakehouseConfig implements LakehouseSettings {
 
   private constructor(s: LakehouseSettings, warnings: string[]) {
     this.basePath = s.basePath
-    this.jwtSecret = s.jwtSecret
+    this.#jwtSecret = s.jwtSecret === undefined ? undefined : new Uint8Array(s.jwtSecret)
     this.jwtIssuer = s.jwtIssuer
     this.jwtAudience = s.jwtAudience
     this.sessionDurationHours = s.sessionDurationHours
     this.vacuumRetentionHours = s.vacuumRetentionHours
-    this.zOrderColumns = s.zOrderColumns
+    this.zOrderColumns = Object.freeze([...s.zOrderColumns])
     this.refreshMs = s.refreshMs
     this.maxFailedLogins = s.maxFailedLogins
     this.lockoutWindowMinutes = s.lockoutWindowMinutes
-    this.argon2 = s.argon2
+    this.argon2 = Object.freeze({ ...s.argon2 })
     this.environment = s.environment
-    this.warnings = warnings
+    this.warnings = Object.freeze([...warnings])
+    // Deeply frozen: the arrays and argon2 too; the secret is private and handed out as copies.
     Object.freeze(this)
+  }
+
+  /**
+   * The HS256 secret (undefined: a development secret is generated or loaded at open). Each
+   * read returns a fresh copy, so that a caller cannot change (or wipe) the configuration's.
+   */
+  get jwtSecret(): Uint8Array | undefined {
+    return this.#jwtSecret === undefined ? undefined : new Uint8Array(this.#jwtSecret)
+  }
+
+  /**
+   * The configuration as plain data for `JSON.stringify`, with the secret redacted.
+   * @returns every setting, `jwtSecret` as `'[redacted]'` when set
+   */
+  toJSON(): Omit<LakehouseSettings, 'jwtSecret'> & {
+    jwtSecret: '[redacted]' | undefined
+    warnings: readonly string[]
+  } {
+    return {
+      basePath: this.basePath,
+      jwtSecret: this.#jwtSecret === undefined ? undefined : '[redacted]',
+      jwtIssuer: this.jwtIssuer,
+      jwtAudience: this.jwtAudience,
+      sessionDurationHours: this.sessionDurationHours,
+      vacuumRetentionHours: this.vacuumRetentionHours,
+      zOrderColumns: this.zOrderColumns,
+      refreshMs: this.refreshMs,
+      maxFailedLogins: this.maxFailedLogins,
+      lockoutWindowMinutes: this.lockoutWindowMinutes,
+      argon2: this.argon2,
+      environment: this.environment,
+      warnings: this.warnings,
+    }
+  }
+
+  /** `util.inspect` (and `console.log`) shows {@link LakehouseConfig.toJSON}: no secret. */
+  [inspect.custom](depth: number | null, options: InspectOptions): string {
+    // `depth` is what is left of the caller's depth (null: unlimited).
+    if (depth !== null && depth < 0) return '[LakehouseConfig]'
+    return `LakehouseConfig ${inspect(this.toJSON(), { ...options, depth })}`
   }
 
   /**

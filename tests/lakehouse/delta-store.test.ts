@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { inspect } from 'node:util'
 import { parquetReadObjects } from 'hyparquet'
 import { describe, expect, it, vi } from 'vitest'
 import { col } from '../../src/delta/expr/expression.js'
@@ -295,6 +296,20 @@ describe('DeltaStore', () => {
     // action_type is a user_actions column only: audit_log is left alone.
     expect(Object.keys(zordered)).toEqual(['user_actions'])
     expect((await store.history('audit_log', 1))[0]?.operation).toBe('WRITE')
+    await store.close()
+  })
+
+  it('hands out copies of its secret and shows it to neither util.inspect nor JSON', async () => {
+    const dir = await makeTempDir('store-')
+    const secret = new Uint8Array(32).fill(171)
+    const store = await DeltaStore.open(
+      LakehouseConfig.builder().basePath(dir).environment('test').jwtSecret(secret).build(),
+      { logger: recordingLogger(), autoRefresh: false },
+    )
+    store.jwtSecret.fill(0)
+    expect(store.jwtSecret.every((b) => b === 171)).toBe(true)
+    expect(inspect(store, { depth: 4 })).not.toMatch(/171,\s*171,\s*171/)
+    expect(JSON.stringify(store.config)).not.toContain('171,171')
     await store.close()
   })
 

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import {
   LakehouseConfig,
@@ -192,6 +193,53 @@ describe('LakehouseConfig', () => {
   it('accepts a vacuum retention of 168 hours or more', () => {
     expect(base().vacuumRetentionHours(168).build().vacuumRetentionHours).toBe(168)
     expect(base().vacuumRetentionHours(720.5).build().vacuumRetentionHours).toBe(720.5)
+  })
+
+  describe('the secret', () => {
+    const SECRET = 'S3CR3T-' + 'x'.repeat(40)
+    const bytes = [...Buffer.from(SECRET)]
+
+    it('is redacted by JSON.stringify', () => {
+      const json = JSON.stringify(base().jwtSecret(SECRET).build())
+      expect(json).not.toContain('S3CR3T')
+      expect(json).not.toContain(bytes.slice(0, 4).join(','))
+      const parsed = JSON.parse(json) as Record<string, unknown>
+      expect(parsed).toMatchObject({ basePath: '/data/lakehouse', jwtSecret: '[redacted]' })
+      expect(parsed).toHaveProperty('zOrderColumns', ['user_id', 'action'])
+      const none = LakehouseConfig.builder().basePath('/x').build()
+      expect(JSON.parse(JSON.stringify(none))).not.toHaveProperty('jwtSecret')
+    })
+
+    it.each([{}, { depth: null }, { depth: 0 }, { showHidden: true }])(
+      'is redacted by util.inspect (%j)',
+      (options) => {
+        const config = base().jwtSecret(SECRET).build()
+        for (const text of [inspect(config, options), inspect({ nested: { config } }, options)]) {
+          expect(text).not.toContain('S3CR3T')
+          expect(text).not.toMatch(new RegExp(bytes.slice(0, 4).join(',\\s*')))
+        }
+        expect(inspect(config, options)).toMatch(/^LakehouseConfig \{[^]*jwtSecret: '\[redacted\]'/)
+      },
+    )
+
+    it('is handed out as a copy that cannot change the configuration', () => {
+      const config = base().jwtSecret(SECRET).build()
+      const copy = config.jwtSecret!
+      copy.fill(0)
+      expect(Buffer.from(config.jwtSecret!).toString()).toBe(SECRET)
+      expect(config.jwtSecret).not.toBe(config.jwtSecret)
+      expect({ ...config }).not.toHaveProperty('jwtSecret')
+    })
+
+    it('sits in a deeply frozen configuration', () => {
+      const config = base()
+        .argon2({ ...OWASP_ARGON2 })
+        .jwtSecret('short')
+        .build()
+      expect(Object.isFrozen(config.zOrderColumns)).toBe(true)
+      expect(Object.isFrozen(config.argon2)).toBe(true)
+      expect(Object.isFrozen(config.warnings)).toBe(true)
+    })
   })
 
   it('warns, naming the risk, when the secret is short outside production', () => {
