@@ -518,7 +518,7 @@ export class AuthService {
   ): Promise<UserRecord> {
     if (typeof input !== 'object' || input === null)
       throw authError('INVALID_INPUT', 'registration input must be an object')
-    const { username, key: usernameKey } = normalizeUsername(input.username)
+    const { username, key: usernameKey, skeletonKey } = normalizeUsername(input.username)
     const { email, key: emailKey } = normalizeEmail(input.email)
     const password = checkPassword(input.password, { username, email })
     const tier = parseTier(input.tier ?? 'free')
@@ -568,8 +568,11 @@ export class AuthService {
           async (tx) => {
             // The view is at least as new as this run's snapshot once advanced.
             await this.#store.users.advance({ snapshot: tx.snapshot })
+            // A name that only looks like another user's ("adrnin", "paypa1") counts as taken,
+            // with the same answer, so the check does not tell which rule matched.
             if (
               this.#userIndex.byUsernameKey.has(usernameKey) ||
+              this.#userIndex.hasSkeleton(skeletonKey) ||
               this.#userIndex.byEmailKey.has(emailKey)
             ) {
               throw authError('USER_EXISTS', 'a user with this username or email already exists')

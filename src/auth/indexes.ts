@@ -1,16 +1,29 @@
 /**
  * Secondary indexes over the live views, maintained by view listeners: users by normalized
- * username and email, the set of active admins; sessions by user and each user's last login.
+ * username and email and by the lookalike skeleton of the username, the set of active admins; sessions by user and each user's last login.
  * @module
  */
 import type { ViewListener } from '../lakehouse/table-view.js'
 import type { SessionEntry, StoredUser } from '../lakehouse/rows.js'
+import { usernameSkeleton } from './identity.js'
 
-/** Users by login key, and the active admins. */
+/** Users by login key and by username skeleton, and the active admins. */
 export class UserIndex implements ViewListener<StoredUser> {
   readonly byUsernameKey = new Map<string, string>()
   readonly byEmailKey = new Map<string, string>()
   readonly activeAdmins = new Set<string>()
+  // Users by the skeleton of their username (UTS #39: "adrnin" and "admin" share one). Names
+  // stored before lookalikes were refused may share a skeleton, hence a set for those.
+  readonly #bySkeleton = new Map<string, string | Set<string>>()
+
+  /**
+   * Whether a user's name has this skeleton (see `usernameSkeleton`).
+   * @param skeleton - a username skeleton
+   * @returns true when one does
+   */
+  hasSkeleton(skeleton: string): boolean {
+    return this.#bySkeleton.has(skeleton)
+  }
 
   /** @inheritdoc */
   onUpsert(entry: StoredUser, previous: StoredUser | undefined): void {
@@ -18,6 +31,11 @@ export class UserIndex implements ViewListener<StoredUser> {
     const id = entry.record.userId
     this.byUsernameKey.set(entry.usernameKey, id)
     this.byEmailKey.set(entry.emailKey, id)
+    const skeleton = usernameSkeleton(entry.record.username)
+    const held = this.#bySkeleton.get(skeleton)
+    if (held === undefined) this.#bySkeleton.set(skeleton, id)
+    else if (typeof held !== 'string') held.add(id)
+    else if (held !== id) this.#bySkeleton.set(skeleton, new Set([held, id]))
     if (entry.record.role === 'admin' && entry.record.isActive && !entry.record.rejectedAt)
       this.activeAdmins.add(id)
   }
@@ -28,6 +46,12 @@ export class UserIndex implements ViewListener<StoredUser> {
     if (this.byUsernameKey.get(entry.usernameKey) === id)
       this.byUsernameKey.delete(entry.usernameKey)
     if (this.byEmailKey.get(entry.emailKey) === id) this.byEmailKey.delete(entry.emailKey)
+    const skeleton = usernameSkeleton(entry.record.username)
+    const held = this.#bySkeleton.get(skeleton)
+    if (held === id) this.#bySkeleton.delete(skeleton)
+    else if (typeof held !== 'string' && held?.delete(id) && held.size === 0) {
+      this.#bySkeleton.delete(skeleton)
+    }
     this.activeAdmins.delete(id)
   }
 }

@@ -125,6 +125,8 @@ describe('AuthService', () => {
     })
 
     it.each([
+      ['a username that only looks like one taken', { username: 'AIice', email: 'o@example.com' }],
+      ['a lookalike with a digit', { username: 'a1ice', email: 'p@example.com' }],
       ['the same username in another case', { username: 'ALICE', email: 'other@example.com' }],
       ['the same email in another case', { username: 'alice2', email: 'ALICE@example.com' }],
     ])('refuses %s with USER_EXISTS', async (_what, dup) => {

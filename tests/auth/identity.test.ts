@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { LakehouseError } from '../../src/common/lakehouse-error.js'
-import { isWholeScriptConfusable } from '../../src/auth/confusables.js'
+import { isWholeScriptConfusable, skeleton } from '../../src/auth/confusables.js'
 import {
   normalizeEmail,
   normalizeUsername,
@@ -199,6 +199,30 @@ describe('usernameSkeleton', () => {
   ])('drops default-ignorable code points: %j and %j share a skeleton', (a, b) => {
     // Such names are refused now, but may be stored from before: they still collide.
     expect(usernameSkeleton(b)).toBe(usernameSkeleton(a))
+  })
+})
+
+describe('usernameSkeleton of printable ASCII (table lookup)', () => {
+  it('equals the general computation (NFKD, skeleton, case fold, skeleton, NFKC)', () => {
+    const general = (u: string): string =>
+      skeleton(skeleton(u.normalize('NFKD')).toUpperCase().toLowerCase()).normalize('NFKC')
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        }),
+        (u) => {
+          expect(usernameSkeleton(u)).toBe(general(u))
+        },
+      ),
+      { numRuns: 2000 },
+    )
+    for (let c = 0x20; c <= 0x7e; c++) {
+      const ch = String.fromCharCode(c)
+      expect(usernameSkeleton(`x${ch}y`)).toBe(general(`x${ch}y`))
+    }
+    // A string leaving ASCII takes the general path as a whole.
+    expect(usernameSkeleton('rnicr\u043Esoft')).toBe(general('rnicr\u043Esoft'))
   })
 })
 
