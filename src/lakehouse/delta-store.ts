@@ -111,6 +111,20 @@ async function guardTimeTravel<T>(what: string, fn: () => Promise<T>): Promise<T
   }
 }
 
+/** The earliest and latest times a `Date` can hold (±8.64e15 ms). */
+const MAX_TIME_MS = 8.64e15
+
+/**
+ * Whether a time-travel timestamp is usable: a string (the engine parses it), or a `Date` or
+ * epoch milliseconds within the range of `Date`.
+ */
+function isTimestampArg(value: unknown): value is Date | string | number {
+  if (typeof value === 'string') return true
+  const ms =
+    value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS
+}
+
 /** Rows written ahead of their commit (see {@link DeltaStore.prepareAppend}). */
 export interface PreparedRows {
   /** Commits them; resolves once durable and visible in the table's live view. */
@@ -331,16 +345,25 @@ export class DeltaStore {
   /**
    * Reads the current rows matching a typed predicate.
    * @param name - table
-   * @param filter - predicate built with `col(...)`
+   * @param filter - predicate built with `col(...)` (required: `lit(true)` matches every row)
    * @param options - projection
    * @returns matching rows
-   * @throws LakehouseError `INVALID_QUERY`, `STORAGE_FAILURE`
+   * @throws LakehouseError `INVALID_QUERY` (also for a missing filter), `STORAGE_FAILURE`
    */
   query(
     name: TableName,
     filter: Expression,
     options: Omit<ScanOptions, 'filter'> = {},
   ): Promise<Record<string, unknown>[]> {
+    this.table(name)
+    // A missing filter would read the whole table: refuse it (scan() reads everything).
+    const given: unknown = filter
+    if (typeof given !== 'object' || given === null) {
+      throw new LakehouseError(
+        'INVALID_QUERY',
+        `lakehouse: querying ${name}: a filter expression is required (got ${given === null ? 'null' : typeof given}); use scan() to read every row`,
+      )
+    }
     return this.scan(name, { ...options, filter })
   }
 
@@ -359,6 +382,15 @@ export class DeltaStore {
     options: ScanOptions = {},
   ): Promise<Record<string, unknown>[]> {
     const table = this.table(name)
+    // Without a version the engine would open the latest one.
+    if (!Number.isSafeInteger(version) || version < 0) {
+      return Promise.reject(
+        new LakehouseError(
+          'VERSION_NOT_FOUND',
+          `lakehouse: reading ${name} at version ${String(version)}: not a non-negative integer`,
+        ),
+      )
+    }
     return guardTimeTravel(`reading ${name} at version ${version}`, async () =>
       (await DeltaTable.open(table.store, { version, clock: this.clock })).toRows(options),
     )
@@ -379,6 +411,15 @@ export class DeltaStore {
     options: ScanOptions = {},
   ): Promise<Record<string, unknown>[]> {
     const table = this.table(name)
+    if (!isTimestampArg(timestamp)) {
+      return Promise.reject(
+        new LakehouseError(
+          'INVALID_TIMESTAMP',
+          `lakehouse: reading ${name} as of ${String(timestamp)}: not a valid time ` +
+            '(use a Date, epoch milliseconds or ISO-8601 with a zone, within the range of Date)',
+        ),
+      )
+    }
     return guardTimeTravel(`reading ${name} as of ${String(timestamp)}`, async () =>
       (await DeltaTable.open(table.store, { timestamp, clock: this.clock })).toRows(options),
     )
@@ -417,8 +458,9 @@ export class DeltaStore {
    */
   async compact(name?: TableName): Promise<Partial<Record<TableName, OptimizeResult>>> {
     const out: Partial<Record<TableName, OptimizeResult>> = {}
-    for (const n of name ? [name] : TABLE_NAMES) {
-      out[n] = await guard(`compacting ${n}`, () => this.table(n).optimize())
+    for (const n of name === undefined ? TABLE_NAMES : [name]) {
+      const table = this.table(n)
+      out[n] = await guard(`compacting ${n}`, () => table.optimize())
       await this.afterWrite(n)
     }
     return out
@@ -436,13 +478,25 @@ export class DeltaStore {
     columns?: readonly string[],
   ): Promise<Partial<Record<TableName, OptimizeResult>>> {
     const out: Partial<Record<TableName, OptimizeResult>> = {}
-    const targets: readonly TableName[] = name ? [name] : Z_ORDER_TABLES
+    const targets: readonly TableName[] = name === undefined ? Z_ORDER_TABLES : [name]
+    const given: unknown = columns
+    if (
+      given !== undefined &&
+      (!Array.isArray(given) || given.some((c) => typeof c !== 'string'))
+    ) {
+      throw new LakehouseError(
+        'INVALID_QUERY',
+        'lakehouse: z-order columns must be an array of column names',
+      )
+    }
     for (const n of targets) {
+      // The name is checked before its definition is read.
+      const table = this.table(n)
       const def = TABLES[n]
       const cols =
         columns ?? this.config.zOrderColumns.filter((c) => zOrderableColumns(def).includes(c))
       if (cols.length === 0) continue
-      out[n] = await guard(`z-ordering ${n}`, () => this.table(n).optimize({ zOrder: cols }))
+      out[n] = await guard(`z-ordering ${n}`, () => table.optimize({ zOrder: cols }))
       await this.afterWrite(n)
     }
     return out
@@ -462,7 +516,7 @@ export class DeltaStore {
     retentionHours?: number,
   ): Promise<Partial<Record<TableName, VacuumResult>>> {
     const out: Partial<Record<TableName, VacuumResult>> = {}
-    for (const n of name ? [name] : TABLE_NAMES) {
+    for (const n of name === undefined ? TABLE_NAMES : [name]) {
       const table = this.table(n)
       try {
         out[n] = await table.vacuum({

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { inspect } from 'node:util'
 import { parquetReadObjects } from 'hyparquet'
 import { describe, expect, it, vi } from 'vitest'
-import { col } from '../../src/delta/expr/expression.js'
+import { col, type Expression } from '../../src/delta/expr/expression.js'
 import { DeltaTable } from '../../src/delta/table/delta-table.js'
 import { DeltaStore, toLakehouseError } from '../../src/lakehouse/delta-store.js'
 import { DEV_SECRET_FILE } from '../../src/lakehouse/jwt-secret.js'
@@ -346,6 +346,42 @@ describe('DeltaStore', () => {
     ['an unknown column', (s) => s.query('users', col('nope').eq(1)), 'INVALID_QUERY'],
     ['a row of the wrong shape', (s) => s.append('users', [{ user_id: 1 }]), 'INVALID_QUERY'],
     ['an unknown table', (s) => s.scan('nope' as TableName), 'UNKNOWN_TABLE'],
+    // Arguments checked before anything is read (they gave raw TypeErrors or RangeErrors, or
+    // silently read the whole or latest table).
+    ['an unknown table to z-order', (s) => s.zOrder('nope' as TableName), 'UNKNOWN_TABLE'],
+    ['an empty table name to compact', (s) => s.compact('' as TableName), 'UNKNOWN_TABLE'],
+    ['an empty table name to vacuum', (s) => s.vacuum('' as TableName), 'UNKNOWN_TABLE'],
+    [
+      'z-order columns given as a string',
+      (s) => s.zOrder('audit_log', 'user_id' as unknown as string[]),
+      'INVALID_QUERY',
+    ],
+    ['a null filter', (s) => s.query('users', null as unknown as Expression), 'INVALID_QUERY'],
+    [
+      'a missing filter',
+      (s) => s.query('users', undefined as unknown as Expression),
+      'INVALID_QUERY',
+    ],
+    [
+      'a missing version',
+      (s) => s.readVersion('users', undefined as unknown as number),
+      'VERSION_NOT_FOUND',
+    ],
+    ['a huge version', (s) => s.readVersion('users', 1e20), 'VERSION_NOT_FOUND'],
+    ['a fractional version', (s) => s.readVersion('users', 1.5), 'VERSION_NOT_FOUND'],
+    ['a timestamp beyond Date', (s) => s.readTimestamp('users', 1e20), 'INVALID_TIMESTAMP'],
+    [
+      'a timestamp just past Date',
+      (s) => s.readTimestamp('users', 8.64e15 + 1),
+      'INVALID_TIMESTAMP',
+    ],
+    ['a timestamp before Date', (s) => s.readTimestamp('users', -8.64e15 - 1), 'INVALID_TIMESTAMP'],
+    ['an invalid Date', (s) => s.readTimestamp('users', new Date(Number.NaN)), 'INVALID_TIMESTAMP'],
+    [
+      'a missing timestamp',
+      (s) => s.readTimestamp('users', undefined as unknown as number),
+      'INVALID_TIMESTAMP',
+    ],
   ])('translates %s into a LakehouseError', async (_what, call, code) => {
     const dir = await makeTempDir('store-')
     const store = await open(dir)
