@@ -436,7 +436,8 @@ export class LakehouseClient {
       userId,
       actionType,
       ...details,
-      metadata: { username, ...details.metadata },
+      // The username given is the one recorded, whatever the metadata holds.
+      metadata: { ...details.metadata, username },
     })
   }
 

@@ -271,7 +271,8 @@ describe('LakehouseClient', () => {
       sessionId: 's-1',
       rowCount: 10,
       cost: 0.5,
-      metadata: { format: 'csv' },
+      // The username argument is what is recorded, not a username in the metadata.
+      metadata: { format: 'csv', username: 'mallory' },
     })
     const [row] = await client.store.query('user_actions', col('action_id').eq(id))
     expect(row).toMatchObject({ user_id: 'u-1', action_type: 'export', session_id: 's-1' })

@@ -14,7 +14,9 @@
  */
 import type { Clock } from '../common/clock.js'
 import type { IdGenerator } from '../common/ids.js'
+import { LakehouseError } from '../common/lakehouse-error.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
+import type { LakehouseErrorCode } from '../lakehouse/error-codes.js'
 
 /** Outcome of an audited action. */
 export type AuditOutcome = 'success' | 'failure' | 'denied'
@@ -131,9 +133,37 @@ function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10)
 }
 
-function big(v: number | bigint | null | undefined): bigint | null {
+function invalid(field: string, why: string): LakehouseError<LakehouseErrorCode> {
+  return new LakehouseError('INVALID_QUERY', `audit: ${field} ${why}`, { context: { field } })
+}
+
+/** A count: a non-negative integer (number or bigint) within a Delta long, or absent. */
+function count(v: unknown, field: string): bigint | null {
   if (v === undefined || v === null) return null
-  return typeof v === 'bigint' ? v : BigInt(Math.trunc(v))
+  if (typeof v === 'bigint' && v >= 0n && v < 2n ** 63n) return v
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
+  throw invalid(field, 'must be a non-negative integer')
+}
+
+/** A duration in milliseconds: a finite, non-negative number, or absent. */
+function duration(v: unknown, field: string): number | null {
+  if (v === undefined || v === null) return null
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v
+  throw invalid(field, 'must be a finite, non-negative number')
+}
+
+/** Event details or action metadata as JSON text: a plain object, or absent. */
+function jsonObject(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null
+  let json: unknown
+  try {
+    json = JSON.stringify(v)
+  } catch {
+    // A BigInt, a cycle, a toJSON that throws.
+    throw invalid(field, 'must be JSON (objects, arrays, strings, numbers, booleans, null)')
+  }
+  if (typeof json !== 'string' || !json.startsWith('{')) throw invalid(field, 'must be an object')
+  return json
 }
 
 /** Writes audit events and user actions through the store. */
@@ -170,7 +200,7 @@ export class AuditLog {
       action: event.action,
       resource: storableText(event.resource),
       outcome: event.outcome,
-      details_json: event.details ? JSON.stringify(event.details) : null,
+      details_json: jsonObject(event.details, 'details'),
       ip_address: context?.ipAddress ?? null,
       user_agent: context?.userAgent ?? null,
       date_partition: day(now),
@@ -204,11 +234,11 @@ export class AuditLog {
         session_id: action.sessionId ?? null,
         action_type: action.actionType,
         resource: storableText(action.resource),
-        row_count: big(action.rowCount),
-        bytes_scanned: big(action.bytesScanned),
-        compute_time_ms: action.computeTimeMs ?? null,
+        row_count: count(action.rowCount, 'rowCount'),
+        bytes_scanned: count(action.bytesScanned, 'bytesScanned'),
+        compute_time_ms: duration(action.computeTimeMs, 'computeTimeMs'),
         cost: action.cost === undefined || action.cost === null ? null : String(action.cost),
-        metadata_json: action.metadata ? JSON.stringify(action.metadata) : null,
+        metadata_json: jsonObject(action.metadata, 'metadata'),
         date_partition: day(now),
       },
     ])

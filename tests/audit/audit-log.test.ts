@@ -41,6 +41,12 @@ async function setup(): Promise<{ store: DeltaStore; audit: AuditLog; clock: Fak
   return { store, audit: new AuditLog(store, clock, sequentialIds()), clock }
 }
 
+function cyclic(): Record<string, unknown> {
+  const o: Record<string, unknown> = {}
+  o.self = o
+  return o
+}
+
 describe('AuditLog', () => {
   it('builds a row with actor, target, action, outcome, UTC time, day partition and IP', async () => {
     const { audit, clock } = await setup()
@@ -178,6 +184,36 @@ describe('AuditLog', () => {
     await expectError(
       () => audit.logAction({ userId: 'u-1', actionType: 'query', cost: 'a lot' }),
       'INVALID_QUERY',
+    )
+    await store.close()
+  })
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a NaN row count', { rowCount: NaN }],
+    ['an infinite row count', { rowCount: Infinity }],
+    ['a fractional row count', { rowCount: 1.5 }],
+    ['a negative byte count', { bytesScanned: -100 }],
+    ['a byte count beyond a long', { bytesScanned: 2n ** 63n }],
+    ['a NaN compute time', { computeTimeMs: NaN }],
+    ['a negative compute time', { computeTimeMs: -1 }],
+    ['metadata holding a BigInt', { metadata: { n: 1n } }],
+    ['metadata with a cycle', { metadata: cyclic() }],
+    ['metadata that is not an object once serialized', { metadata: new Date(0) }],
+  ])('refuses %s with INVALID_QUERY and writes nothing', async (_what, fields) => {
+    const { store, audit } = await setup()
+    const before = await store.version('user_actions')
+    await expectError(
+      () => audit.logAction({ userId: 'u-1', actionType: 'query', ...fields }),
+      'INVALID_QUERY',
+    )
+    expect(await store.version('user_actions')).toBe(before)
+    await store.close()
+  })
+
+  it('refuses event details that are not JSON with INVALID_QUERY', async () => {
+    const { store, audit } = await setup()
+    expect(() => audit.rowOf({ action: 'X', outcome: 'success', details: { n: 1n } })).toThrow(
+      /details must be JSON/,
     )
     await store.close()
   })
