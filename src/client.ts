@@ -164,7 +164,9 @@ export class LakehouseClient {
   }
 
   /**
-   * Opens (creating if needed) the lakehouse at a path or from a configuration.
+   * Opens (creating if needed) the lakehouse at a path or from a configuration. With a path,
+   * the secret is `options.jwtSecret`, else `POLARWAY_JWT_SECRET` from the environment, else (in
+   * development) the generated one; `NODE_ENV` sets the environment.
    * @param pathOrConfig - base path, or a built {@link LakehouseConfig}
    * @param options - secret, hasher, clock, logger
    * @returns the client
@@ -177,7 +179,10 @@ export class LakehouseClient {
     let config: LakehouseConfig
     if (typeof pathOrConfig === 'string') {
       const b = LakehouseConfig.builder().basePath(pathOrConfig).environment(process.env.NODE_ENV)
-      if (options.jwtSecret !== undefined) b.jwtSecret(options.jwtSecret)
+      // The secret given, else the one in the environment (as LakehouseConfig.fromEnv reads it).
+      const envSecret = process.env.POLARWAY_JWT_SECRET
+      const secret = options.jwtSecret ?? (envSecret === '' ? undefined : envSecret)
+      if (secret !== undefined) b.jwtSecret(secret)
       config = b.build()
     } else {
       config = pathOrConfig

@@ -55,6 +55,22 @@ describe('LakehouseClient', () => {
     await configured.close()
   })
 
+  it('opens a path with the secret of POLARWAY_JWT_SECRET when none is given, also in production', async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    vi.stubEnv('POLARWAY_JWT_SECRET', TEST_SECRET)
+    const dir = await makeTempDir('client-')
+    const client = await LakehouseClient.open(dir, {
+      hasher: new CountingHasher(),
+      logger: recordingLogger(),
+      autoRefresh: false,
+    })
+    expect(Buffer.from(client.store.jwtSecret).toString()).toBe(TEST_SECRET)
+    expect(client.store.config.environment).toBe('production')
+    await client.close()
+    // No secret file was generated.
+    await expect(fs.access(path.join(dir, DEV_SECRET_FILE))).rejects.toThrow()
+  })
+
   it('generates a development secret when none is given and says so', async () => {
     const dir = await makeTempDir('client-')
     const logger = recordingLogger()
