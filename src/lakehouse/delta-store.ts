@@ -150,6 +150,7 @@ export class DeltaStore {
   readonly #jwtSecret: Uint8Array
   #timer: NodeJS.Timeout | undefined
   #closed = false
+  #closing: Promise<void> | undefined
 
   private constructor(
     config: LakehouseConfig,
@@ -219,6 +220,15 @@ export class DeltaStore {
     this.#timer.unref()
   }
 
+  /**
+   * True once {@link DeltaStore.close} has been called (also while it still waits for queued
+   * rows): from then on every method throws `STORE_CLOSED` and the live views are no longer
+   * refreshed, so they must not be trusted for decisions such as token verification.
+   */
+  get closed(): boolean {
+    return this.#closed
+  }
+
   #check(): void {
     if (this.#closed) throw new LakehouseError('STORE_CLOSED', 'lakehouse: the store is closed')
   }
@@ -243,8 +253,10 @@ export class DeltaStore {
   /**
    * Brings the live views up to date with every process's commits.
    * @returns when both views are current
+   * @throws LakehouseError `STORE_CLOSED`; the engine's read errors (the views stay as they were)
    */
   async refresh(): Promise<void> {
+    this.#check()
     await Promise.all([this.users.advance(), this.sessions.advance()])
   }
 
@@ -543,14 +555,23 @@ export class DeltaStore {
   }
 
   /**
-   * Stops the background refresh and waits for queued event rows to be committed.
+   * Stops the background refresh and waits for queued event rows to be committed. Every call
+   * returns the same promise: a second close() resolves only when the first one's rows are
+   * durable.
    * @returns when everything queued is durable
+   * @throws LakehouseError `STORAGE_FAILURE` when queued rows could not be committed
    */
-  async close(): Promise<void> {
-    if (this.#closed) return
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
     if (this.#timer) clearInterval(this.#timer)
-    await Promise.all(TABLE_NAMES.map((n) => this.#tables[n].close()))
+    await guard('closing the store', () =>
+      Promise.all(TABLE_NAMES.map((n) => this.#tables[n].close())),
+    )
   }
 }
 

@@ -409,8 +409,40 @@ describe('DeltaStore', () => {
     await store.close() // idempotent
     await expectError(() => store.append('audit_log', [auditRow(2, clock)]), 'STORE_CLOSED')
     await expectError(() => store.scan('users'), 'STORE_CLOSED')
+    await expectError(() => store.refresh(), 'STORE_CLOSED')
+    await expectError(() => store.zOrder(), 'STORE_CLOSED')
     const table = await DeltaTable.open(path.join(dir, 'audit_log'))
     expect(await table.toRows()).toHaveLength(1)
+  })
+
+  it('says it is closed as soon as close() is called', async () => {
+    const dir = await makeTempDir('store-')
+    const clock = fakeClock()
+    const store = await open(dir, clock)
+    expect(store.closed).toBe(false)
+    const pending = store.append('audit_log', [auditRow(1, clock)])
+    const closing = store.close()
+    expect(store.closed).toBe(true)
+    await closing
+    await pending
+    expect(store.closed).toBe(true)
+  })
+
+  it('resolves every concurrent close() only once the queued rows are durable', async () => {
+    const dir = await makeTempDir('store-')
+    const clock = fakeClock()
+    const store = await open(dir, clock)
+    const rows = Array.from({ length: 5000 }, (_, i) => auditRow(i, clock))
+    const pending = store.append('audit_log', rows)
+    const first = store.close()
+    const second = store.close()
+    expect(second).toBe(first)
+    await second
+    // The first close's rows are committed by the time the second close resolves.
+    const table = await DeltaTable.open(path.join(dir, 'audit_log'))
+    expect(table.version).toBe(1)
+    expect(await table.toRows()).toHaveLength(rows.length)
+    await pending
   })
 
   it('reopens an existing lakehouse with its rows in the views', async () => {
