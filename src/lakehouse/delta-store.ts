@@ -15,7 +15,6 @@
  * ```
  * @module
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { systemClock, type Clock } from '../common/clock.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
@@ -33,7 +32,7 @@ import {
 } from '../delta/index.js'
 import type { LakehouseErrorCode } from './error-codes.js'
 import { resolveJwtSecret } from './jwt-secret.js'
-import type { LakehouseConfig } from './lakehouse-config.js'
+import { ensureBaseDirectory, type LakehouseConfig } from './lakehouse-config.js'
 import { SESSION_CODEC, USER_CODEC, type SessionEntry, type StoredUser } from './rows.js'
 import { TableView, type AdvanceHint } from './table-view.js'
 import {
@@ -175,14 +174,15 @@ export class DeltaStore {
    * @param config - validated configuration
    * @param options - clock, logger, background refresh
    * @returns the open store
-   * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`, `UNSUPPORTED_TABLE` (an existing
-   *   table that does not match its definition), `STORAGE_FAILURE`
+   * @throws LakehouseError `CONFIG_INVALID` (also when the base path, or one of its parents, is
+   *   a file), `WEAK_SECRET`, `UNSUPPORTED_TABLE` (an existing table that does not match its
+   *   definition), `STORAGE_FAILURE`
    */
   static async open(config: LakehouseConfig, options: DeltaStoreOptions = {}): Promise<DeltaStore> {
     const clock = options.clock ?? systemClock
     const logger = options.logger ?? consoleLogger
     for (const w of config.warnings) logger.warn(w)
-    await fs.mkdir(config.basePath, { recursive: true })
+    await ensureBaseDirectory(config.basePath)
     const secret = await resolveJwtSecret(config, logger)
     const tables = {} as Record<TableName, DeltaTable>
     await Promise.all(

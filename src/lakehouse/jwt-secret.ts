@@ -16,7 +16,7 @@ import { constants, promises as fs, type Stats } from 'node:fs'
 import path from 'node:path'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { Logger } from '../common/logger.js'
-import type { LakehouseConfig } from './lakehouse-config.js'
+import { ensureBaseDirectory, type LakehouseConfig } from './lakehouse-config.js'
 
 /** File name of the generated development secret, under the base path. */
 export const DEV_SECRET_FILE = '.jwt-secret'
@@ -35,9 +35,10 @@ const MIN_DISTINCT_CHARS = 16
  * @param config - the configuration
  * @param logger - where to say that a secret was generated
  * @returns the secret bytes (a copy)
- * @throws LakehouseError `CONFIG_INVALID` when the secret file cannot be created or read, is
- *   a symbolic link or not a regular file, is readable or writable by group or others, or does
- *   not hold a generated secret; `WEAK_SECRET` in production without a secret
+ * @throws LakehouseError `CONFIG_INVALID` when the base path is not a directory, or the secret
+ *   file cannot be created or read, is a symbolic link or not a regular file, is readable or
+ *   writable by group or others, or does not hold a generated secret; `WEAK_SECRET` in
+ *   production without a secret; `STORAGE_FAILURE` when the base directory cannot be created
  */
 export async function resolveJwtSecret(
   config: LakehouseConfig,
@@ -52,7 +53,7 @@ export async function resolveJwtSecret(
     )
   }
   const file = path.join(config.basePath, DEV_SECRET_FILE)
-  await fs.mkdir(config.basePath, { recursive: true })
+  await ensureBaseDirectory(config.basePath)
   const existing = await readSecretFile(file)
   if (existing !== undefined) return existing
   await createSecretFile(file, logger)

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { inspect, type InspectOptions } from 'node:util'
 import { LakehouseError } from '../common/lakehouse-error.js'
@@ -121,6 +122,34 @@ function checkNumber(field: string, v: number, min: number, max: number, integer
     fail(
       field,
       `must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${String(v)})`,
+    )
+  }
+}
+
+/**
+ * Creates the base directory (with its parents) unless it exists; used when a lakehouse opens.
+ * @param basePath - the configured base path
+ * @returns when it is a directory
+ * @throws LakehouseError `CONFIG_INVALID` when the path, or one of its parents, exists and is not
+ *   a directory (a regular file, a dangling link); `STORAGE_FAILURE` when it cannot be created
+ *   (permissions, a read-only or full file system)
+ */
+export async function ensureBaseDirectory(basePath: string): Promise<void> {
+  try {
+    await fs.mkdir(basePath, { recursive: true })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new LakehouseError(
+        'CONFIG_INVALID',
+        `lakehouse config: basePath ${basePath} is not a directory (it or one of its parents is a file)`,
+        { cause: error, context: { field: 'basePath' } },
+      )
+    }
+    throw new LakehouseError(
+      'STORAGE_FAILURE',
+      `lakehouse: cannot create the base directory ${basePath}`,
+      { cause: error },
     )
   }
 }

@@ -299,6 +299,18 @@ describe('DeltaStore', () => {
     await store.close()
   })
 
+  it.each([
+    ['a regular file', (file: string) => file],
+    ['under a regular file', (file: string) => path.join(file, 'lakehouse')],
+  ])('refuses a base path that is %s with CONFIG_INVALID', async (_, basePath) => {
+    const file = path.join(await makeTempDir('store-'), 'file')
+    await fs.writeFile(file, 'x')
+    const error = await expectError(() => open(basePath(file)), 'CONFIG_INVALID')
+    expect(error.context.field).toBe('basePath')
+    expect(error.message).toMatch(/is not a directory/)
+    expect(await fs.readFile(file, 'utf8')).toBe('x')
+  })
+
   it('hands out copies of its secret and shows it to neither util.inspect nor JSON', async () => {
     const dir = await makeTempDir('store-')
     const secret = new Uint8Array(32).fill(171)

@@ -73,6 +73,18 @@ describe('resolveJwtSecret', () => {
     )
     expect(error.message).not.toContain('short')
   })
+  it('refuses a base path that is a file with CONFIG_INVALID', async () => {
+    const file = path.join(await makeTempDir('secret-'), 'file')
+    await fs.writeFile(file, 'x')
+    for (const dir of [file, path.join(file, 'sub')]) {
+      const error = await expectError(
+        () => resolveJwtSecret(devConfig(dir), recordingLogger()),
+        'CONFIG_INVALID',
+      )
+      expect(error.message).toMatch(/is not a directory/)
+    }
+  })
+
   describe('an existing secret file', () => {
     const GOOD = randomBytes(32).toString('base64url')
 
