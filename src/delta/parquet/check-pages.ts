@@ -8,10 +8,13 @@
  * chunks about to be read is parsed and checked first: known page type, the fields its type
  * requires, sizes inside the column chunk, level lengths inside the page, and counts within
  * {@link MAX_VALUES}. Parsing headers costs little next to decoding the pages they describe.
+ * Before a read, the run headers inside the data pages are checked too (`run-checks.ts`).
  * @module
  */
 import type { FileMetaData, PageHeader, SchemaTree } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
+import { RunChecks } from './run-checks.js'
+import type { LeafLayout } from './run-checks.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 
 /**
@@ -98,15 +101,35 @@ export function checkPageHeader(header: PageHeader, room: number): number {
   }
 }
 
-/** The paths (joined with NUL) of the leaves under the given top-level columns. */
-function leafPaths(tree: SchemaTree, columns: ReadonlySet<string>): Set<string> {
-  const out = new Set<string>()
-  const walk = (node: SchemaTree, path: string[]): void => {
-    if (node.children.length === 0) out.add(path.join('\u0000'))
-    for (const child of node.children) walk(child, [...path, child.element.name])
+/** A leaf column as hyparquet decodes it. */
+interface Leaf extends LeafLayout {
+  /** A top-level primitive that is not repeated: hyparquet reads its pages up to the rows. */
+  readonly flat: boolean
+}
+
+/** The leaves under the given top-level columns, keyed by their paths joined with NUL. */
+function leavesOf(tree: SchemaTree, columns: ReadonlySet<string>): Map<string, Leaf> {
+  const out = new Map<string, Leaf>()
+  // Levels count as hyparquet counts them: every element below the root that is not REQUIRED
+  // (an absent repetition too) adds a definition level, every REPEATED one a repetition level.
+  const walk = (node: SchemaTree, path: string[], definition: number, repetition: number): void => {
+    const kind = node.element.repetition_type
+    const maxDefinition = definition + (kind === 'REQUIRED' ? 0 : 1)
+    const maxRepetition = repetition + (kind === 'REPEATED' ? 1 : 0)
+    if (node.children.length === 0) {
+      out.set(path.join('\u0000'), {
+        maxDefinition,
+        maxRepetition,
+        type: node.element.type,
+        flat: path.length === 1 && kind !== 'REPEATED',
+      })
+    }
+    for (const child of node.children) {
+      walk(child, [...path, child.element.name], maxDefinition, maxRepetition)
+    }
   }
   for (const child of tree.children) {
-    if (columns.has(child.element.name)) walk(child, [child.element.name])
+    if (columns.has(child.element.name)) walk(child, [child.element.name], 0, 0)
   }
   return out
 }
@@ -116,11 +139,20 @@ function leafPaths(tree: SchemaTree, columns: ReadonlySet<string>): Set<string> 
  * `columns`: every row group must hold exactly one chunk per leaf of the schema (hyparquet
  * gives up on a chunk whose path it cannot place while it goes on reading the others, whose
  * later failures then surface as unhandled rejections that end the process).
+ *
+ * With `decoded`, the chunks are about to be decoded by hyparquet, and every page it will read
+ * is checked as it will read it: the RLE / bit-packed runs of its data pages too
+ * ({@link RunChecks}: those stored compressed by the decompressors it returns, to be passed to
+ * hyparquet), a top-level primitive column must hold one value per row (hyparquet reads its
+ * pages up to the row group's rows), and the pages of any other column must fill their chunk
+ * (hyparquet reads them up to its end).
  * @param data - the whole file
  * @param metadata - its parsed footer
  * @param tree - its schema
  * @param columns - top-level columns about to be read
  * @param fileName - for messages
+ * @param decoded - whether hyparquet is about to decode the chunks (else they are only copied)
+ * @returns the run checks of the pages hyparquet will decompress (none without `decoded`)
  * @throws DeltaError `PARQUET_ERROR` naming the file and column
  * @internal
  */
@@ -130,8 +162,10 @@ export function checkColumnChunks(
   tree: SchemaTree,
   columns: ReadonlySet<string>,
   fileName: string | undefined,
-): void {
-  const leaves = leafPaths(tree, columns)
+  decoded = false,
+): RunChecks {
+  const leaves = leavesOf(tree, columns)
+  const runs = new RunChecks(fileName)
   let rows = 0
   for (const group of metadata.row_groups) {
     const groupRows = Number(group.num_rows)
@@ -150,7 +184,8 @@ export function checkColumnChunks(
       if (meta === undefined || path === undefined || !columns.has(path[0] ?? '')) continue
       const key = path.join('\u0000')
       const column = path.join('.')
-      if (!leaves.has(key) || found.has(key)) {
+      const leaf = leaves.get(key)
+      if (leaf === undefined || found.has(key)) {
         throw parquetError('PARQUET_ERROR', 'a column chunk does not match the schema', {
           fileName,
           column,
@@ -158,7 +193,9 @@ export function checkColumnChunks(
       }
       found.add(key)
       try {
-        checkChunk(data, meta)
+        // hyparquet skips row groups without rows.
+        const read = decoded && groupRows > 0 ? { leaf, rows: groupRows, runs, column } : undefined
+        checkChunk(data, meta, read)
       } catch (cause) {
         throw parquetError('PARQUET_ERROR', `damaged column chunk: ${errorMessage(cause)}`, {
           fileName,
@@ -180,6 +217,7 @@ export function checkColumnChunks(
       { fileName },
     )
   }
+  return runs
 }
 
 /**
@@ -199,9 +237,26 @@ export function chunkRange(meta: ChunkMeta): { start: number; end: number } {
 
 type ChunkMeta = NonNullable<FileMetaData['row_groups'][number]['columns'][number]['meta_data']>
 
-function checkChunk(data: Uint8Array, meta: ChunkMeta): void {
+/** How hyparquet will decode a column chunk. */
+interface ChunkRead {
+  readonly leaf: Leaf
+  /** The rows of its row group. */
+  readonly rows: number
+  readonly runs: RunChecks
+  readonly column: string
+}
+
+/**
+ * Checks the pages of one column chunk: their headers, and with `decoded` the pages hyparquet
+ * will decode as it will read them.
+ */
+function checkChunk(data: Uint8Array, meta: ChunkMeta, decoded: ChunkRead | undefined): void {
   const expected = Number(meta.num_values)
   if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
+  if (decoded?.leaf.flat === true && expected !== decoded.rows) {
+    throw new Error(`${expected} values in a row group of ${decoded.rows} rows`)
+  }
+  const toEnd = decoded?.leaf.flat === false
   const { start, end } = chunkRange(meta)
   if (!(Number.isSafeInteger(start) && start >= 0 && end <= data.byteLength && start <= end)) {
     throw new Error(`column chunk [${start}, ${end}) outside the file`)
@@ -211,12 +266,17 @@ function checkChunk(data: Uint8Array, meta: ChunkMeta): void {
     offset: start,
   }
   let values = 0
-  while (values < expected) {
+  // hyparquet stops reading a chunk when one byte is left.
+  while (values < expected || (toEnd && reader.offset < end - 1)) {
     if (reader.offset >= end)
       throw new Error(`column chunk ends after ${values} of ${expected} values`)
     const header = parquetHeader(reader)
     if (reader.offset > end) throw new Error('page header extends past its column chunk')
     values += checkPageHeader(header, end - reader.offset)
+    if (decoded !== undefined) {
+      const page = data.subarray(reader.offset, reader.offset + header.compressed_page_size)
+      decoded.runs.add(page, header, decoded.leaf, meta.codec, decoded.column)
+    }
     reader.offset += header.compressed_page_size
   }
   if (values !== expected) throw new Error(`pages hold ${values} values, the chunk ${expected}`)

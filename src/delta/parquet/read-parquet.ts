@@ -42,7 +42,8 @@ import type {
 import { decimalParams, findField } from '../schema/data-type.js'
 import type { DataType, MapType, StructType } from '../schema/data-type.js'
 import { splitMicros, timestampOf } from '../schema/timestamps.js'
-import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
+import { DeltaError } from '../errors.js'
+import { READABLE_CODECS } from './decompressors.js'
 import { checkColumnChunks } from './check-pages.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
@@ -248,7 +249,7 @@ export async function readParquetRows(
   const numRows = Number(metadata.num_rows)
   const fileColumns = plans.flatMap((p) => (p.fileName === undefined ? [] : [p.fileName]))
   checkCodecs(metadata, new Set(fileColumns), fileName)
-  checkColumnChunks(data, metadata, tree, new Set(fileColumns), fileName)
+  const runs = checkColumnChunks(data, metadata, tree, new Set(fileColumns), fileName, true)
 
   const values = new Map<string, unknown[]>()
   if (fileColumns.length > 0 && numRows > 0) {
@@ -264,13 +265,14 @@ export async function readParquetRows(
         columns: fileColumns,
         utf8: false,
         parsers: PARSERS,
-        compressors: DECOMPRESSORS,
+        compressors: runs.decompressors(),
         // Only collect here: hyparquet swallows exceptions thrown by onChunk.
         onChunk: (chunk) => {
           chunks.push(chunk)
         },
       })
     } catch (cause) {
+      if (cause instanceof DeltaError) throw cause // a damaged page found by the run checks
       throw parquetError('PARQUET_ERROR', `cannot decode: ${errorMessage(cause)}`, {
         fileName,
         cause,
