@@ -192,10 +192,15 @@ export class DeltaStore {
         )
       }),
     )
-    const users = new TableView(await DeltaTable.open(tables.users.store, { clock }), USER_CODEC)
+    const users = new TableView(
+      await DeltaTable.open(tables.users.store, { clock }),
+      USER_CODEC,
+      clock,
+    )
     const sessions = new TableView(
       await DeltaTable.open(tables.sessions.store, { clock }),
       SESSION_CODEC,
+      clock,
     )
     const store = new DeltaStore(config, secret, tables, users, sessions, clock, logger)
     await guard('building live views', () => Promise.all([users.advance(), sessions.advance()]))
@@ -258,6 +263,37 @@ export class DeltaStore {
   async refresh(): Promise<void> {
     this.#check()
     await Promise.all([this.users.advance(), this.sessions.advance()])
+  }
+
+  /**
+   * How stale a live view may be: the milliseconds since it was last known to reflect the
+   * table's latest version, i.e. since the start of its last successful refresh (the background
+   * refresh every `refreshMs`, {@link DeltaStore.refresh}, or any other advance of the view that
+   * reads the log; see {@link TableView.refreshedAt}). Commits this process makes are in the view
+   * at once but do not lower the age, since other processes' commits may still be missing.
+   *
+   * 0 right after a successful refresh (on the store's clock). With auto-refresh on and a
+   * readable log it stays below about `refreshMs` plus the duration of a refresh; while
+   * refreshes fail (unreadable or corrupt log, storage errors) it grows without bound, so a
+   * caller can fail closed above a threshold of its choice. With auto-refresh off it is the time
+   * since open or the last explicit refresh. `Infinity` if the view was never refreshed (not the
+   * case after open). The store itself refuses nothing because of it.
+   * @param name - `users` or `sessions`
+   * @returns milliseconds, at least 0
+   * @throws LakehouseError `STORE_CLOSED` (a closed store's views are no longer refreshed; see
+   *   {@link DeltaStore.closed}), `UNKNOWN_TABLE` for any other name
+   */
+  viewAge(name: 'users' | 'sessions'): number {
+    this.#check()
+    const view = name === 'users' ? this.users : name === 'sessions' ? this.sessions : undefined
+    if (view === undefined) {
+      throw new LakehouseError(
+        'UNKNOWN_TABLE',
+        `lakehouse: no live view of ${JSON.stringify(String(name))} (only users and sessions)`,
+      )
+    }
+    const at = view.refreshedAt
+    return at === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.clock.now() - at)
   }
 
   /**

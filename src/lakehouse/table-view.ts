@@ -8,6 +8,7 @@
  * verification) read views and never scan tables.
  * @module
  */
+import { systemClock, type Clock } from '../common/clock.js'
 import { forEachBounded } from '../delta/concurrency.js'
 import type { AddAction, DeltaTable, Snapshot } from '../delta/index.js'
 
@@ -80,21 +81,36 @@ export class TableView<E> {
   readonly #byKey = new Map<string, E>()
   readonly #pathOfKey = new Map<string, string>()
   readonly #keysOfFile = new Map<string, string[]>()
+  readonly #clock: Clock
   #version = -1
+  #refreshedAt: number | undefined
   #chain: Promise<unknown> = Promise.resolve()
 
   /**
    * @param table - a handle used only by this view (it is refreshed by the view)
    * @param codec - projection and row decoding
+   * @param clock - time source of {@link TableView.refreshedAt}
    */
-  constructor(table: DeltaTable, codec: ViewCodec<E>) {
+  constructor(table: DeltaTable, codec: ViewCodec<E>, clock: Clock = systemClock) {
     this.#table = table
     this.#codec = codec
+    this.#clock = clock
   }
 
   /** Version of the table the view reflects. */
   get version(): number {
     return this.#version
+  }
+
+  /**
+   * When (clock milliseconds) the view was last known to reflect the table's latest version:
+   * the start of the last advance that read the log and succeeded (the view then holds every
+   * commit made before that moment). Advances to a snapshot given as a hint (this process's own
+   * commits) do not count: other processes' commits may still be missing. Undefined until the
+   * first such advance.
+   */
+  get refreshedAt(): number | undefined {
+    return this.#refreshedAt
   }
 
   /** Number of entries. */
@@ -161,14 +177,17 @@ export class TableView<E> {
   }
 
   async #advance(hint: AdvanceHint | undefined): Promise<number> {
-    let snapshot: Snapshot
     const given = hint?.snapshot
-    if (given !== undefined && this.#readsLike(given)) {
-      snapshot = given
-    } else {
-      await this.#table.refresh()
-      snapshot = this.#table.snapshot
-    }
+    if (given !== undefined && this.#readsLike(given)) return this.#advanceTo(given, hint)
+    const started = this.#clock.now()
+    await this.#table.refresh()
+    const version = await this.#advanceTo(this.#table.snapshot, hint)
+    // Reached without an error: the view holds every commit made before `started`.
+    this.#refreshedAt = Math.max(this.#refreshedAt ?? started, started)
+    return version
+  }
+
+  async #advanceTo(snapshot: Snapshot, hint: AdvanceHint | undefined): Promise<number> {
     if (snapshot.version <= this.#version) return this.#version
     const own = hint?.commit
     const step = own && this.#ownStep(own, snapshot)

@@ -560,4 +560,97 @@ describe('DeltaStore', () => {
       await Promise.all([a.close(), b.close()])
     })
   })
+
+  describe('viewAge', () => {
+    /** Writes an unparsable commit as the next version of a table, as a broken writer might. */
+    async function corruptNextCommit(store: DeltaStore, name: TableName): Promise<string> {
+      const next = (await store.version(name)) + 1
+      const file = path.join(
+        store.config.basePath,
+        name,
+        '_delta_log',
+        `${String(next).padStart(20, '0')}.json`,
+      )
+      // Written aside and renamed into place: a background refresh must not meet the file
+      // empty, half-created.
+      await fs.writeFile(`${file}.tmp`, '{"garbage": \n')
+      await fs.rename(`${file}.tmp`, file)
+      return file
+    }
+
+    it('is the time since the last successful refresh, and grows while refreshes fail', async () => {
+      const dir = await makeTempDir('store-')
+      const clock = fakeClock()
+      const store = await open(dir, clock)
+      expect(store.viewAge('users')).toBe(0) // built at open
+      expect(store.viewAge('sessions')).toBe(0)
+      clock.advance(5000)
+      expect(store.viewAge('users')).toBe(5000)
+      await store.refresh()
+      expect(store.viewAge('users')).toBe(0)
+      expect(store.viewAge('sessions')).toBe(0)
+
+      const corrupt = await corruptNextCommit(store, 'sessions')
+      clock.advance(3000)
+      await expect(store.refresh()).rejects.toThrow()
+      expect(store.viewAge('sessions')).toBe(3000) // its refresh failed
+      expect(store.viewAge('users')).toBe(0) // its refresh succeeded
+      clock.advance(60_000)
+      await expect(store.sessions.advance()).rejects.toThrow()
+      expect(store.viewAge('sessions')).toBe(63_000)
+
+      await fs.rm(corrupt)
+      await store.refresh()
+      expect(store.viewAge('sessions')).toBe(0)
+      await store.close()
+    })
+
+    it('is not lowered by this process own commits', async () => {
+      const dir = await makeTempDir('store-')
+      const clock = fakeClock()
+      const store = await open(dir, clock)
+      clock.advance(2000)
+      await store.append('sessions', [sessionRow(1, clock)])
+      await store.append('users', [userRow(1, clock)])
+      expect(store.sessions.get('session-1')).toBeDefined()
+      expect(store.viewAge('sessions')).toBe(2000)
+      expect(store.viewAge('users')).toBe(2000)
+      await store.close()
+    })
+
+    it('follows the background refresh, and grows while it fails', async () => {
+      const dir = await makeTempDir('store-')
+      const clock = fakeClock()
+      const logger = recordingLogger()
+      const store = await DeltaStore.open(
+        testConfig(dir, (b) => b.refreshMs(10)),
+        { clock, logger, autoRefresh: true },
+      )
+      clock.advance(1000)
+      await vi.waitFor(() => expect(store.viewAge('sessions')).toBe(0), { timeout: 2000 })
+
+      const corrupt = await corruptNextCommit(store, 'sessions')
+      // A background refresh may have started before the file landed: let it settle.
+      await vi.waitFor(() => expect(logger.warnings.length).toBeGreaterThan(0), { timeout: 2000 })
+      clock.advance(1000)
+      const failures = logger.warnings.length
+      await vi.waitFor(() => expect(logger.warnings.length).toBeGreaterThan(failures + 3), {
+        timeout: 2000,
+      })
+      expect(store.viewAge('sessions')).toBe(1000)
+      expect(logger.warnings.at(-1)).toMatch(/refreshing live views failed/)
+
+      await fs.rm(corrupt)
+      await vi.waitFor(() => expect(store.viewAge('sessions')).toBe(0), { timeout: 2000 })
+      await store.close()
+    })
+
+    it('refuses other names and a closed store', async () => {
+      const dir = await makeTempDir('store-')
+      const store = await open(dir)
+      await expectError(() => store.viewAge('audit_log' as 'users'), 'UNKNOWN_TABLE')
+      await store.close()
+      await expectError(() => store.viewAge('users'), 'STORE_CLOSED')
+    })
+  })
 })
