@@ -55,6 +55,17 @@ describe('LakehouseClient', () => {
     await configured.close()
   })
 
+  it('stops answering from its views once closed (STORE_CLOSED)', async () => {
+    const client = await openClient()
+    await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const { token, user } = await client.login('root_admin', PASSWORD)
+    expect((await client.verifyToken(token)).user.userId).toBe(user.userId)
+    await client.close()
+    await expectError(() => client.verifyToken(token), 'STORE_CLOSED')
+    await expectError(() => client.getUser(user.userId), 'STORE_CLOSED')
+    await expectError(() => client.login('root_admin', PASSWORD), 'STORE_CLOSED')
+  })
+
   it('opens a path with the secret of POLARWAY_JWT_SECRET when none is given, also in production', async () => {
     vi.stubEnv('NODE_ENV', 'production')
     vi.stubEnv('POLARWAY_JWT_SECRET', TEST_SECRET)

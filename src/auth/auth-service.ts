@@ -453,7 +453,22 @@ export class AuthService {
   }
 
   #stored(userId: string): StoredUser | undefined {
+    this.#assertOpen()
     return this.#store.users.get(userId)
+  }
+
+  /**
+   * Refuses to answer from the live views of a closed store: they no longer follow the tables,
+   * so a revocation or a disable elsewhere would go unseen.
+   * @throws LakehouseError `STORE_CLOSED`
+   */
+  #assertOpen(): void {
+    if (this.#store.closed) {
+      throw new LakehouseError<LakehouseErrorCode>(
+        'STORE_CLOSED',
+        'auth: the lakehouse store is closed; its views no longer follow the tables',
+      )
+    }
   }
 
   /**
@@ -690,6 +705,7 @@ export class AuthService {
   // ---------------------------------------------------------------- login and tokens
 
   #findByIdentifier(identifier: string): { user: StoredUser | undefined; key: string } {
+    this.#assertOpen()
     try {
       if (identifier.includes('@')) {
         const { key } = normalizeEmail(identifier)
@@ -942,9 +958,11 @@ export class AuthService {
    * Verifies a token: signature and claims, then the session and the user in the live views.
    * @param token - the access token
    * @returns the user (current role) and session
-   * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED`
+   * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED`,
+   *   `STORE_CLOSED`
    */
   verifyToken(token: unknown): VerifiedToken {
+    this.#assertOpen()
     const claims = this.#tokens.verify(token)
     const session = this.#store.sessions.get(claims.sid)
     const now = this.#clock.now()
