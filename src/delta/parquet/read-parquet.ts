@@ -258,6 +258,13 @@ export async function readParquetRows(
       schema: metadata.schema.map((element) => context.patches.get(element) ?? element),
     }
     const chunks: ColumnData[] = []
+    // What each leaf decodes to, before hyparquet assembles the leaves of a nested column (and
+    // clips them to their row group).
+    const leafSpans = new Map<string, RowSpan[]>()
+    for (const chunk of metadata.row_groups[0]?.columns ?? []) {
+      const path = chunk.meta_data?.path_in_schema ?? []
+      if (fileColumns.includes(path[0] ?? '')) leafSpans.set(path.join('.'), [])
+    }
     try {
       await parquetRead({
         file: toAsyncBuffer(data),
@@ -270,6 +277,9 @@ export async function readParquetRows(
         onChunk: (chunk) => {
           chunks.push(chunk)
         },
+        onPage: (page) => {
+          leafSpans.get(page.pathInSchema.join('.'))?.push(spanOf(page))
+        },
       })
     } catch (cause) {
       if (cause instanceof DeltaError) throw cause // a damaged page found by the run checks
@@ -278,6 +288,11 @@ export async function readParquetRows(
         cause,
       })
     }
+    const groupEnds = rowGroupEnds(metadata)
+    checkRowCoverage(leafSpans, groupEnds, fileName)
+    const columnSpans = new Map(fileColumns.map((column) => [column, [] as RowSpan[]]))
+    for (const chunk of chunks) columnSpans.get(chunk.columnName)?.push(spanOf(chunk))
+    checkRowCoverage(columnSpans, groupEnds, fileName)
     const plansByFileColumn = new Map(plans.map((p) => [p.fileName, p]))
     for (const chunk of chunks) {
       const plan = plansByFileColumn.get(chunk.columnName)
@@ -304,6 +319,71 @@ export async function readParquetRows(
     rows[i] = row
   }
   return rows
+}
+
+/** The rows a decoded piece of a column is placed at, and how many values it holds. */
+interface RowSpan {
+  readonly rowStart: number
+  readonly rowEnd: number
+  readonly length: number
+}
+
+function spanOf(piece: { rowStart: number; rowEnd: number; columnData: unknown }): RowSpan {
+  const { rowStart, rowEnd } = piece
+  return { rowStart, rowEnd, length: (piece.columnData as ArrayLike<unknown>).length }
+}
+
+/** The row after the last of each row group. */
+function rowGroupEnds(metadata: FileMetaData): number[] {
+  let end = 0
+  return metadata.row_groups.map((group) => (end += Number(group.num_rows)))
+}
+
+/**
+ * Checks that the decoded pieces of every column (or leaf) cover the rows of each row group
+ * exactly once, in order. hyparquet places a piece at the row its own count has reached, and
+ * clips the leaves of a nested column to their row group, so pages that decode to more or fewer
+ * rows than their row group holds (damaged repetition levels, a nested column's value count)
+ * would shift values into other rows or drop them silently.
+ * @param spans - the pieces of each column, in any order
+ * @param groupEnds - from {@link rowGroupEnds}
+ * @param fileName - for messages
+ * @throws DeltaError `PARQUET_ERROR` naming the file, column and row group
+ */
+function checkRowCoverage(
+  spans: ReadonlyMap<string, RowSpan[]>,
+  groupEnds: readonly number[],
+  fileName: string | undefined,
+): void {
+  const total = groupEnds.at(-1) ?? 0
+  for (const [column, list] of spans) {
+    list.sort((a, b) => a.rowStart - b.rowStart)
+    let row = 0
+    let group = 0
+    // The row group holding `row` (the last one at the end of the file); rows only grow.
+    const groupOfRow = (): number => {
+      while (group < groupEnds.length - 1 && (groupEnds[group] as number) <= row) group++
+      return group
+    }
+    const fail = (detail: string): never => {
+      const at = groupOfRow()
+      const start = at === 0 ? 0 : (groupEnds[at - 1] as number)
+      throw parquetError(
+        'PARQUET_ERROR',
+        `row group ${at} (rows ${start} to ${groupEnds[at]}) decodes to ${detail}`,
+        { fileName, column },
+      )
+    }
+    for (const { rowStart, rowEnd, length } of list) {
+      const end = groupEnds[groupOfRow()] as number
+      if (rowStart !== row || rowEnd - rowStart !== length) {
+        fail(`rows ${rowStart} to ${rowEnd} (${length} values) where row ${row} comes next`)
+      }
+      if (rowEnd > end) fail(`rows up to ${rowEnd}`)
+      row = rowEnd
+    }
+    if (row !== total) fail(`rows up to ${row} of ${total}`)
+  }
 }
 
 function fillColumn(

@@ -12,6 +12,7 @@ import {
 } from '../../../src/delta/parquet/index.js'
 import type { DataType } from '../../../src/delta/schema/data-type.js'
 import { LEGACY_FILES } from './legacy-files.js'
+import { patchFirstStream } from './page-streams.js'
 import { indexOf, rewriteFooter } from './rewrite-footer.js'
 import { field, struct } from './sample-rows.js'
 
@@ -438,6 +439,44 @@ describe('readParquetRows', () => {
         'PARQUET_ERROR',
         FILE,
       )
+    })
+
+    describe('a list column decoding to more or fewer rows than its row group holds', () => {
+      // hyparquet clipped the leaves of a nested column to their row group, and placed each
+      // piece where its own row count had reached: the values of other rows were read instead.
+      const lists = struct(field('id', 'long', false), field('l', listOf('long')))
+      const rows = Array.from({ length: 300 }, (_, i) => ({
+        id: BigInt(i),
+        l: Array.from({ length: 1 + ((i * 7) % 3) }, (_, j) => BigInt(j)),
+      }))
+      const file = writeParquet(rows, lists, { rowGroupSize: 100 })
+
+      /** Turns one repetition level of the first page (after its first slot) from `from`. */
+      function flipRepetitionLevel(from: number): Uint8Array {
+        return patchFirstStream(file, 'l.list.element', 'levels', 2, (bytes) => {
+          // A one-byte header of a bit-packed run of 1-bit levels, then the first eight.
+          expect((bytes[0] as number) & 0x81).toBe(1)
+          const bit = [1, 2, 3, 4, 5, 6, 7].find((b) => (((bytes[1] as number) >> b) & 1) === from)
+          bytes[1] = (bytes[1] as number) ^ (1 << (bit as number))
+        })
+      }
+
+      it('reads the undamaged file', async () => {
+        expect(await readParquetRows(file, { schema: lists })).toEqual(rows)
+      })
+
+      it.each([
+        ['one more row (a row starts inside a list)', 1],
+        ['one row fewer (a list continues into the next row)', 0],
+      ])('rejects %s with PARQUET_ERROR naming the leaf', async (_, from) => {
+        await expectReadError(
+          readParquetRows(flipRepetitionLevel(from), { schema: lists, fileName: FILE }),
+          'PARQUET_ERROR',
+          FILE,
+          'l.list.element',
+          'row group 0',
+        )
+      })
     })
   })
 })

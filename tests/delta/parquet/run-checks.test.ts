@@ -10,16 +10,14 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { parquetMetadata } from 'hyparquet'
-import { parquetHeader } from 'hyparquet/src/column.js'
-import { decompressPage } from 'hyparquet/src/datapage.js'
 import { describe, expect, it } from 'vitest'
 import { DeltaError } from '../../../src/delta/errors.js'
-import { chunkRange } from '../../../src/delta/parquet/check-pages.js'
 import { readParquetRows, writeParquet } from '../../../src/delta/parquet/index.js'
 import type { DataType, StructType } from '../../../src/delta/schema/data-type.js'
 import { describeWithOracle } from '../../support/oracle.js'
 import { makeTempDir } from '../../support/temp.js'
+import { patchFirstStream } from './page-streams.js'
+import type { PageStream } from './page-streams.js'
 import { field, struct } from './sample-rows.js'
 
 const longs: DataType = { type: 'array', elementType: 'long', containsNull: true }
@@ -49,80 +47,14 @@ function varint5(value: number): number[] {
   })
 }
 
-/**
- * Where `offset` of a stored section (a page, or the values of a v2 page) lies in the file:
- * the same place when uncompressed, inside the first literal of a SNAPPY stream otherwise.
- */
-function storedAt(file: Uint8Array, section: number, codec: string, offset: number): number {
-  if (codec === 'UNCOMPRESSED') return section + offset
-  expect(codec).toBe('SNAPPY')
-  let at = section
-  while ((file[at++] as number) >= 0x80); // the uncompressed length
-  const tag = file[at++] as number
-  expect(tag & 3).toBe(0) // a literal
-  let length = (tag >> 2) + 1
-  if (length > 60) {
-    const extra = length - 60
-    length = 1
-    for (let i = 0; i < extra; i++) length += (file[at++] as number) * 2 ** (8 * i)
-  }
-  expect(offset + 5).toBeLessThanOrEqual(length)
-  return at + offset
-}
-
-/**
- * A copy of `file` whose first data page of `column` (in the first row group) starts `stream`
- * with an RLE run of `count` values: its first levels, or its values (of a column without
- * levels).
- */
+/** A copy of `file` whose first run of `stream` in the column's first page has `count` values. */
 function damageFirstRun(
   file: Uint8Array,
   column: string,
-  stream: 'levels' | 'values',
+  stream: PageStream,
   count: number,
 ): Uint8Array {
-  const meta = parquetMetadata(file).row_groups[0]?.columns.find(
-    (c) => c.meta_data?.path_in_schema.join('.') === column,
-  )?.meta_data
-  if (meta === undefined) throw new Error(`no column ${column}`)
-  const reader = {
-    view: new DataView(file.buffer, file.byteOffset, file.byteLength),
-    offset: chunkRange(meta).start,
-  }
-  let header = parquetHeader(reader)
-  while (header.type === 'DICTIONARY_PAGE') {
-    reader.offset += header.compressed_page_size
-    header = parquetHeader(reader)
-  }
-  const v1 = header.data_page_header
-  const v2 = header.data_page_header_v2
-  const encoding = v1?.encoding ?? v2?.encoding
-  // The section holding the stream, how it is stored, and where the stream starts in it: v1
-  // levels and RLE booleans after their byte length, dictionary indices after their bit width,
-  // v2 levels at once (never compressed).
-  const section = reader.offset
-  let codec = meta.codec
-  let size = header.uncompressed_page_size
-  let offset = stream === 'levels' ? 4 : encoding === 'RLE' ? 4 : 1
-  if (v2 !== undefined) {
-    expect(v2.repetition_levels_byte_length + v2.definition_levels_byte_length > 0).toBe(
-      stream === 'levels',
-    )
-    if (stream === 'levels') {
-      codec = 'UNCOMPRESSED'
-      offset = 0
-    } else if (v2.is_compressed === false) {
-      codec = 'UNCOMPRESSED'
-    }
-  }
-  if (codec === 'UNCOMPRESSED') size = header.compressed_page_size
-  const damaged = Uint8Array.from(file)
-  damaged.set(varint5(count * 2), storedAt(file, section, codec, offset))
-  // The section as hyparquet decompresses it now starts the stream with the damaged header.
-  const stored = damaged.subarray(section, section + header.compressed_page_size)
-  const page = decompressPage(stored, size, codec, undefined)
-  expect([...page.subarray(offset, offset + 5)]).toEqual(varint5(count * 2))
-  return damaged
+  return patchFirstStream(file, column, stream, 5, (bytes) => bytes.set(varint5(count * 2)))
 }
 
 async function expectParquetError(file: Uint8Array, schema: StructType): Promise<void> {
@@ -137,7 +69,7 @@ const CASES = STREAMS.flatMap(([stream, column]) =>
   COUNTS.map((count) => [stream, column, count] as const),
 )
 
-function streamOf(name: string): 'levels' | 'values' {
+function streamOf(name: string): PageStream {
   return name.endsWith('levels') ? 'levels' : 'values'
 }
 
