@@ -111,6 +111,12 @@ export interface AuthServiceOptions {
    * (default 30 s).
    */
   readonly loginEventsCheckMs?: number
+  /**
+   * With the store's background refresh on: how old (ms since their last successful refresh)
+   * the live views may be before verifyToken refuses with `VIEWS_STALE` (default five refresh
+   * intervals, at least 5 s).
+   */
+  readonly maxViewAgeMs?: number
 }
 
 /** A password reset granted by {@link AuthService.requestPasswordReset}. */
@@ -280,6 +286,7 @@ export class AuthService {
   #dummyHash: Promise<string> | undefined
   #decoy: UserRecord | undefined
   readonly #identifierSecret: Uint8Array
+  readonly #maxViewAgeMs: number
   #usersWriter: Promise<unknown> = Promise.resolve()
 
   private constructor(store: DeltaStore, options: AuthServiceOptions) {
@@ -300,6 +307,7 @@ export class AuthService {
     this.#audit = new AuditLog(store, this.#clock, this.#ids)
     this.#loginEvents = new LoginEvents(store, this.#audit, store.logger)
     this.#identifierSecret = throttleKeySecret(store.jwtSecret)
+    this.#maxViewAgeMs = options.maxViewAgeMs ?? Math.max(5 * store.config.refreshMs, 5000)
     this.#resets = new ResetTokens({
       secret: store.jwtSecret,
       clock: this.#clock,
@@ -455,6 +463,27 @@ export class AuthService {
   #stored(userId: string): StoredUser | undefined {
     this.#assertOpen()
     return this.#store.users.get(userId)
+  }
+
+  /**
+   * Fails closed when the background refresh of the live views has not succeeded for a while
+   * (an unreadable log, a storage outage): a revocation, disable or role change made by another
+   * instance would otherwise go unseen for as long as it lasts. The limit is five refresh
+   * intervals, at least 5 s; only with the background refresh on (without it the application
+   * refreshes, and the age is its business).
+   * @throws LakehouseError `VIEWS_STALE`
+   */
+  #assertFresh(): void {
+    if (!this.#store.autoRefreshing) return
+    const age = Math.max(this.#store.viewAge('sessions'), this.#store.viewAge('users'))
+    if (age > this.#maxViewAgeMs) {
+      throw new LakehouseError<LakehouseErrorCode>(
+        'VIEWS_STALE',
+        `auth: the live views were last refreshed ${Math.round(age)} ms ago (limit ${this.#maxViewAgeMs} ms); ` +
+          'tokens are refused until a refresh succeeds',
+        { context: { ageMs: Math.round(age), limitMs: this.#maxViewAgeMs } },
+      )
+    }
   }
 
   /**
@@ -959,10 +988,11 @@ export class AuthService {
    * @param token - the access token
    * @returns the user (current role) and session
    * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED`,
-   *   `STORE_CLOSED`
+   *   `STORE_CLOSED`, `VIEWS_STALE` (the background refresh has failed for a while)
    */
   verifyToken(token: unknown): VerifiedToken {
     this.#assertOpen()
+    this.#assertFresh()
     const claims = this.#tokens.verify(token)
     const session = this.#store.sessions.get(claims.sid)
     const now = this.#clock.now()

@@ -208,6 +208,11 @@ export class DeltaStore {
     return store
   }
 
+  /** Whether the views are refreshed in the background every `refreshMs` (the default). */
+  get autoRefreshing(): boolean {
+    return this.#timer !== undefined
+  }
+
   /**
    * The HS256 secret in use (configured, or the generated development secret): a fresh copy on
    * each read, so that a caller cannot change (or wipe) the store's.

@@ -9,6 +9,8 @@ export const LAKEHOUSE_ERROR_CODES = defineErrorCodes({
   CONFIG_INVALID: 'The lakehouse configuration is invalid.',
   WEAK_SECRET: 'The JWT secret is too weak for production.',
   STORE_CLOSED: 'The lakehouse store is closed.',
+  VIEWS_STALE:
+    'The live views could not follow the tables lately; decisions from them are refused.',
   UNKNOWN_TABLE: 'No such lakehouse table.',
   INVALID_QUERY: 'The query is invalid.',
   VERSION_NOT_FOUND: 'That version of the table does not exist or is no longer available.',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { SYSTEM_ACTOR, type Actor, type AuthService } from '../../src/auth/auth-service.js'
@@ -556,6 +556,41 @@ describe('AuthService', () => {
   })
 
   describe('verifyToken', () => {
+    it('fails closed (VIEWS_STALE) while the background refresh keeps failing, and recovers', async () => {
+      const a = await openInstance({
+        customize: (b) => b.refreshMs(20),
+        store: { autoRefresh: true },
+        auth: { maxViewAgeMs: 300 },
+      })
+      const admin = await a.auth.bootstrapAdmin({
+        username: 'root_admin',
+        email: 'root@example.com',
+        password: PASSWORD,
+      })
+      const { token } = await a.auth.login('root_admin', PASSWORD)
+      expect(a.auth.verifyToken(token).user.userId).toBe(admin.userId)
+      // Another writer leaves a commit no reader can parse: every refresh fails from now on.
+      const next = (await a.store.version('sessions')) + 1
+      const broken = path.join(
+        a.dir,
+        'sessions',
+        '_delta_log',
+        `${String(next).padStart(20, '0')}.json`,
+      )
+      await writeFile(broken, '{"garbage": \n')
+      await new Promise((resolve) => setTimeout(resolve, 600))
+      const stale = await expectError(() => a.auth.verifyToken(token), 'VIEWS_STALE')
+      expect(stale.context.limitMs).toBe(300)
+      expect(a.logger.warnings.some((w) => w.includes('refreshing live views failed'))).toBe(true)
+      await rm(broken)
+      // The next background refresh succeeds (polled: timers run late on a loaded machine).
+      for (let i = 0; i < 150 && a.store.viewAge('sessions') > 100; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(a.auth.verifyToken(token).user.userId).toBe(admin.userId)
+      await a.close()
+    })
+
     it('returns the user, current role and session of a valid token', async () => {
       const { auth, approved } = await world()
       const user = await approved('quinn', 'hobbyist')
