@@ -13,7 +13,13 @@ import {
   type TablePolicy,
 } from '../maintenance/maintenance-scheduler.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
-import { TABLE_NAMES, TABLES, type TableName } from '../lakehouse/tables.js'
+import {
+  TABLE_NAMES,
+  TABLES,
+  Z_ORDER_TABLES,
+  zOrderableColumns,
+  type TableName,
+} from '../lakehouse/tables.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -82,11 +88,9 @@ export function lakehouseMaintenance(
   const config = store.config
   for (const name of TABLE_NAMES) {
     const def = TABLES[name]
-    const zOrder = def.partitionColumns.includes('date_partition')
-      ? config.zOrderColumns.filter(
-          (c) => def.schema.fields.some((f) => f.name === c) && !def.partitionColumns.includes(c),
-        )
-      : []
+    // The same columns DeltaStore.zOrder uses for this table.
+    const zOrderable = Z_ORDER_TABLES.includes(name) ? zOrderableColumns(def) : []
+    const zOrder = config.zOrderColumns.filter((c) => zOrderable.includes(c))
     const policy: TablePolicy = {
       compaction: {
         intervalMs: options.compactionIntervalMs ?? 15 * MINUTE,
