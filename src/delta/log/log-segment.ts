@@ -5,6 +5,10 @@
  *
  * `_last_checkpoint` is used only to start the listing late; if it is missing, stale, empty or
  * corrupt the whole log is listed. Gaps between the checkpoint and the target are errors.
+ * A checkpoint with an empty (0-byte) or vanished file is passed over for the next one at the
+ * same version or an older one, or for commit 0: the protocol replays from the newest complete,
+ * non-empty checkpoint. Only the chosen checkpoint's files are looked up (listings carry no
+ * sizes).
  * @module
  */
 import { DeltaError, VersionNotFoundError } from '../errors.js'
@@ -42,16 +46,23 @@ export interface LogSegment {
 export interface LogSegmentOptions {
   /** Target version; the latest when omitted. */
   readonly version?: number
+  /**
+   * Use no checkpoint at or above this version (one that could not be read): the segment starts
+   * at an older checkpoint or at commit 0.
+   * @internal
+   */
+  readonly checkpointBelow?: number
 }
 
 interface Listing {
   readonly commits: Map<number, string>
-  readonly checkpoints: Map<number, CheckpointRef>
+  /** The complete checkpoints of each version, the preferred first. */
+  readonly checkpoints: Map<number, CheckpointRef[]>
   readonly maxVersion: number
   readonly empty: boolean
 }
 
-function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointRef> {
+function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointRef[]> {
   const classic = new Map<number, CheckpointRef>()
   const v2 = new Map<number, CheckpointRef>()
   // version -> parts -> part number -> key
@@ -70,21 +81,25 @@ function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointR
       multi.set(f.version, byParts)
     }
   }
-  const out = new Map<number, CheckpointRef>()
-  // Preference for one version: classic, then the complete multi-part set with most parts,
-  // then a V2 (UUID-named) checkpoint. All describe the same state.
-  for (const [version, ref] of v2) out.set(version, ref)
+  const out = new Map<number, CheckpointRef[]>()
+  const add = (ref: CheckpointRef): void => {
+    const refs = out.get(ref.version)
+    if (refs === undefined) out.set(ref.version, [ref])
+    else refs.push(ref)
+  }
+  // Preference for one version: classic, then the complete multi-part sets (most parts
+  // first), then a V2 (UUID-named) checkpoint. All describe the same state.
+  for (const ref of classic.values()) add(ref)
   for (const [version, byParts] of multi) {
     const complete = [...byParts.entries()]
       .filter(([parts, set]) => set.size === parts)
-      .sort((a, b) => b[0] - a[0])[0]
-    if (complete) {
-      const [parts, set] = complete
+      .sort((a, b) => b[0] - a[0])
+    for (const [parts, set] of complete) {
       const keys = Array.from({ length: parts }, (_, i) => set.get(i + 1) as string)
-      out.set(version, { version, flavor: 'multipart', keys })
+      add({ version, flavor: 'multipart', keys })
     }
   }
-  for (const [version, ref] of classic) out.set(version, ref)
+  for (const ref of v2.values()) add(ref)
   return out
 }
 
@@ -263,8 +278,8 @@ function select(
     )
   }
   let checkpoint: CheckpointRef | undefined
-  for (const [v, ref] of listing.checkpoints) {
-    if (v <= target && (!checkpoint || v > checkpoint.version)) checkpoint = ref
+  for (const [v, refs] of listing.checkpoints) {
+    if (v <= target && (!checkpoint || v > checkpoint.version)) checkpoint = refs[0]
   }
   if (!checkpoint && !full) return undefined
   const first = checkpoint ? checkpoint.version + 1 : 0
@@ -309,6 +324,34 @@ function select(
   }
 }
 
+/** Whether every file of a checkpoint still exists and holds bytes. */
+async function isNonEmpty(store: ObjectStore, checkpoint: CheckpointRef): Promise<boolean> {
+  const metas = await Promise.all(checkpoint.keys.map((key) => store.head(key)))
+  return metas.every((meta) => meta !== undefined && meta.size > 0)
+}
+
+/**
+ * {@link select}, passing over checkpoints with an empty or vanished file (a writer that died
+ * before writing it, a copy that lost it): the next one of the same version, else an older one,
+ * else commit 0. Drops them from `listing`.
+ */
+async function selectNonEmpty(
+  store: ObjectStore,
+  listing: Listing,
+  location: string,
+  version: number | undefined,
+  full: boolean,
+): Promise<LogSegment | undefined> {
+  for (;;) {
+    const segment = select(listing, location, version, full)
+    const checkpoint = segment?.checkpoint
+    if (checkpoint === undefined || (await isNonEmpty(store, checkpoint))) return segment
+    const refs = listing.checkpoints.get(checkpoint.version) ?? []
+    refs.shift()
+    if (refs.length === 0) listing.checkpoints.delete(checkpoint.version)
+  }
+}
+
 /**
  * Lists the log and selects the files that reconstruct a version.
  * @param store - the table's store
@@ -324,7 +367,7 @@ export async function buildLogSegment(
   location: string,
   options: LogSegmentOptions = {},
 ): Promise<LogSegment> {
-  const { version } = options
+  const { version, checkpointBelow } = options
   if (version !== undefined && (!Number.isSafeInteger(version) || version < 0)) {
     throw new DeltaError(
       'INVALID_VERSION',
@@ -332,13 +375,14 @@ export async function buildLogSegment(
       { context: { table: location } },
     )
   }
-  const hint = await readLastCheckpoint(store)
+  // The hint names the newest checkpoint, which a caller passing `checkpointBelow` could not use.
+  const hint = checkpointBelow === undefined ? await readLastCheckpoint(store) : undefined
   if (hint && (version === undefined || hint.version <= version)) {
     const partial = await listLog(store, `${LOG_DIR}${padVersion(hint.version)}`)
     // Usable only if the listing holds a complete checkpoint at or after the hint; a hint that
     // names a deleted or partial checkpoint falls through to a full listing.
     if (partial.checkpoints.size > 0) {
-      const segment = select(partial, location, version, false)
+      const segment = await selectNonEmpty(store, partial, location, version, false)
       if (segment) return segment
     }
   }
@@ -350,7 +394,12 @@ export async function buildLogSegment(
       { context: { table: location } },
     )
   }
-  const segment = select(listing, location, version, true)
+  if (checkpointBelow !== undefined) {
+    for (const v of [...listing.checkpoints.keys()]) {
+      if (v >= checkpointBelow) listing.checkpoints.delete(v)
+    }
+  }
+  const segment = await selectNonEmpty(store, listing, location, version, true)
   if (!segment) throw new DeltaError('INTERNAL', 'delta log: full listing selected nothing')
   return segment
 }

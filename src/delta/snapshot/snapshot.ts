@@ -207,17 +207,45 @@ export class Snapshot {
 
   /**
    * Loads the snapshot of a version (latest when omitted).
+   *
+   * A checkpoint whose file cannot be read (`CORRUPT_CHECKPOINT`: truncated, not Parquet) is
+   * passed over for an older checkpoint, else commit 0, when the commits from there on are all
+   * present: they describe the same state. Other defects of a checkpoint (a missing protocol or
+   * metaData, a malformed action) are not: they fail the load, as in Spark.
    * @param store - the table's store
    * @param options - target version
    * @returns the snapshot
    * @throws DeltaError `TABLE_NOT_FOUND`, `VERSIONS_NOT_CONTIGUOUS`, `MALFORMED_LOG`,
-   *   `MALFORMED_ACTION`, `CORRUPT_CHECKPOINT`, `MISSING_PROTOCOL`, `MISSING_METADATA`,
-   *   `INVALID_VERSION`; VersionNotFoundError; UnsupportedProtocolError
+   *   `MALFORMED_ACTION`, `CORRUPT_CHECKPOINT` (when no older start is usable),
+   *   `MISSING_PROTOCOL`, `MISSING_METADATA`, `INVALID_VERSION`; VersionNotFoundError;
+   *   UnsupportedProtocolError
    */
   static async load(store: ObjectStore, options: { version?: number } = {}): Promise<Snapshot> {
     const startedAt = Date.now()
-    const segment = await buildLogSegment(store, store.location, options)
-    const snapshot = await Snapshot.fromSegment(store, segment)
+    let segment = await buildLogSegment(store, store.location, options)
+    let snapshot: Snapshot
+    for (;;) {
+      try {
+        snapshot = await Snapshot.fromSegment(store, segment)
+        break
+      } catch (error) {
+        const unreadable = segment.checkpoint?.version
+        if (unreadable === undefined || !isDeltaError(error, 'CORRUPT_CHECKPOINT')) throw error
+        segment = await buildLogSegment(store, store.location, {
+          version: segment.version,
+          checkpointBelow: unreadable,
+        }).catch((fallback: unknown) => {
+          // No older start (log cleanup removed the commits before it, a gap): the unreadable
+          // checkpoint remains the failure.
+          if (!isDeltaError(fallback)) throw fallback
+          throw new DeltaError(
+            'CORRUPT_CHECKPOINT',
+            `${error.message}; no older checkpoint or commit 0 to replay from instead (${fallback.message})`,
+            { cause: error, context: error.context },
+          )
+        })
+      }
+    }
     if (options.version === undefined) snapshot.#latestAt = startedAt
     return snapshot
   }

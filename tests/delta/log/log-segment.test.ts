@@ -202,6 +202,60 @@ describe('buildLogSegment', () => {
     expect(seg.checkpoint?.version).toBe(5)
   })
 
+  it.each([
+    ['with', true],
+    ['without', false],
+  ])(
+    'passes over a checkpoint with an empty file for an older one (%s _last_checkpoint)',
+    async (_, hint) => {
+      const store = await table(25)
+      await checkpointAt(store, 10)
+      await checkpointAt(store, 20)
+      await store.put(checkpointKey(20), new Uint8Array())
+      if (!hint) await store.delete(LAST_CHECKPOINT_KEY)
+      const seg = await buildLogSegment(store, 't')
+      expect(seg.checkpoint?.version).toBe(10)
+      expect(seg.commits.map((c) => c.version)).toEqual(
+        Array.from({ length: 14 }, (_, i) => i + 11),
+      )
+      expect((await Snapshot.load(store)).numFiles).toBe(25)
+    },
+  )
+
+  it('replays from commit 0 when the only checkpoint is empty', async () => {
+    // A 0-byte checkpoint beside every commit: delta-rs opens such a table.
+    const store = await table(15)
+    await checkpointAt(store, 13)
+    await store.put(checkpointKey(13), new Uint8Array())
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.checkpoint).toBeUndefined()
+    expect(seg.commits.map((c) => c.version)).toEqual(Array.from({ length: 15 }, (_, v) => v))
+    const snapshot = await Snapshot.load(store)
+    expect([snapshot.version, snapshot.numFiles]).toEqual([14, 15])
+  })
+
+  it('prefers another complete checkpoint of the same version to an empty one', async () => {
+    const store = await table(12)
+    await checkpointAt(store, 5)
+    await checkpointAt(store, 10)
+    const single = '_delta_log/00000000000000000010.checkpoint.0000000001.0000000001.parquet'
+    await store.put(single, await store.get(checkpointKey(10)))
+    await store.put(checkpointKey(10), new Uint8Array())
+    const seg = await buildLogSegment(store, 't')
+    expect(seg.checkpoint).toEqual({ version: 10, flavor: 'multipart', keys: [single] })
+    expect((await Snapshot.load(store)).numFiles).toBe(12)
+  })
+
+  it('passes over a multi-part checkpoint with an empty part', async () => {
+    const store = await table(12)
+    await checkpointAt(store, 5)
+    const part = (i: number): string =>
+      `_delta_log/00000000000000000010.checkpoint.000000000${i}.0000000002.parquet`
+    await store.put(part(1), await store.get(checkpointKey(5)))
+    await store.put(part(2), new Uint8Array())
+    expect((await buildLogSegment(store, 't')).checkpoint?.version).toBe(5)
+  })
+
   it('fails on a gap in the commits', async () => {
     const store = await table(6)
     await store.delete(commitKey(3))
@@ -310,5 +364,39 @@ describe('buildLogSegment', () => {
     const segment = await buildLogSegment(store, 't')
     expect(segment.version).toBe(1)
     expect(segment.commits.map((c) => c.version)).toEqual([0, 1])
+  })
+})
+
+describe('Snapshot.load with an unreadable checkpoint', () => {
+  /** Cuts a checkpoint to its first 100 bytes: not a readable Parquet file. */
+  async function truncate(store: MemoryStore, v: number): Promise<void> {
+    await store.put(checkpointKey(v), (await store.get(checkpointKey(v))).subarray(0, 100))
+  }
+
+  it('replays from an older checkpoint', async () => {
+    const store = await table(25)
+    await checkpointAt(store, 10)
+    await checkpointAt(store, 20)
+    await truncate(store, 20)
+    const snapshot = await Snapshot.load(store)
+    expect([snapshot.version, snapshot.numFiles]).toEqual([24, 25])
+    expect((await Snapshot.load(store, { version: 20 })).numFiles).toBe(21)
+  })
+
+  it('replays from commit 0 when no other checkpoint is older', async () => {
+    const store = await table(25)
+    await checkpointAt(store, 20)
+    await truncate(store, 20)
+    expect((await Snapshot.load(store)).numFiles).toBe(25)
+  })
+
+  it('reports CORRUPT_CHECKPOINT when the commits before it are gone', async () => {
+    const store = await table(25)
+    await checkpointAt(store, 20)
+    await truncate(store, 20)
+    for (let v = 0; v < 20; v++) await store.delete(commitKey(v))
+    const err = await Snapshot.load(store).catch((e: unknown) => e)
+    expect(isDeltaError(err, 'CORRUPT_CHECKPOINT')).toBe(true)
+    expect(isDeltaError((err as Error).cause, 'CORRUPT_CHECKPOINT')).toBe(true)
   })
 })
