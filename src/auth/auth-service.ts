@@ -616,7 +616,7 @@ export class AuthService {
             // with the same answer, so the check does not tell which rule matched.
             if (
               this.#userIndex.byUsernameKey.has(usernameKey) ||
-              this.#userIndex.hasSkeleton(skeletonKey) ||
+              this.#userIndex.hasSkeleton(skeletonKey, () => this.#store.users.values()) ||
               this.#userIndex.byEmailKey.has(emailKey)
             ) {
               throw authError('USER_EXISTS', 'a user with this username or email already exists')

@@ -13,16 +13,34 @@ export class UserIndex implements ViewListener<StoredUser> {
   readonly byEmailKey = new Map<string, string>()
   readonly activeAdmins = new Set<string>()
   // Users by the skeleton of their username (UTS #39: "adrnin" and "admin" share one). Names
-  // stored before lookalikes were refused may share a skeleton, hence a set for those.
-  readonly #bySkeleton = new Map<string, string | Set<string>>()
+  // stored before lookalikes were refused may share a skeleton, hence a set for those. Built on
+  // first use (a registration), not at open: computing a million skeletons takes about a second
+  // that token verification should not wait for.
+  #bySkeleton: Map<string, string | Set<string>> | undefined
 
   /**
    * Whether a user's name has this skeleton (see `usernameSkeleton`).
    * @param skeleton - a username skeleton
+   * @param users - every user of the view, to build the index from on first use
    * @returns true when one does
    */
-  hasSkeleton(skeleton: string): boolean {
+  hasSkeleton(skeleton: string, users: () => Iterable<StoredUser>): boolean {
+    if (this.#bySkeleton === undefined) {
+      this.#bySkeleton = new Map()
+      for (const u of users()) this.#addSkeleton(u)
+    }
     return this.#bySkeleton.has(skeleton)
+  }
+
+  #addSkeleton(entry: StoredUser): void {
+    const index = this.#bySkeleton
+    if (index === undefined) return
+    const id = entry.record.userId
+    const skeleton = usernameSkeleton(entry.record.username)
+    const held = index.get(skeleton)
+    if (held === undefined) index.set(skeleton, id)
+    else if (typeof held !== 'string') held.add(id)
+    else if (held !== id) index.set(skeleton, new Set([held, id]))
   }
 
   /** @inheritdoc */
@@ -31,11 +49,7 @@ export class UserIndex implements ViewListener<StoredUser> {
     const id = entry.record.userId
     this.byUsernameKey.set(entry.usernameKey, id)
     this.byEmailKey.set(entry.emailKey, id)
-    const skeleton = usernameSkeleton(entry.record.username)
-    const held = this.#bySkeleton.get(skeleton)
-    if (held === undefined) this.#bySkeleton.set(skeleton, id)
-    else if (typeof held !== 'string') held.add(id)
-    else if (held !== id) this.#bySkeleton.set(skeleton, new Set([held, id]))
+    this.#addSkeleton(entry)
     if (entry.record.role === 'admin' && entry.record.isActive && !entry.record.rejectedAt)
       this.activeAdmins.add(id)
   }
@@ -46,11 +60,14 @@ export class UserIndex implements ViewListener<StoredUser> {
     if (this.byUsernameKey.get(entry.usernameKey) === id)
       this.byUsernameKey.delete(entry.usernameKey)
     if (this.byEmailKey.get(entry.emailKey) === id) this.byEmailKey.delete(entry.emailKey)
-    const skeleton = usernameSkeleton(entry.record.username)
-    const held = this.#bySkeleton.get(skeleton)
-    if (held === id) this.#bySkeleton.delete(skeleton)
-    else if (typeof held !== 'string' && held?.delete(id) && held.size === 0) {
-      this.#bySkeleton.delete(skeleton)
+    const index = this.#bySkeleton
+    if (index !== undefined) {
+      const skeleton = usernameSkeleton(entry.record.username)
+      const held = index.get(skeleton)
+      if (held === id) index.delete(skeleton)
+      else if (typeof held !== 'string' && held?.delete(id) && held.size === 0) {
+        index.delete(skeleton)
+      }
     }
     this.activeAdmins.delete(id)
   }

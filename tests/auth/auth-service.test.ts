@@ -119,6 +119,17 @@ describe('AuthService', () => {
       expect(row?.password_hash).toMatch(/^\$fast\$/)
     })
 
+    it('refuses a lookalike of a user stored before this instance opened', async () => {
+      const a = await openInstance()
+      await a.auth.register({ username: 'admin', email: 'a@example.com', password: PASSWORD })
+      const b = await openInstance({ dir: a.dir })
+      await expectError(
+        () => b.auth.register({ username: 'adrnin', email: 'b@example.com', password: PASSWORD }),
+        'USER_EXISTS',
+      )
+      await Promise.all([a.close(), b.close()])
+    })
+
     it('defaults the tier to free', async () => {
       const { register } = await world()
       expect((await register('bob_free')).subscriptionTier).toBe('free')
