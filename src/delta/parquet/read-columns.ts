@@ -257,7 +257,14 @@ function readChunk(data: Uint8Array, meta: ColumnMetaData, state: ChunkState): v
   }
 }
 
-function bitWidth(maxLevel: number): number {
+/**
+ * The bit width of levels up to `maxLevel` in the RLE/bit-packed hybrid (0 for a level that is
+ * always 0).
+ * @param maxLevel - the greatest repetition or definition level
+ * @returns bits per level
+ * @internal
+ */
+export function levelBitWidth(maxLevel: number): number {
   return 32 - Math.clz32(maxLevel)
 }
 
@@ -271,7 +278,7 @@ function decodeLevels(
   byteLength: number | undefined,
 ): number {
   const reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset }
-  readRleBitPackedHybrid(reader, bitWidth(maxLevel), target.reserve(count), byteLength)
+  readRleBitPackedHybrid(reader, levelBitWidth(maxLevel), target.reserve(count), byteLength)
   return reader.offset
 }
 

@@ -25,6 +25,7 @@ import type { CompressionCodec, Compressors, PageHeader, ParquetType } from 'hyp
 import { decompressPage } from 'hyparquet/src/datapage.js'
 import { DECOMPRESSORS, READABLE_CODECS } from './decompressors.js'
 import { errorMessage, parquetError } from './parquet-error.js'
+import { levelBitWidth } from './read-columns.js'
 
 /** What the streams of a leaf column's pages depend on. @internal */
 export interface LeafLayout {
@@ -191,12 +192,18 @@ function checkPageV1(page: Uint8Array, h: DataPageHeader, leaf: LeafLayout): voi
   const { maxDefinition, maxRepetition } = leaf
   let offset = 0
   if (maxRepetition > 0) {
-    offset = prefixedRuns(page, offset, levelWidth(maxRepetition), count, 'repetition levels').next
+    offset = prefixedRuns(
+      page,
+      offset,
+      levelBitWidth(maxRepetition),
+      count,
+      'repetition levels',
+    ).next
   }
   let present = count
   if (maxDefinition > 0) {
     const target = hybrid ? maxDefinition : undefined
-    const width = levelWidth(maxDefinition)
+    const width = levelBitWidth(maxDefinition)
     const levels = prefixedRuns(page, offset, width, count, 'definition levels', target)
     offset = levels.next
     if (hybrid) present = levels.matches
@@ -215,11 +222,11 @@ function checkPageV1(page: Uint8Array, h: DataPageHeader, leaf: LeafLayout): voi
 function checkLevelsV2(raw: Uint8Array, h: DataPageHeaderV2, leaf: LeafLayout): void {
   const count = h.num_values
   if (leaf.maxRepetition > 0) {
-    walkRuns(raw, 0, levelWidth(leaf.maxRepetition), count, 'repetition levels')
+    walkRuns(raw, 0, levelBitWidth(leaf.maxRepetition), count, 'repetition levels')
   }
   if (leaf.maxDefinition > 0) {
     const levels = raw.subarray(h.repetition_levels_byte_length)
-    walkRuns(levels, 0, levelWidth(leaf.maxDefinition), count, 'definition levels')
+    walkRuns(levels, 0, levelBitWidth(leaf.maxDefinition), count, 'definition levels')
   }
 }
 
@@ -230,10 +237,6 @@ function checkValuesV2(values: Uint8Array, h: DataPageHeaderV2): void {
   // hyparquet reads RLE values of v2 pages as booleans, whatever the column's type.
   if (h.encoding === 'RLE') prefixedRuns(values, 0, 1, present, 'boolean values')
   else walkRuns(values, 1, values[0] ?? 0, present, 'dictionary indices')
-}
-
-function levelWidth(maxLevel: number): number {
-  return 32 - Math.clz32(maxLevel)
 }
 
 /** A stream after its 4-byte little-endian length (v1 levels, RLE booleans). */
