@@ -152,18 +152,38 @@ function duration(v: unknown, field: string): number | null {
   throw invalid(field, 'must be a finite, non-negative number')
 }
 
+/**
+ * The JSON text of a value that must serialize to a JSON object (event details, action
+ * metadata, user preferences). JSON.stringify escapes lone surrogates, so the text is
+ * well-formed.
+ * @param value - the value
+ * @param refuse - the error for a value that is not JSON (a BigInt, a cycle, a toJSON that
+ *   throws) or does not serialize to an object (a toJSON may turn it into anything, or nothing)
+ * @returns the JSON text, starting with `{`
+ * @throws what `refuse` returns
+ */
+export function objectJson(
+  value: unknown,
+  refuse: (problem: 'not-json' | 'not-object') => Error,
+): string {
+  let json: unknown
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    throw refuse('not-json')
+  }
+  if (typeof json !== 'string' || !json.startsWith('{')) throw refuse('not-object')
+  return json
+}
+
 /** Event details or action metadata as JSON text: a plain object, or absent. */
 function jsonObject(v: unknown, field: string): string | null {
   if (v === undefined || v === null) return null
-  let json: unknown
-  try {
-    json = JSON.stringify(v)
-  } catch {
-    // A BigInt, a cycle, a toJSON that throws.
-    throw invalid(field, 'must be JSON (objects, arrays, strings, numbers, booleans, null)')
-  }
-  if (typeof json !== 'string' || !json.startsWith('{')) throw invalid(field, 'must be an object')
-  return json
+  return objectJson(v, (problem) =>
+    problem === 'not-json'
+      ? invalid(field, 'must be JSON (objects, arrays, strings, numbers, booleans, null)')
+      : invalid(field, 'must be an object'),
+  )
 }
 
 /** Writes audit events and user actions through the store. */

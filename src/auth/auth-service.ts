@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto'
 import {
   AuditLog,
+  objectJson,
   storableText,
   type AuditOutcome,
   type RequestContext,
@@ -234,19 +235,14 @@ function preferencesJson(value: unknown): string | null {
   const refuse = (why: string): LakehouseError =>
     authError('INVALID_INPUT', `preferences ${why}`, { context: { field: 'preferences' } })
   if (typeof value !== 'object' || Array.isArray(value)) throw refuse('must be an object')
-  let json: unknown
-  try {
-    json = JSON.stringify(value)
-  } catch {
-    // A BigInt, a cycle, or a toJSON that throws.
-    throw refuse('must be JSON: plain objects, arrays, strings, numbers, booleans and null')
-  }
-  // A toJSON may turn the object into something else (or nothing).
-  if (typeof json !== 'string' || !json.startsWith('{')) throw refuse('must be an object')
+  const json = objectJson(value, (problem) =>
+    problem === 'not-json'
+      ? refuse('must be JSON: plain objects, arrays, strings, numbers, booleans and null')
+      : refuse('must be an object'),
+  )
   if (Buffer.byteLength(json, 'utf8') > MAX_PREFERENCES_BYTES) {
     throw refuse(`must serialize to at most ${MAX_PREFERENCES_BYTES} bytes`)
   }
-  // JSON.stringify escapes lone surrogates, so the stored text is well-formed.
   return json
 }
 
