@@ -186,6 +186,13 @@ interface LoginState {
   rehash?: boolean
 }
 
+/** Code and message of a login refused after its password check, by reason. */
+const LOGIN_REFUSALS = {
+  rejected: ['ACCOUNT_REJECTED', 'this account was not approved'],
+  disabled: ['ACCOUNT_DISABLED', 'this account is disabled'],
+  'credentials-changed': ['INVALID_CREDENTIALS', 'invalid username or password'],
+} as const satisfies Record<string, readonly [AuthErrorCode, string]>
+
 const MAX_IDENTIFIER = 320
 /** Password resets granted per account per hour, by default. */
 export const DEFAULT_RESET_REQUESTS_PER_HOUR = 5
@@ -871,22 +878,8 @@ export class AuthService {
     state: LoginState,
   ): Promise<LoginResult> {
     const record = user.record
-    if (record.rejectedAt) {
-      await this.#record('LOGIN', 'denied', record, `user:${record.userId}`, ctx, {
-        reason: 'rejected',
-      })
-      throw authError('ACCOUNT_REJECTED', 'this account was not approved', {
-        context: { reason: 'rejected' },
-      })
-    }
-    if (!record.isActive) {
-      await this.#record('LOGIN', 'denied', record, `user:${record.userId}`, ctx, {
-        reason: 'disabled',
-      })
-      throw authError('ACCOUNT_DISABLED', 'this account is disabled', {
-        context: { reason: 'disabled' },
-      })
-    }
+    if (record.rejectedAt) throw await this.#refuseLogin('rejected', record, ctx)
+    if (!record.isActive) throw await this.#refuseLogin('disabled', record, ctx)
     let verifiedHash = user.passwordHash
     if (state.rehash ?? this.#hasher.needsRehash(user.passwordHash)) {
       const rehashed = await this.#hasher.hash(password.normalize('NFKC'))
@@ -960,23 +953,28 @@ export class AuthService {
     const changed = stored?.passwordHash !== verifiedHash
     if (current && !changed && current.isActive && !current.rejectedAt) return
     await this.#revokeSessions(userId, [sessionId])
-    const [code, message, reason] = changed
-      ? (['INVALID_CREDENTIALS', 'invalid username or password', 'credentials-changed'] as const)
-      : current?.rejectedAt
-        ? (['ACCOUNT_REJECTED', 'this account was not approved', 'rejected'] as const)
-        : (['ACCOUNT_DISABLED', 'this account is disabled', 'disabled'] as const)
-    await this.#record(
-      'LOGIN',
-      'denied',
-      current ?? { userId, username: null },
-      `user:${userId}`,
-      ctx,
-      {
-        reason,
-        revokedSession: sessionId,
-      },
-    )
-    throw authError(code, message, { context: { reason } })
+    const reason = changed ? 'credentials-changed' : current?.rejectedAt ? 'rejected' : 'disabled'
+    throw await this.#refuseLogin(reason, current ?? { userId, username: null }, ctx, {
+      revokedSession: sessionId,
+    })
+  }
+
+  /**
+   * Records a login refused after its password check (a `LOGIN` event, outcome `denied`) and
+   * returns the error to throw.
+   */
+  async #refuseLogin(
+    reason: keyof typeof LOGIN_REFUSALS,
+    user: { readonly userId: string; readonly username: string | null },
+    ctx: RequestContext | undefined,
+    details: Record<string, unknown> = {},
+  ): Promise<LakehouseError> {
+    await this.#record('LOGIN', 'denied', user, `user:${user.userId}`, ctx, {
+      reason,
+      ...details,
+    })
+    const [code, message] = LOGIN_REFUSALS[reason]
+    return authError(code, message, { context: { reason } })
   }
 
   /**
