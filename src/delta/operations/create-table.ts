@@ -12,12 +12,7 @@ import type { Action, MetadataAction, ProtocolAction } from '../actions/actions.
 import { serializeCommit } from '../actions/serialize-action.js'
 import { DeltaError, UnsupportedProtocolError } from '../errors.js'
 import { commitKey, LOG_DIR, parseLogKey } from '../log/log-path.js'
-import {
-  parseStructType,
-  serializeSchema,
-  type DataType,
-  type StructType,
-} from '../schema/data-type.js'
+import { findType, parseStructType, serializeSchema, type StructType } from '../schema/data-type.js'
 import { hasTimestampNtz } from '../snapshot/table-features.js'
 import { parseInterval } from '../snapshot/table-config.js'
 import type { ObjectStore } from '../storage/object-store.js'
@@ -182,7 +177,10 @@ export function validateTableLayout(
 ): StructType {
   const parsed = parseStructType(schema)
   if (parsed.fields.length === 0) throw invalid(location, 'the schema has no columns')
-  const empty = emptyStruct(parsed, '')
+  const empty = findType(
+    parsed,
+    (t) => typeof t !== 'string' && t.type === 'struct' && t.fields.length === 0,
+  )
   if (empty !== undefined) {
     throw invalid(
       location,
@@ -207,21 +205,6 @@ export function validateTableLayout(
     throw invalid(location, 'at least one column must not be a partition column')
   }
   return parsed
-}
-
-/** The path of the first struct without fields inside `type` (undefined when none). */
-function emptyStruct(type: DataType, path: string): string | undefined {
-  if (typeof type === 'string') return undefined
-  if (type.type === 'array') return emptyStruct(type.elementType, `${path}.element`)
-  if (type.type === 'map') {
-    return emptyStruct(type.keyType, `${path}.key`) ?? emptyStruct(type.valueType, `${path}.value`)
-  }
-  if (type.fields.length === 0) return path
-  for (const f of type.fields) {
-    const found = emptyStruct(f.type, path ? `${path}.${f.name}` : f.name)
-    if (found !== undefined) return found
-  }
-  return undefined
 }
 
 /**

@@ -238,6 +238,34 @@ function toJsonType(type: DataType): unknown {
 }
 
 /**
+ * The path of the first type inside `type` (itself included, then depth first) that `test`
+ * accepts: field names joined by `.`, with `element`, `key` and `value` for the parts of arrays
+ * and maps.
+ * @param type - a data type
+ * @param test - the predicate
+ * @param path - the path of `type` itself
+ * @returns the path, or undefined when no type matches
+ */
+export function findType(
+  type: DataType,
+  test: (t: DataType) => boolean,
+  path = '',
+): string | undefined {
+  if (test(type)) return path
+  if (typeof type === 'string') return undefined
+  const at = (name: string): string => (path ? `${path}.${name}` : name)
+  if (type.type === 'array') return findType(type.elementType, test, at('element'))
+  if (type.type === 'map') {
+    return findType(type.keyType, test, at('key')) ?? findType(type.valueType, test, at('value'))
+  }
+  for (const f of type.fields) {
+    const found = findType(f.type, test, at(f.name))
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
  * Finds a top-level field by exact name, or case-insensitively when no exact match exists.
  * @param schema - the struct to search
  * @param name - column name

@@ -6,7 +6,7 @@
  */
 import type { MetadataAction, ProtocolAction } from '../actions/actions.js'
 import { UnsupportedProtocolError } from '../errors.js'
-import type { DataType, StructType } from '../schema/data-type.js'
+import { findType, type DataType, type StructType } from '../schema/data-type.js'
 
 /** Reader features this engine implements (column mapping only in mode `none`). */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
@@ -134,10 +134,7 @@ function fieldsWithMetadata(
  * @returns true when one does
  */
 export function hasTimestampNtz(type: DataType): boolean {
-  if (typeof type === 'string') return type === 'timestamp_ntz'
-  if (type.type === 'struct') return type.fields.some((f) => hasTimestampNtz(f.type))
-  if (type.type === 'array') return hasTimestampNtz(type.elementType)
-  return hasTimestampNtz(type.keyType) || hasTimestampNtz(type.valueType)
+  return findType(type, (t) => t === 'timestamp_ntz') !== undefined
 }
 
 /**
