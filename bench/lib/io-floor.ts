@@ -1,14 +1,18 @@
 /**
  * The file-system calls of one durable commit, without any Delta logic: the floor that any
- * implementation of the commit protocol pays per commit on this disk. The calls are made the
- * cheapest way Node offers, as the local store makes them: the ones that may wait for the
- * journal (create, write, sync, link, unlink) through the libuv pool with file descriptors,
- * the others (opening and closing a directory, closing a file) synchronously.
+ * implementation of the commit protocol pays per commit on this disk. The calls are made as
+ * the local store makes them: on the process's I/O threads (`src/delta/storage/io-threads.ts`),
+ * a data file's create, write, fdatasync, close and directory fsync in one step beside a commit
+ * file's create, write, fsync and close in another, then its link, the temp file's removal
+ * and the log directory's fsync in a third (it waits for the threads to be online). With
+ * `{ pool: true }`, through the libuv pool with file descriptors instead, as the store does
+ * when it has no threads.
  * @module
  */
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { sharedIoThreads } from '../../src/delta/storage/io-threads.js'
 
 function call<T>(fn: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -39,13 +43,32 @@ async function createWith(file: string, data: Uint8Array): Promise<number> {
  * @param dir - a table directory whose `_delta_log` exists
  * @param version - the commit number (names the file)
  */
-export async function floorCommit(dir: string, version: number): Promise<void> {
+export async function floorCommit(
+  dir: string,
+  version: number,
+  options: { readonly pool?: boolean } = {},
+): Promise<void> {
   const log = path.join(dir, '_delta_log')
   const data = new Uint8Array(1500).fill(7)
   const temp = path.join(log, `.${version}.${randomUUID()}.tmp`)
+  const target = path.join(log, `${String(version).padStart(20, '0')}.json`)
+  const io = options.pool === true ? undefined : sharedIoThreads()
+  // The producers' commits go to the threads once they are online; so do the floor's.
+  if (io) await io.whenOnline()
+  const file = path.join(dir, `part-${randomUUID()}.parquet`)
+  const onThreads = io?.run({ op: 'create', file, data, full: false, syncDir: dir })
+  if (io && onThreads) {
+    const staged = io.run({ op: 'create', file: temp, data, full: true })
+    await Promise.all([onThreads, staged ?? Promise.reject(new Error('the I/O threads stopped'))])
+    const linked = io.run({ op: 'link', from: temp, to: target, dir: log })
+    if (!(await (linked ?? Promise.reject(new Error('the I/O threads stopped')))).value) {
+      throw new Error(`floor commit ${version} exists`)
+    }
+    return
+  }
   await Promise.all([
     (async () => {
-      const fd = await createWith(path.join(dir, `part-${randomUUID()}.parquet`), data)
+      const fd = await createWith(file, data)
       try {
         await Promise.all([call<void>((done) => fs.fdatasync(fd, done)), syncDir(dir)])
       } finally {
@@ -61,8 +84,6 @@ export async function floorCommit(dir: string, version: number): Promise<void> {
       }
     })(),
   ])
-  await call<void>((done) =>
-    fs.link(temp, path.join(log, `${String(version).padStart(20, '0')}.json`), done),
-  )
+  await call<void>((done) => fs.link(temp, target, done))
   await Promise.all([call<void>((done) => fs.unlink(temp, done)), syncDir(log)])
 }

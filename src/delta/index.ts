@@ -59,7 +59,7 @@ export type {
 } from './schema/data-type.js'
 export { timestampFromMicros, timestampMicros, subMillisecondMicros } from './schema/timestamps.js'
 export type { ObjectStore, ObjectMeta, ListOptions } from './storage/object-store.js'
-export { LocalFsStore } from './storage/local-fs-store.js'
+export { LocalFsStore, type LocalFsStoreOptions } from './storage/local-fs-store.js'
 export { MemoryStore } from './storage/memory-store.js'
 export { systemClock, type Clock } from './clock.js'
 export { col, lit, and, or, not, describeExpression, type Expression } from './expr/expression.js'

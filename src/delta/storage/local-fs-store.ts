@@ -28,6 +28,7 @@ import {
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { DeltaError } from '../errors.js'
+import { sharedIoThreads, type IoThreadError, type IoThreads } from './io-threads.js'
 import {
   assertValidKey,
   assertValidRange,
@@ -163,8 +164,14 @@ export interface StagedPut {
  * microseconds and never wait for the file system's journal, while one trip through the libuv
  * thread pool costs 60–75 µs of CPU and wall time here (thread wake-ups), and a durable commit
  * makes about twenty calls (`bench/RESULTS.md`, group-commit). The calls that create, write,
- * link, unlink or sync files stay in the pool: on ext4 they can wait for a journal commit in
- * progress (another writer's fsync), which must not block the event loop.
+ * link, unlink or sync files stay off the event loop: on ext4 they can wait for a journal commit
+ * in progress (another writer's fsync), which must not block it.
+ *
+ * I/O threads: the durable writes of files up to 1 MiB (a data file, a staged commit file) and
+ * the publication of a staged commit file are made by two worker threads with synchronous
+ * calls, one hand-off per step (`io-threads.ts`), instead of one pool trip per call; the calls
+ * and their order are the same. Until the threads are online, and for larger files, the pool
+ * makes them. `{ ioThreads: false }` keeps every call in the pool.
  *
  * Symbolic links to files are listed and read like files; symbolic links to directories are not
  * followed by recursive listings. Names that are not valid keys (for example containing a
@@ -173,12 +180,15 @@ export interface StagedPut {
 export class LocalFsStore implements ObjectStore {
   /** The absolute path of the root directory. */
   readonly location: string
+  readonly #io: IoThreads | undefined
 
   /**
    * @param rootDir - the table root; resolved against the working directory when relative
+   * @param options - `ioThreads: false` makes every call through the libuv pool (see the class
+   *   documentation); the default uses the process's I/O threads
    * @throws DeltaError `INVALID_ARGUMENT` when `rootDir` is empty or contains NUL
    */
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: LocalFsStoreOptions = {}) {
     if (typeof rootDir !== 'string' || rootDir.length === 0 || rootDir.includes('\0')) {
       throw new DeltaError(
         'INVALID_ARGUMENT',
@@ -187,6 +197,8 @@ export class LocalFsStore implements ObjectStore {
       )
     }
     this.location = path.resolve(rootDir)
+    const io = options.ioThreads ?? true
+    this.#io = io === false ? undefined : io === true ? sharedIoThreads() : io
   }
 
   /**
@@ -313,7 +325,7 @@ export class LocalFsStore implements ObjectStore {
     const dir = path.dirname(target)
     const temp = tempPath(target)
     try {
-      await this.#inDir(dir, 'put', key, () => writeDurably(temp, data))
+      await this.#inDir(dir, 'put', key, () => this.#createSynced('put', key, temp, data, true))
       await fs.rename(temp, target)
     } catch (error) {
       throw await this.#failAndRemoveTemp('put', key, error, temp)
@@ -340,23 +352,13 @@ export class LocalFsStore implements ObjectStore {
   async putNew(key: string, data: Uint8Array): Promise<void> {
     const target = this.#path(key)
     const dir = path.dirname(target)
-    let fd: number
     try {
-      fd = await this.#inDir(dir, 'putNew', key, () => openFd(target, 'wx'))
+      await this.#inDir(dir, 'putNew', key, () =>
+        this.#createSynced('putNew', key, target, data, false, dir),
+      )
     } catch (error) {
-      if (error instanceof DeltaError) throw error
-      throw this.#storageError('putNew', key, error)
-    }
-    try {
-      try {
-        await writeAllFd(fd, data)
-        // The directory entry exists since open(): both syncs can run at once.
-        await settleAll([fdatasyncFd(fd), this.#syncDir(dir, 'putNew', key)])
-      } finally {
-        // Synchronous: closing does not wait for the journal (see the class documentation).
-        closeSync(fd)
-      }
-    } catch (error) {
+      // The key exists: the file is not ours to remove.
+      if (errorCode(error) === 'EEXIST') throw this.#storageError('putNew', key, error)
       throw await this.#failAndRemoveTemp('putNew', key, error, target)
     }
   }
@@ -392,7 +394,9 @@ export class LocalFsStore implements ObjectStore {
     const dir = path.dirname(target)
     const temp = tempPath(target)
     try {
-      await this.#inDir(dir, 'putIfAbsent', key, () => writeDurably(temp, data))
+      await this.#inDir(dir, 'putIfAbsent', key, () =>
+        this.#createSynced('putIfAbsent', key, temp, data, true),
+      )
     } catch (error) {
       throw await this.#failAndRemoveTemp('putIfAbsent', key, error, temp)
     }
@@ -414,15 +418,17 @@ export class LocalFsStore implements ObjectStore {
   }
 
   async #publish(key: string, target: string, dir: string, temp: string): Promise<boolean> {
+    const onThread = this.#io?.run({ op: 'link', from: temp, to: target, dir })
     let created: boolean
     try {
-      await fs.link(temp, target)
-      created = true
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') {
-        throw await this.#failAndRemoveTemp('putIfAbsent', key, error, temp)
+      if (onThread) {
+        created = (await onThread).value
+      } else {
+        created = await linkNew(temp, target)
       }
-      created = false
+    } catch (error) {
+      if (isDirSyncError(error)) throw this.#dirSyncError('putIfAbsent', key, dir, error)
+      throw await this.#failAndRemoveTemp('putIfAbsent', key, error, temp)
     }
     if (!created) {
       await this.#removeTemp(
@@ -435,12 +441,52 @@ export class LocalFsStore implements ObjectStore {
       }
       return false
     }
-    // The temp name is not needed for durability: its removal can run beside the fsync.
+    if (onThread) return true
+    // The temp name is not needed for durability: its removal runs beside the fsync, and a
+    // failure to remove it leaves a dot-file that readers ignore, not a failed write (the
+    // object exists from the link on).
     await settleAll([
-      this.#removeTemp('putIfAbsent (the object was created; removing the temp file)', key, temp),
+      fs.unlink(temp).catch(() => undefined),
       this.#syncDir(dir, 'putIfAbsent', key),
     ])
     return true
+  }
+
+  /**
+   * Creates `file` with `data` (failing if it exists), syncs it (`fdatasync`, or `fsync` when
+   * `full`) and closes it; then, when `dir` is given, syncs that directory too (its entry
+   * exists from the create on, so the pool path runs both syncs at once). On an I/O thread when
+   * the threads are online, otherwise through the pool. A failed directory sync is a
+   * `STORAGE_ERROR` naming the directory; other errors are the file system's.
+   */
+  async #createSynced(
+    op: string,
+    key: string,
+    file: string,
+    data: Uint8Array,
+    full: boolean,
+    dir?: string,
+  ): Promise<void> {
+    const onThread = this.#io?.run({ op: 'create', file, data, full, syncDir: dir })
+    if (onThread) {
+      try {
+        await onThread
+      } catch (error) {
+        if (dir !== undefined && isDirSyncError(error))
+          throw this.#dirSyncError(op, key, dir, error)
+        throw error
+      }
+      return
+    }
+    const fd = await openFd(file, 'wx')
+    try {
+      await writeAllFd(fd, data)
+      const sync = full ? fsyncFd(fd) : fdatasyncFd(fd)
+      await (dir === undefined ? sync : settleAll([sync, this.#syncDir(dir, op, key)]))
+    } finally {
+      // Synchronous: closing does not wait for the journal (see the class documentation).
+      closeSync(fd)
+    }
   }
 
   async #removeTemp(op: string, key: string, temp: string): Promise<void> {
@@ -600,8 +646,12 @@ export class LocalFsStore implements ObjectStore {
         closeSync(fd)
       }
     } catch (error) {
-      throw this.#storageError(`${op} (fsync of directory ${dir})`, key, error)
+      throw this.#dirSyncError(op, key, dir, error)
     }
+  }
+
+  #dirSyncError(op: string, key: string, dir: string, error: unknown): DeltaError {
+    return this.#storageError(`${op} (fsync of directory ${dir})`, key, error)
   }
 
   /** Removes the temp file after a failed write and returns the error to throw. */
@@ -643,21 +693,35 @@ export class LocalFsStore implements ObjectStore {
   }
 }
 
+/** Options of a {@link LocalFsStore}. */
+export interface LocalFsStoreOptions {
+  /**
+   * Whether small durable writes go to the process's I/O threads (default true); false makes
+   * every call through the libuv pool; an {@link IoThreads} of its own (tests) uses those.
+   */
+  readonly ioThreads?: boolean | IoThreads
+}
+
 /** A unique, dot-prefixed temp file name next to `target`. */
 function tempPath(target: string): string {
   const name = path.basename(target).slice(0, TEMP_NAME_PART_MAX)
   return path.join(path.dirname(target), `.${name}.${randomUUID()}.tmp`)
 }
 
-/** Writes a new file (failing if the name exists) and fsyncs it before closing. */
-async function writeDurably(file: string, data: Uint8Array): Promise<void> {
-  const fd = await openFd(file, 'wx')
+/** Hard-links `temp` to `target`; false when `target` exists. */
+async function linkNew(temp: string, target: string): Promise<boolean> {
   try {
-    await writeAllFd(fd, data)
-    await fsyncFd(fd)
-  } finally {
-    closeSync(fd)
+    await fs.link(temp, target)
+    return true
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false
+    throw error
   }
+}
+
+/** An I/O thread's failure to sync a directory (after the file's own steps succeeded). */
+function isDirSyncError(error: unknown): boolean {
+  return error instanceof Error && (error as IoThreadError).stage === 'sync of directory'
 }
 
 // The write paths use file descriptors through the callback API: a commit makes a dozen file

@@ -1,17 +1,21 @@
 /**
  * Child process of the multi-process put-if-absent race in local-fs-store.test.ts.
- * Usage: node --import tsx put-if-absent-race.child.ts <root> <worker> <keyCount>
- * Prints `ready`, waits for a line on stdin (the start signal, so that all workers race at
+ * Usage: node --import tsx put-if-absent-race.child.ts <root> <worker> <keyCount> <threads|pool>
+ * With `threads`, waits for the I/O threads to be online, so that every write goes through them
+ * (the process must still exit by itself afterwards). Prints `ready`, waits for a line on stdin (the start signal, so that all workers race at
  * once), calls putIfAbsent on every key concurrently and prints the JSON list of keys it won.
  * @module
  */
+import { sharedIoThreads } from '../../../src/delta/storage/io-threads.js'
 import { LocalFsStore } from '../../../src/delta/storage/local-fs-store.js'
 
-const [root, worker, keyCount] = process.argv.slice(2)
+const [root, worker, keyCount, mode] = process.argv.slice(2)
 if (root === undefined || worker === undefined || keyCount === undefined) {
-  throw new Error('usage: put-if-absent-race.child.ts <root> <worker> <keyCount>')
+  throw new Error('usage: put-if-absent-race.child.ts <root> <worker> <keyCount> <threads|pool>')
 }
-const store = new LocalFsStore(root)
+const threads = mode === 'threads'
+if (threads && !(await sharedIoThreads().whenOnline())) throw new Error('no I/O threads')
+const store = new LocalFsStore(root, { ioThreads: threads })
 const keys = Array.from(
   { length: Number(keyCount) },
   (_, i) => `_delta_log/${String(i).padStart(20, '0')}.json`,

@@ -1,0 +1,325 @@
+/**
+ * The small durable writes of a commit, made on dedicated worker threads with synchronous
+ * calls, one hand-off per step instead of one trip through the libuv pool per call.
+ *
+ * Why: on the 2-vCPU VM this engine is measured on, waking a sleeping pool thread costs the
+ * event loop 60–140 µs of CPU per call (`bench/RESULTS.md`, group-commit), and a durable commit
+ * makes about a dozen calls (create, write, sync, close, the directory's open and sync, link,
+ * unlink). Here a data file's create, write, sync, close and directory sync are one message to
+ * one thread, and the commit file's link, temp removal and directory sync another.
+ *
+ * The calls and their order are exactly those of the pool path of `LocalFsStore`, so crash
+ * safety does not change. Two threads let a commit's data file and its staged commit file be
+ * synced at once; a step goes to the thread with fewer steps waiting.
+ *
+ * The threads start at the first request of the process; until they are online (a few
+ * milliseconds), {@link IoThreads.run} answers `undefined` and the caller uses the pool path.
+ * They never keep the process alive when idle. If a thread fails, its waiting steps are
+ * rejected and the process goes on without the threads.
+ * @module
+ */
+import { Worker } from 'node:worker_threads'
+
+/**
+ * Largest payload sent to a thread. Larger files (compaction output, checkpoints) are written
+ * through the pool: the hand-off saves nothing there, and the copy into the message would.
+ */
+export const IO_THREAD_MAX_BYTES = 1 << 20
+
+/** Number of threads. */
+const THREADS = 2
+
+/** One step, run synchronously on a thread. */
+export type IoStep =
+  | {
+      /**
+       * Creates `file` (failing if it exists), writes `data`, syncs it (`fdatasync`, or
+       * `fsync` when `full`), closes it, then syncs the directory `syncDir` when given.
+       */
+      readonly op: 'create'
+      readonly file: string
+      readonly data: Uint8Array
+      readonly full: boolean
+      readonly syncDir?: string
+    }
+  | {
+      /**
+       * Hard-links `from` to `to`. If `to` exists, answers `false` and changes nothing.
+       * Otherwise removes `from` (a failure to remove it is reported in `leftTemp`, not thrown:
+       * the link has happened) and syncs the directory `dir`, then answers `true`.
+       */
+      readonly op: 'link'
+      readonly from: string
+      readonly to: string
+      readonly dir: string
+    }
+
+/** The answer to a step. */
+export interface IoAnswer {
+  /** For `link`: whether the target was created. For `create`: true. */
+  readonly value: boolean
+  /** For `link`: the temp file could not be removed (its error message). */
+  readonly leftTemp?: string
+}
+
+/** A failed step's error, as Node's own fs errors look (`code`, `syscall`, `path`). */
+export interface IoThreadError extends Error {
+  code?: string
+  syscall?: string
+  path?: string
+  /** What the step was doing: `create`, `sync of directory`, `link`. */
+  stage?: string
+}
+
+// CommonJS, evaluated in the worker: no loader, no TypeScript, no file to ship beside dist/.
+const WORKER_SOURCE = `
+'use strict'
+const fs = require('node:fs')
+const { parentPort } = require('node:worker_threads')
+function staged(stage, fn) {
+  try { return fn() } catch (error) { if (error && typeof error === 'object') error.stage = stage; throw error }
+}
+function syncDir(dir) {
+  staged('sync of directory', () => {
+    const fd = fs.openSync(dir, 'r')
+    try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
+  })
+}
+function create(m) {
+  staged('create', () => {
+    const fd = fs.openSync(m.file, 'wx', 0o666)
+    try {
+      let offset = 0
+      while (offset < m.data.byteLength) {
+        const n = fs.writeSync(fd, m.data, offset, m.data.byteLength - offset)
+        if (n === 0) throw new Error('write made no progress at byte ' + offset)
+        offset += n
+      }
+      if (m.full) fs.fsyncSync(fd)
+      else fs.fdatasyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+  if (m.syncDir !== undefined) syncDir(m.syncDir)
+  return { value: true }
+}
+function link(m) {
+  try {
+    staged('link', () => fs.linkSync(m.from, m.to))
+  } catch (error) {
+    if (error && error.code === 'EEXIST') return { value: false }
+    throw error
+  }
+  let leftTemp
+  try { fs.unlinkSync(m.from) } catch (error) {
+    if (!error || error.code !== 'ENOENT') leftTemp = String(error && error.message)
+  }
+  syncDir(m.dir)
+  return leftTemp === undefined ? { value: true } : { value: true, leftTemp }
+}
+parentPort.on('message', (m) => {
+  let reply
+  try {
+    const answer = m.step.op === 'create' ? create(m.step) : link(m.step)
+    reply = { id: m.id, answer }
+  } catch (error) {
+    const e = error && typeof error === 'object' ? error : new Error(String(error))
+    reply = { id: m.id, error: { message: String(e.message), code: e.code, syscall: e.syscall, path: e.path, stage: e.stage } }
+  }
+  parentPort.postMessage(reply)
+})
+`
+
+interface Reply {
+  readonly id: number
+  readonly answer?: IoAnswer
+  readonly error?: {
+    readonly message: string
+    readonly code?: string
+    readonly syscall?: string
+    readonly path?: string
+    readonly stage?: string
+  }
+}
+
+interface Waiting {
+  readonly resolve: (answer: IoAnswer) => void
+  readonly reject: (error: Error) => void
+}
+
+/** One worker thread and the steps it has not answered yet. */
+class IoThread {
+  readonly #worker: Worker
+  readonly #waiting = new Map<number, Waiting>()
+  #online = false
+  #failed = false
+  /** Settles when the thread is online (true) or has failed before (false). */
+  readonly #started: Promise<boolean>
+
+  constructor(onFailure: () => void) {
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'polarway-io' })
+    let started: (online: boolean) => void = () => undefined
+    this.#started = new Promise((resolve) => (started = resolve))
+    this.#worker.on('online', () => {
+      this.#online = true
+      started(true)
+    })
+    this.#worker.on('message', (reply: Reply) => this.#answer(reply))
+    const fail = (error: Error): void => {
+      if (this.#failed) return
+      this.#failed = true
+      started(false)
+      onFailure()
+      const waiting = [...this.#waiting.values()]
+      this.#waiting.clear()
+      for (const w of waiting) w.reject(error)
+    }
+    this.#worker.on('error', fail)
+    this.#worker.on('exit', (code) => fail(new Error(`the I/O thread exited (code ${code})`)))
+    // After the listeners: a 'message' listener refs the worker's port again.
+    this.#worker.unref()
+  }
+
+  /** Online and not failed. */
+  get ready(): boolean {
+    return this.#online && !this.#failed
+  }
+
+  /** Steps sent and not answered. */
+  get load(): number {
+    return this.#waiting.size
+  }
+
+  /**
+   * Waits until the thread is online, keeping the process alive meanwhile.
+   * @returns true when online, false when it failed first
+   */
+  async waitOnline(): Promise<boolean> {
+    if (this.#online || this.#failed) return this.ready
+    this.#worker.ref()
+    try {
+      return await this.#started
+    } finally {
+      if (this.#waiting.size === 0 && !this.#failed) this.#worker.unref()
+    }
+  }
+
+  /** Stops the thread; its waiting steps are rejected. */
+  async terminate(): Promise<void> {
+    await this.#worker.terminate()
+  }
+
+  send(id: number, step: IoStep): Promise<IoAnswer> {
+    return new Promise<IoAnswer>((resolve, reject) => {
+      // Keeps the process alive while a step is outstanding, as a pool request would.
+      if (this.#waiting.size === 0) this.#worker.ref()
+      this.#waiting.set(id, { resolve, reject })
+      try {
+        this.#worker.postMessage({ id, step })
+      } catch (error) {
+        this.#settled(id)
+        reject(error instanceof Error ? error : new Error(String(error)))
+      }
+    })
+  }
+
+  #settled(id: number): Waiting | undefined {
+    const waiting = this.#waiting.get(id)
+    this.#waiting.delete(id)
+    if (this.#waiting.size === 0 && !this.#failed) this.#worker.unref()
+    return waiting
+  }
+
+  #answer(reply: Reply): void {
+    const waiting = this.#settled(reply.id)
+    if (!waiting) return
+    if (reply.error) {
+      const { message, ...fields } = reply.error
+      const error: IoThreadError = new Error(message)
+      for (const [k, v] of Object.entries(fields)) {
+        if (v !== undefined) Object.assign(error, { [k]: v })
+      }
+      waiting.reject(error)
+    } else {
+      waiting.resolve(reply.answer ?? { value: false })
+    }
+  }
+}
+
+/** The process's I/O threads (see the module documentation). */
+export class IoThreads {
+  #threads: IoThread[] | undefined
+  #failed = false
+  #nextId = 1
+  #sent = 0
+
+  /** Steps handed to the threads so far (for tests and diagnostics). */
+  get stepsSent(): number {
+    return this.#sent
+  }
+
+  /**
+   * Starts the threads if needed and waits until they are online.
+   * @returns true when they are, false when they failed or were closed
+   */
+  async whenOnline(): Promise<boolean> {
+    const threads = this.#start()
+    if (!threads) return false
+    const online = await Promise.all(threads.map((t) => t.waitOnline()))
+    return online.every(Boolean) && !this.#failed
+  }
+
+  /**
+   * Stops the threads; steps waiting for them are rejected, and later steps are made through
+   * the pool by their callers.
+   */
+  async close(): Promise<void> {
+    this.#failed = true
+    await Promise.all((this.#threads ?? []).map((t) => t.terminate()))
+  }
+
+  /**
+   * Runs `step` on the least busy thread, or answers `undefined` when the threads are not
+   * online yet, have failed, or the step's payload is too large for a hand-off (the caller
+   * then makes the calls through the libuv pool). The first call starts the threads.
+   * @param step - the step
+   * @returns the answer, or undefined
+   */
+  run(step: IoStep): Promise<IoAnswer> | undefined {
+    if (this.#failed) return undefined
+    if (step.op === 'create' && step.data.byteLength > IO_THREAD_MAX_BYTES) return undefined
+    const threads = this.#start()
+    if (!threads) return undefined
+    let best: IoThread | undefined
+    for (const t of threads) {
+      if (t.ready && (best === undefined || t.load < best.load)) best = t
+    }
+    if (!best) return undefined
+    this.#sent++
+    return best.send(this.#nextId++, step)
+  }
+
+  #start(): IoThread[] | undefined {
+    if (this.#threads) return this.#threads
+    try {
+      const onFailure = (): void => {
+        this.#failed = true
+      }
+      this.#threads = Array.from({ length: THREADS }, () => new IoThread(onFailure))
+    } catch {
+      // No worker threads here (a restricted runtime): the pool path does everything.
+      this.#failed = true
+      return undefined
+    }
+    return this.#threads
+  }
+}
+
+let shared: IoThreads | undefined
+
+/** @returns the threads shared by every local store of the process */
+export function sharedIoThreads(): IoThreads {
+  shared ??= new IoThreads()
+  return shared
+}

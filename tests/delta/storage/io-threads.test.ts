@@ -1,0 +1,179 @@
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { IO_THREAD_MAX_BYTES, IoThreads } from '../../../src/delta/storage/io-threads.js'
+import type { IoThreadError } from '../../../src/delta/storage/io-threads.js'
+import { LocalFsStore } from '../../../src/delta/storage/local-fs-store.js'
+import { cleanupTempDirs, makeTempDir } from '../../support/temp.js'
+
+afterAll(cleanupTempDirs)
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+/** The promise of a step that must have been handed to a thread. */
+function ran<T>(promise: Promise<T> | undefined): Promise<T> {
+  expect(promise).toBeDefined()
+  return promise as Promise<T>
+}
+
+/** Runs `body` with threads of its own, online, and a fresh directory; closes the threads. */
+async function withThreads(body: (io: IoThreads, dir: string) => Promise<void>): Promise<void> {
+  const io = new IoThreads()
+  const dir = await makeTempDir('io-threads-')
+  try {
+    expect(await io.whenOnline()).toBe(true)
+    await body(io, dir)
+  } finally {
+    await io.close()
+  }
+}
+
+async function failure(promise: Promise<unknown> | undefined): Promise<IoThreadError> {
+  expect(promise).toBeDefined()
+  return (promise as Promise<unknown>).then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e as IoThreadError,
+  )
+}
+
+describe('IoThreads', () => {
+  it('answers undefined before the threads are online, then runs steps on them', async () => {
+    const io = new IoThreads()
+    const dir = await makeTempDir('io-threads-')
+    try {
+      const file = path.join(dir, 'early')
+      // The first step starts the threads; they are not online yet.
+      expect(io.run({ op: 'create', file, data: bytes('x'), full: false })).toBeUndefined()
+      expect(io.stepsSent).toBe(0)
+      expect(await io.whenOnline()).toBe(true)
+      const answer = await io.run({ op: 'create', file, data: bytes('hello'), full: true })
+      expect(answer).toEqual({ value: true })
+      expect(await fs.readFile(file, 'utf8')).toBe('hello')
+      expect(io.stepsSent).toBe(1)
+    } finally {
+      await io.close()
+    }
+  })
+
+  it('creates files with their exact bytes and syncs the directory when asked', () =>
+    withThreads(async (io, dir) => {
+      const data = new Uint8Array(300_000).map((_, i) => (i * 31) % 256)
+      const files = Array.from({ length: 20 }, (_, i) => path.join(dir, `f${i}`))
+      await Promise.all(
+        files.map((file) => ran(io.run({ op: 'create', file, data, full: false, syncDir: dir }))),
+      )
+      for (const file of files) expect(new Uint8Array(await fs.readFile(file))).toEqual(data)
+      const empty = path.join(dir, 'empty')
+      await io.run({ op: 'create', file: empty, data: new Uint8Array(0), full: true })
+      expect((await fs.stat(empty)).size).toBe(0)
+    }))
+
+  it('reports the file system errors with their code, syscall and stage', () =>
+    withThreads(async (io, dir) => {
+      const file = path.join(dir, 'taken')
+      await fs.writeFile(file, 'theirs')
+      const exists = await failure(io.run({ op: 'create', file, data: bytes('mine'), full: false }))
+      expect(exists).toBeInstanceOf(Error)
+      expect(exists).toMatchObject({ code: 'EEXIST', syscall: 'open', stage: 'create' })
+      expect(await fs.readFile(file, 'utf8')).toBe('theirs')
+
+      const missingDir = path.join(dir, 'no', 'such')
+      const missing = await failure(
+        io.run({ op: 'create', file: path.join(missingDir, 'f'), data: bytes('x'), full: false }),
+      )
+      expect(missing).toMatchObject({ code: 'ENOENT', stage: 'create' })
+
+      const written = path.join(dir, 'written')
+      const dirSync = await failure(
+        io.run({ op: 'create', file: written, data: bytes('x'), full: false, syncDir: missingDir }),
+      )
+      expect(dirSync).toMatchObject({ code: 'ENOENT', stage: 'sync of directory' })
+      // The file itself was written and synced before the directory's sync failed.
+      expect(await fs.readFile(written, 'utf8')).toBe('x')
+    }))
+
+  it('links only when the target is absent, and removes the temp file after a link', () =>
+    withThreads(async (io, dir) => {
+      const target = path.join(dir, 'target')
+      await fs.writeFile(path.join(dir, '.a.tmp'), 'a')
+      await fs.writeFile(path.join(dir, '.b.tmp'), 'b')
+      const first = io.run({ op: 'link', from: path.join(dir, '.a.tmp'), to: target, dir })
+      expect(await first).toEqual({ value: true })
+      const second = io.run({ op: 'link', from: path.join(dir, '.b.tmp'), to: target, dir })
+      expect(await second).toEqual({ value: false })
+      expect(await fs.readFile(target, 'utf8')).toBe('a')
+      // The winner's temp file is gone; the loser's stays for its caller to remove.
+      expect((await fs.readdir(dir)).sort()).toEqual(['.b.tmp', 'target'])
+      const gone = await failure(
+        io.run({ op: 'link', from: path.join(dir, '.missing'), to: path.join(dir, 't2'), dir }),
+      )
+      expect(gone).toMatchObject({ code: 'ENOENT', syscall: 'link', stage: 'link' })
+    }))
+
+  it('leaves files above the hand-off limit to the pool', () =>
+    withThreads((io, dir) => {
+      const big = new Uint8Array(IO_THREAD_MAX_BYTES + 1)
+      expect(io.run({ op: 'create', file: path.join(dir, 'big'), data: big, full: false })).toBe(
+        undefined,
+      )
+      expect(io.stepsSent).toBe(0)
+      return Promise.resolve()
+    }))
+
+  it('rejects the steps of closed threads, and a store goes on through the pool', async () => {
+    const io = new IoThreads()
+    const dir = await makeTempDir('io-threads-')
+    expect(await io.whenOnline()).toBe(true)
+    const store = new LocalFsStore(dir, { ioThreads: io })
+    await store.putNew('before.parquet', bytes('1'))
+    expect(io.stepsSent).toBe(1)
+    // Steps in flight when the threads stop are rejected (or answered, if they were done).
+    const inFlight = Array.from({ length: 50 }, (_, i) =>
+      ran(io.run({ op: 'create', file: path.join(dir, `f${i}`), data: bytes('x'), full: true })),
+    )
+    const settled = Promise.allSettled(inFlight)
+    await io.close()
+    const outcomes = await settled
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        expect(String(outcome.reason)).toMatch(/I\/O thread exited/)
+      }
+    }
+    expect(await io.whenOnline()).toBe(false)
+    expect(io.run({ op: 'create', file: path.join(dir, 'x'), data: bytes('x'), full: false })).toBe(
+      undefined,
+    )
+    const sent = io.stepsSent
+    await store.putNew('after.parquet', bytes('2'))
+    expect(await store.putIfAbsent('_delta_log/00000000000000000000.json', bytes('{}'))).toBe(true)
+    expect(io.stepsSent).toBe(sent)
+    expect(await store.listKeys('', { recursive: true })).toEqual(
+      expect.arrayContaining(['_delta_log/00000000000000000000.json', 'after.parquet']),
+    )
+  })
+})
+
+describe('LocalFsStore on I/O threads', () => {
+  it('maps thread errors to the same STORAGE_ERRORs as the pool path', () =>
+    withThreads(async (io, dir) => {
+      const store = new LocalFsStore(dir, { ioThreads: io })
+      await store.putNew('a/part-0.parquet', bytes('data'))
+      // An existing key is refused, and the file that was there is not removed.
+      await expect(store.putNew('a/part-0.parquet', bytes('other'))).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        context: { key: 'a/part-0.parquet', op: 'putNew' },
+      })
+      expect(new TextDecoder().decode(await store.get('a/part-0.parquet'))).toBe('data')
+      // A key below a file cannot be created.
+      await expect(store.putNew('a/part-0.parquet/x', bytes('y'))).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+      })
+      await expect(store.putIfAbsent('a/part-0.parquet/x', bytes('y'))).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+      })
+      expect((await fs.readdir(path.join(dir, 'a'))).sort()).toEqual(['part-0.parquet'])
+      expect(io.stepsSent).toBeGreaterThanOrEqual(3)
+    }))
+})
