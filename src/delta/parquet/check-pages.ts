@@ -8,9 +8,11 @@
  * chunks about to be read is parsed and checked first: known page type, the fields its type
  * requires, sizes inside the column chunk, level lengths inside the page, and counts within
  * {@link MAX_VALUES}. Parsing headers costs little next to decoding the pages they describe.
- * Before a read, the run headers inside the data pages are checked too (`run-checks.ts`).
+ * Before a read, the run headers inside the data pages are checked too (`run-checks.ts`), and
+ * the values to decode must fit in the heap ({@link checkDecodedSize}).
  * @module
  */
+import { getHeapStatistics } from 'node:v8'
 import type { FileMetaData, PageHeader, SchemaTree } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { RunChecks } from './run-checks.js'
@@ -22,6 +24,49 @@ import { errorMessage, parquetError } from './parquet-error.js'
  * into rows, small enough that a lying header cannot make the reader allocate without bound.
  */
 const MAX_VALUES = 2 ** 28
+
+/**
+ * Heap bytes counted per decoded value (its slot in hyparquet's level and value arrays, a boxed
+ * number or string) and per row (the row object built from them): generous averages, so that
+ * the estimate errs towards refusing.
+ */
+const HEAP_BYTES_PER_VALUE = 32
+const HEAP_BYTES_PER_ROW = 64
+
+/** The share of the heap's limit that one file's decoded rows may take. */
+const HEAP_SHARE = 0.5
+
+/**
+ * Refuses to decode a file whose values would not fit in the heap. V8 ends the process when the
+ * heap is exhausted, which no `try` can catch, so a file whose counts are consistent but too
+ * large for this process (a damaged or hostile one that claims hundreds of millions of values,
+ * or a genuine one far larger than a row reader can hold) must be refused before its pages are
+ * decoded.
+ * @param values - the values of the column chunks to decode
+ * @param rows - the file's rows
+ * @param fileName - for messages
+ * @param heapLimit - the heap's limit in bytes (V8's, by default)
+ * @throws DeltaError `PARQUET_ERROR` when the estimate exceeds half the limit
+ * @internal
+ */
+export function checkDecodedSize(
+  values: number,
+  rows: number,
+  fileName: string | undefined,
+  heapLimit = getHeapStatistics().heap_size_limit,
+): void {
+  const estimate = values * HEAP_BYTES_PER_VALUE + rows * HEAP_BYTES_PER_ROW
+  const budget = heapLimit * HEAP_SHARE
+  if (estimate <= budget) return
+  const mib = (bytes: number): string => `${Math.ceil(bytes / 2 ** 20).toLocaleString('en')} MiB`
+  throw parquetError(
+    'PARQUET_ERROR',
+    `too large to read into memory: ${values.toLocaleString('en')} values in ` +
+      `${rows.toLocaleString('en')} rows need about ${mib(estimate)} of heap, more than half ` +
+      `of this process's limit of ${mib(heapLimit)} (node --max-old-space-size raises it)`,
+    { fileName },
+  )
+}
 
 const PAGE_TYPES = new Set(['DATA_PAGE', 'DATA_PAGE_V2', 'DICTIONARY_PAGE', 'INDEX_PAGE'])
 
@@ -153,7 +198,8 @@ function leavesOf(tree: SchemaTree, columns: ReadonlySet<string>): Map<string, L
  * @param fileName - for messages
  * @param decoded - whether hyparquet is about to decode the chunks (else they are only copied)
  * @returns the run checks of the pages hyparquet will decompress (none without `decoded`)
- * @throws DeltaError `PARQUET_ERROR` naming the file and column
+ * @throws DeltaError `PARQUET_ERROR` naming the file and column, and with `decoded` when the
+ *   values would not fit in the heap ({@link checkDecodedSize})
  * @internal
  */
 export function checkColumnChunks(
@@ -167,6 +213,7 @@ export function checkColumnChunks(
   const leaves = leavesOf(tree, columns)
   const runs = new RunChecks(fileName)
   let rows = 0
+  let values = 0
   for (const group of metadata.row_groups) {
     const groupRows = Number(group.num_rows)
     if (!isValueCount(groupRows)) {
@@ -195,7 +242,7 @@ export function checkColumnChunks(
       try {
         // hyparquet skips row groups without rows.
         const read = decoded && groupRows > 0 ? { leaf, rows: groupRows, runs, column } : undefined
-        checkChunk(data, meta, read)
+        values += checkChunk(data, meta, read)
       } catch (cause) {
         throw parquetError('PARQUET_ERROR', `damaged column chunk: ${errorMessage(cause)}`, {
           fileName,
@@ -217,6 +264,7 @@ export function checkColumnChunks(
       { fileName },
     )
   }
+  if (decoded) checkDecodedSize(values, rows, fileName)
   return runs
 }
 
@@ -250,7 +298,7 @@ interface ChunkRead {
  * Checks the pages of one column chunk: their headers, and with `decoded` the pages hyparquet
  * will decode as it will read them.
  */
-function checkChunk(data: Uint8Array, meta: ChunkMeta, decoded: ChunkRead | undefined): void {
+function checkChunk(data: Uint8Array, meta: ChunkMeta, decoded: ChunkRead | undefined): number {
   const expected = Number(meta.num_values)
   if (!isValueCount(expected)) throw new Error(`invalid value count ${String(meta.num_values)}`)
   if (decoded?.leaf.flat === true && expected !== decoded.rows) {
@@ -280,4 +328,5 @@ function checkChunk(data: Uint8Array, meta: ChunkMeta, decoded: ChunkRead | unde
     reader.offset += header.compressed_page_size
   }
   if (values !== expected) throw new Error(`pages hold ${values} values, the chunk ${expected}`)
+  return values
 }
