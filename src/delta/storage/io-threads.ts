@@ -71,11 +71,13 @@ export interface IoThreadError extends Error {
   stage?: string
 }
 
-// CommonJS, evaluated in the worker: no loader, no TypeScript, no file to ship beside dist/.
+// Evaluated in the worker: no loader, no TypeScript, no file to ship beside dist/. Modules are
+// loaded with import(), which works whether the code runs as a script or as a module (the
+// process's --input-type decides). The worker says 'ready' once it listens.
 const WORKER_SOURCE = `
-'use strict'
-const fs = require('node:fs')
-const { parentPort } = require('node:worker_threads')
+(async () => {
+const fs = await import('node:fs')
+const { parentPort } = await import('node:worker_threads')
 function staged(stage, fn) {
   try { return fn() } catch (error) { if (error && typeof error === 'object') error.stage = stage; throw error }
 }
@@ -129,9 +131,17 @@ parentPort.on('message', (m) => {
   }
   parentPort.postMessage(reply)
 })
+parentPort.postMessage({ ready: true })
+})()
 `
 
+/** The worker's first message, once it listens. */
+interface Ready {
+  readonly ready: true
+}
+
 interface Reply {
+  readonly ready?: undefined
   readonly id: number
   readonly answer?: IoAnswer
   readonly error?: {
@@ -158,14 +168,18 @@ class IoThread {
   readonly #started: Promise<boolean>
 
   constructor(onFailure: () => void) {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'polarway-io' })
+    // No flags of the process (a loader, --cpu-prof, --inspect): the code needs none.
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'polarway-io', execArgv: [] })
     let started: (online: boolean) => void = () => undefined
     this.#started = new Promise((resolve) => (started = resolve))
-    this.#worker.on('online', () => {
-      this.#online = true
-      started(true)
+    this.#worker.on('message', (reply: Ready | Reply) => {
+      if (reply.ready === true) {
+        this.#online = true
+        started(true)
+      } else {
+        this.#answer(reply)
+      }
     })
-    this.#worker.on('message', (reply: Reply) => this.#answer(reply))
     const fail = (error: Error): void => {
       if (this.#failed) return
       this.#failed = true
@@ -270,6 +284,11 @@ export class IoThreads {
     return online.every(Boolean) && !this.#failed
   }
 
+  /** Starts no threads: every later step is made through the pool by its caller. */
+  disable(): void {
+    this.#failed = true
+  }
+
   /**
    * Stops the threads; steps waiting for them are rejected, and later steps are made through
    * the pool by their callers.
@@ -318,8 +337,15 @@ export class IoThreads {
 
 let shared: IoThreads | undefined
 
-/** @returns the threads shared by every local store of the process */
+/**
+ * The threads shared by every local store of the process. `POLARWAY_IO_THREADS=0` in the
+ * environment (read once) turns them off: every call then goes through the libuv pool.
+ * @returns the process's threads
+ */
 export function sharedIoThreads(): IoThreads {
-  shared ??= new IoThreads()
+  if (shared === undefined) {
+    shared = new IoThreads()
+    if (process.env.POLARWAY_IO_THREADS?.trim() === '0') shared.disable()
+  }
   return shared
 }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -176,4 +177,42 @@ describe('LocalFsStore on I/O threads', () => {
       expect((await fs.readdir(path.join(dir, 'a'))).sort()).toEqual(['part-0.parquet'])
       expect(io.stepsSent).toBeGreaterThanOrEqual(3)
     }))
+})
+
+describe('POLARWAY_IO_THREADS', () => {
+  it('=0 keeps every write of the process in the pool', async () => {
+    const dir = await makeTempDir('io-threads-env-')
+    const script = `
+      import { sharedIoThreads } from './src/delta/storage/io-threads.ts'
+      import { LocalFsStore } from './src/delta/storage/local-fs-store.ts'
+      const io = sharedIoThreads()
+      const online = await io.whenOnline()
+      const store = new LocalFsStore(${JSON.stringify(dir)})
+      await store.putNew('part-0.parquet', new Uint8Array([1]))
+      const won = await store.putIfAbsent('_delta_log/00000000000000000000.json', new Uint8Array([2]))
+      console.log(JSON.stringify({ online, won, sent: io.stepsSent }))
+    `
+    const run = (env: NodeJS.ProcessEnv): Promise<string> =>
+      new Promise((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', script],
+          { cwd: path.resolve(import.meta.dirname, '../../..'), env },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(stdout.trim()),
+        )
+      })
+    expect(JSON.parse(await run({ ...process.env, POLARWAY_IO_THREADS: '0' }))).toEqual({
+      online: false,
+      won: true,
+      sent: 0,
+    })
+    await fs.rm(dir, { recursive: true, force: true })
+    // Run as a module (--input-type=module), the threads' code works too.
+    const on = JSON.parse(await run({ ...process.env, POLARWAY_IO_THREADS: '' })) as {
+      sent: number
+    }
+    expect(on).toMatchObject({ online: true, won: true })
+    expect(on.sent).toBeGreaterThanOrEqual(3)
+  })
 })
