@@ -316,7 +316,14 @@ export class IoThreads {
     }
     if (!best) return undefined
     this.#sent++
-    return best.send(this.#nextId++, step)
+    // Cloning a view for the message copies its whole buffer: a view of part of a larger
+    // buffer is sent as a copy of its own bytes.
+    const sent =
+      step.op === 'create' &&
+      (step.data.byteOffset !== 0 || step.data.byteLength !== step.data.buffer.byteLength)
+        ? { ...step, data: step.data.slice() }
+        : step
+    return best.send(this.#nextId++, sent)
   }
 
   #start(): IoThread[] | undefined {

@@ -216,3 +216,16 @@ describe('POLARWAY_IO_THREADS', () => {
     expect(on.sent).toBeGreaterThanOrEqual(3)
   })
 })
+
+describe('IoThreads payloads', () => {
+  it('writes exactly the bytes of a view into a larger buffer', () =>
+    withThreads(async (io, dir) => {
+      const big = new Uint8Array(4 << 20).map((_, i) => i % 251)
+      const view = big.subarray(1000, 1000 + 4096)
+      const file = path.join(dir, 'view')
+      expect(await ran(io.run({ op: 'create', file, data: view, full: false }))).toEqual({
+        value: true,
+      })
+      expect(new Uint8Array(await fs.readFile(file))).toEqual(view)
+    }))
+})
