@@ -6,7 +6,8 @@
  * event loop 60–140 µs of CPU per call (`bench/RESULTS.md`, group-commit), and a durable commit
  * makes about a dozen calls (create, write, sync, close, the directory's open and sync, link,
  * unlink). Here a data file's create, write, sync, close and directory sync are one message to
- * one thread, and the commit file's link, temp removal and directory sync another.
+ * one thread, a staged commit file's create, write, sync and close another, and its link, the
+ * temp file's removal and the directory's sync a third.
  *
  * The calls and their order are exactly those of the pool path of `LocalFsStore`, so crash
  * safety does not change. Two threads let a commit's data file and its staged commit file be
@@ -14,8 +15,10 @@
  *
  * The threads start at the first request of the process; until they are online (a few
  * milliseconds), {@link IoThreads.run} answers `undefined` and the caller uses the pool path.
- * They never keep the process alive when idle. If a thread fails, its waiting steps are
- * rejected and the process goes on without the threads.
+ * They never keep the process alive when idle, and take none of the process's flags. If a
+ * thread fails, its waiting steps are rejected (their writes fail, as a failed system call
+ * would make them) and the process goes on without the threads. `POLARWAY_IO_THREADS=0`
+ * turns them off.
  * @module
  */
 import { Worker } from 'node:worker_threads'
