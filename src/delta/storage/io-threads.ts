@@ -16,8 +16,9 @@
  * The threads start at the first request of the process; until they are online (a few
  * milliseconds), {@link IoThreads.run} answers `undefined` and the caller uses the pool path.
  * They never keep the process alive when idle, and take none of the process's flags. If a
- * thread fails, its waiting steps are rejected (their writes fail, as a failed system call
- * would make them) and the process goes on without the threads. `POLARWAY_IO_THREADS=0`
+ * thread fails, its waiting steps are rejected with errors that {@link isThreadFailure}
+ * recognises (the store then finishes those writes through the pool, finding out whether a
+ * link happened) and the process goes on without the threads. `POLARWAY_IO_THREADS=0`
  * turns them off.
  * @module
  */
@@ -156,6 +157,23 @@ interface Reply {
   }
 }
 
+/** Marks the errors of steps whose thread failed (they may or may not have run). */
+const THREAD_FAILURE = Symbol('polarway.ioThreadFailure')
+
+function threadFailure(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { [THREAD_FAILURE]: true })
+}
+
+/**
+ * Whether a step failed because its thread did (it exited, or the step could not be sent),
+ * not because of a system call: the step may have run in part or in full.
+ * @param error - the rejection of a step
+ * @returns whether it is such a failure
+ */
+export function isThreadFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && THREAD_FAILURE in error
+}
+
 interface Waiting {
   readonly resolve: (answer: IoAnswer) => void
   readonly reject: (error: Error) => void
@@ -192,8 +210,8 @@ class IoThread {
       this.#waiting.clear()
       for (const w of waiting) w.reject(error)
     }
-    this.#worker.on('error', fail)
-    this.#worker.on('exit', (code) => fail(new Error(`the I/O thread exited (code ${code})`)))
+    this.#worker.on('error', (error) => fail(threadFailure(error.message, error)))
+    this.#worker.on('exit', (code) => fail(threadFailure(`the I/O thread exited (code ${code})`)))
     // After the listeners: a 'message' listener refs the worker's port again.
     this.#worker.unref()
   }
@@ -236,7 +254,7 @@ class IoThread {
         this.#worker.postMessage({ id, step })
       } catch (error) {
         this.#settled(id)
-        reject(error instanceof Error ? error : new Error(String(error)))
+        reject(threadFailure(`the step could not be sent: ${String(error)}`, error))
       }
     })
   }

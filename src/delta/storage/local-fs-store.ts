@@ -28,7 +28,12 @@ import {
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { DeltaError } from '../errors.js'
-import { sharedIoThreads, type IoThreadError, type IoThreads } from './io-threads.js'
+import {
+  isThreadFailure,
+  sharedIoThreads,
+  type IoThreadError,
+  type IoThreads,
+} from './io-threads.js'
 import {
   assertValidKey,
   assertValidRange,
@@ -420,9 +425,17 @@ export class LocalFsStore implements ObjectStore {
   async #publish(key: string, target: string, dir: string, temp: string): Promise<boolean> {
     const onThread = this.#io?.run({ op: 'link', from: temp, to: target, dir })
     let created: boolean
+    let synced = false
     try {
       if (onThread) {
-        created = (await onThread).value
+        try {
+          created = (await onThread).value
+          synced = true
+        } catch (error) {
+          if (!isThreadFailure(error)) throw error
+          // The thread died during the step: the link may have happened.
+          created = await linkOutcome(temp, target)
+        }
       } else {
         created = await linkNew(temp, target)
       }
@@ -441,7 +454,7 @@ export class LocalFsStore implements ObjectStore {
       }
       return false
     }
-    if (onThread) return true
+    if (synced) return true
     // The temp name is not needed for durability: its removal runs beside the fsync, and a
     // failure to remove it leaves a dot-file that readers ignore, not a failed write (the
     // object exists from the link on).
@@ -471,12 +484,15 @@ export class LocalFsStore implements ObjectStore {
     if (onThread) {
       try {
         await onThread
+        return
       } catch (error) {
         if (dir !== undefined && isDirSyncError(error))
           throw this.#dirSyncError(op, key, dir, error)
-        throw error
+        if (!isThreadFailure(error)) throw error
       }
-      return
+      // The thread died during the step, which may have created the file (its name is this
+      // write's own): the pool makes it again.
+      await fs.rm(file, { force: true })
     }
     const fd = await openFd(file, 'wx')
     try {
@@ -717,6 +733,28 @@ async function linkNew(temp: string, target: string): Promise<boolean> {
     if (errorCode(error) === 'EEXIST') return false
     throw error
   }
+}
+
+/**
+ * Whether the hard link of `temp` to `target`, made by a thread that died during the step,
+ * happened: the link is made now if it did not; if `target` exists, it is this write's when
+ * it is the same file as `temp` (same inode), and `temp` is missing only if the thread linked
+ * and then removed it.
+ */
+async function linkOutcome(temp: string, target: string): Promise<boolean> {
+  try {
+    await fs.link(temp, target)
+    return true
+  } catch (error) {
+    const code = errorCode(error)
+    if (code === 'ENOENT') {
+      await fs.stat(target)
+      return true
+    }
+    if (code !== 'EEXIST') throw error
+  }
+  const [a, b] = await Promise.all([fs.stat(temp), fs.stat(target)])
+  return a.ino === b.ino && a.dev === b.dev
 }
 
 /** An I/O thread's failure to sync a directory (after the file's own steps succeeded). */

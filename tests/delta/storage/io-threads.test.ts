@@ -229,3 +229,48 @@ describe('IoThreads payloads', () => {
       expect(new Uint8Array(await fs.readFile(file))).toEqual(view)
     }))
 })
+
+describe('LocalFsStore when its I/O threads die mid-write', () => {
+  it('finishes every write through the pool with the right outcome', async () => {
+    const dir = await makeTempDir('io-threads-death-')
+    for (let round = 0; round < 5; round++) {
+      const io = new IoThreads()
+      expect(await io.whenOnline()).toBe(true)
+      const root = path.join(dir, `r${round}`)
+      const threaded = new LocalFsStore(root, { ioThreads: io })
+      const pooled = new LocalFsStore(root, { ioThreads: false })
+      const keys = Array.from(
+        { length: 40 },
+        (_, i) => `_delta_log/${String(i).padStart(20, '0')}.json`,
+      )
+      const writes = [
+        ...keys.map((_, i) => threaded.putNew(`part-${i}.parquet`, bytes(`data ${i}`))),
+        ...keys.flatMap((key) => [
+          threaded.putIfAbsent(key, bytes(`threaded ${key}`)).then((won) => ['threaded', won]),
+          pooled.putIfAbsent(key, bytes(`pooled ${key}`)).then((won) => ['pooled', won]),
+        ]),
+      ]
+      // The threads die while the steps are in flight (at a different moment each round).
+      await new Promise((resolve) => setTimeout(resolve, round))
+      const closing = io.close()
+      const outcomes = await Promise.all(writes)
+      await closing
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string
+        const [a, b] = outcomes.slice(keys.length + 2 * i, keys.length + 2 * i + 2) as [
+          [string, boolean],
+          [string, boolean],
+        ]
+        // Exactly one writer won each key, and the key holds the winner's bytes.
+        expect(a[1] !== b[1]).toBe(true)
+        const winner = a[1] ? a[0] : b[0]
+        expect(new TextDecoder().decode(await pooled.get(key))).toBe(`${winner} ${key}`)
+        expect(new TextDecoder().decode(await pooled.get(`part-${i}.parquet`))).toBe(`data ${i}`)
+      }
+      // No temp file is left behind.
+      expect((await fs.readdir(path.join(root, '_delta_log'))).sort()).toEqual(
+        keys.map((k) => k.slice('_delta_log/'.length)),
+      )
+    }
+  })
+})
