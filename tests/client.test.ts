@@ -259,11 +259,14 @@ describe('LakehouseClient', () => {
       passwordResetTtlSeconds: 300,
       maxResetRequestsPerHour: 2,
     })
+    const before = short.store.clock.now()
     const g = await short.requestPasswordReset('fern')
-    // Expiry has whole seconds (the token's exp claim).
-    const lifetime = (g?.expiresAt ?? 0) - short.store.clock.now()
-    expect(lifetime).toBeGreaterThan(299_000)
-    expect(lifetime).toBeLessThanOrEqual(300_000)
+    const after = short.store.clock.now()
+    // Expiry has whole seconds (the token's exp claim): 300 s after the second of the request.
+    const expiresAt = g?.expiresAt ?? 0
+    expect(expiresAt % 1000).toBe(0)
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 300_000)
+    expect(expiresAt).toBeLessThanOrEqual(after + 300_000)
     // A second grant within the hour reaches the configured limit.
     expect(await short.requestPasswordReset('fern')).toBeDefined()
     expect(await short.requestPasswordReset('fern')).toBeUndefined()
