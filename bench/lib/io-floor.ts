@@ -13,6 +13,14 @@ import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { sharedIoThreads } from '../../src/delta/storage/io-threads.js'
+import type { IoAnswer, IoStep } from '../../src/delta/storage/io-threads.js'
+
+/**
+ * Whether the process's I/O threads are online, started and waited for once: the producers'
+ * commits go to them once they are, and so do the floor's.
+ */
+let online: Promise<boolean> | undefined
+const threadsOnline = (): Promise<boolean> => (online ??= sharedIoThreads().whenOnline())
 
 function call<T>(fn: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -52,16 +60,16 @@ export async function floorCommit(
   const data = new Uint8Array(1500).fill(7)
   const temp = path.join(log, `.${version}.${randomUUID()}.tmp`)
   const target = path.join(log, `${String(version).padStart(20, '0')}.json`)
-  const io = options.pool === true ? undefined : sharedIoThreads()
-  // The producers' commits go to the threads once they are online; so do the floor's.
-  if (io) await io.whenOnline()
   const file = path.join(dir, `part-${randomUUID()}.parquet`)
-  const onThreads = io?.run({ op: 'create', file, data, full: false, syncDir: dir })
-  if (io && onThreads) {
-    const staged = io.run({ op: 'create', file: temp, data, full: true })
-    await Promise.all([onThreads, staged ?? Promise.reject(new Error('the I/O threads stopped'))])
-    const linked = io.run({ op: 'link', from: temp, to: target, dir: log })
-    if (!(await (linked ?? Promise.reject(new Error('the I/O threads stopped')))).value) {
+  if (options.pool !== true && (await threadsOnline())) {
+    const io = sharedIoThreads()
+    const step = (s: IoStep): Promise<IoAnswer> =>
+      io.run(s) ?? Promise.reject(new Error('the I/O threads stopped'))
+    await Promise.all([
+      step({ op: 'create', file, data, full: false, syncDir: dir }),
+      step({ op: 'create', file: temp, data, full: true }),
+    ])
+    if (!(await step({ op: 'link', from: temp, to: target, dir: log })).value) {
       throw new Error(`floor commit ${version} exists`)
     }
     return

@@ -743,15 +743,11 @@ async function linkNew(temp: string, target: string): Promise<boolean> {
  */
 async function linkOutcome(temp: string, target: string): Promise<boolean> {
   try {
-    await fs.link(temp, target)
-    return true
+    if (await linkNew(temp, target)) return true
   } catch (error) {
-    const code = errorCode(error)
-    if (code === 'ENOENT') {
-      await fs.stat(target)
-      return true
-    }
-    if (code !== 'EEXIST') throw error
+    if (errorCode(error) !== 'ENOENT') throw error
+    await fs.stat(target)
+    return true
   }
   const [a, b] = await Promise.all([fs.stat(temp), fs.stat(target)])
   return a.ino === b.ino && a.dev === b.dev
