@@ -17,7 +17,7 @@ import {
   TABLE_NAMES,
   TABLES,
   Z_ORDER_TABLES,
-  zOrderableColumns,
+  configuredZOrderColumns,
   type TableName,
 } from '../lakehouse/tables.js'
 
@@ -89,8 +89,9 @@ export function lakehouseMaintenance(
   for (const name of TABLE_NAMES) {
     const def = TABLES[name]
     // The same columns DeltaStore.zOrder uses for this table.
-    const zOrderable = Z_ORDER_TABLES.includes(name) ? zOrderableColumns(def) : []
-    const zOrder = config.zOrderColumns.filter((c) => zOrderable.includes(c))
+    const zOrder = Z_ORDER_TABLES.includes(name)
+      ? configuredZOrderColumns(def, config.zOrderColumns)
+      : []
     const policy: TablePolicy = {
       compaction: {
         intervalMs: options.compactionIntervalMs ?? 15 * MINUTE,

@@ -40,7 +40,7 @@ import {
   TABLE_NAMES,
   TABLES,
   Z_ORDER_TABLES,
-  zOrderableColumns,
+  configuredZOrderColumns,
   type TableDefinition,
   type TableName,
 } from './tables.js'
@@ -546,8 +546,7 @@ export class DeltaStore {
       // The name is checked before its definition is read.
       const table = this.table(n)
       const def = TABLES[n]
-      const cols =
-        columns ?? this.config.zOrderColumns.filter((c) => zOrderableColumns(def).includes(c))
+      const cols = columns ?? configuredZOrderColumns(def, this.config.zOrderColumns)
       if (cols.length === 0) continue
       out[n] = await guard(`z-ordering ${n}`, () => table.optimize({ zOrder: cols }))
       await this.afterWrite(n)

@@ -199,6 +199,21 @@ export function zOrderableColumns(def: TableDefinition): string[] {
 }
 
 /**
+ * The configured z-order columns that apply to a table: those it can be z-ordered on, in the
+ * configured order.
+ * @param def - the table
+ * @param configured - the configuration's `zOrderColumns`
+ * @returns the column names (empty when none applies)
+ */
+export function configuredZOrderColumns(
+  def: TableDefinition,
+  configured: readonly string[],
+): string[] {
+  const usable = zOrderableColumns(def)
+  return configured.filter((c) => usable.includes(c))
+}
+
+/**
  * True when `name` is a lakehouse table name.
  * @param name - candidate
  * @returns whether it names a table
