@@ -39,7 +39,7 @@ import { isLakehouseError, LakehouseError } from './common/lakehouse-error.js'
 import type { Logger } from './common/logger.js'
 import type { HistoryEntry, OptimizeResult, VacuumResult } from './delta/index.js'
 import { DeltaStore } from './lakehouse/delta-store.js'
-import { LakehouseConfig } from './lakehouse/lakehouse-config.js'
+import { envJwtSecret, LakehouseConfig } from './lakehouse/lakehouse-config.js'
 import {
   lakehouseMaintenance,
   type LakehouseMaintenanceOptions,
@@ -180,8 +180,7 @@ export class LakehouseClient {
     if (typeof pathOrConfig === 'string') {
       const b = LakehouseConfig.builder().basePath(pathOrConfig).environment(process.env.NODE_ENV)
       // The secret given, else the one in the environment (as LakehouseConfig.fromEnv reads it).
-      const envSecret = process.env.POLARWAY_JWT_SECRET
-      const secret = options.jwtSecret ?? (envSecret === '' ? undefined : envSecret)
+      const secret = options.jwtSecret ?? envJwtSecret()
       if (secret !== undefined) b.jwtSecret(secret)
       config = b.build()
     } else {

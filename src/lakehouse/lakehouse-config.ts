@@ -127,6 +127,18 @@ function checkNumber(field: string, v: number, min: number, max: number, integer
 }
 
 /**
+ * The JWT secret of an environment: `POLARWAY_JWT_SECRET`, an empty value counting as none.
+ * @param env - the environment (default `process.env`)
+ * @returns the secret, or undefined
+ */
+export function envJwtSecret(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  const secret = env.POLARWAY_JWT_SECRET
+  return secret === '' ? undefined : secret
+}
+
+/**
  * Creates the base directory (with its parents) unless it exists; used when a lakehouse opens.
  * @param basePath - the configured base path
  * @returns when it is a directory
@@ -266,8 +278,8 @@ export class LakehouseConfig implements LakehouseSettings {
     if (basePath.trim() !== basePath)
       fail('LAKEHOUSE_PATH', 'must not start or end with whitespace')
     b.basePath(basePath)
-    if (env.POLARWAY_JWT_SECRET !== undefined && env.POLARWAY_JWT_SECRET !== '')
-      b.jwtSecret(env.POLARWAY_JWT_SECRET)
+    const secret = envJwtSecret(env)
+    if (secret !== undefined) b.jwtSecret(secret)
     const refresh = num('LAKEHOUSE_REFRESH_MS')
     if (refresh !== undefined) b.refreshMs(refresh)
     const hours = num('POLARWAY_SESSION_HOURS')
