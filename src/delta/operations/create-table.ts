@@ -65,8 +65,8 @@ const UNSUPPORTED: Readonly<Record<string, (v: string) => boolean>> = {
   'delta.enableTypeWidening': (v) => v.toLowerCase() === 'true',
 }
 
-function invalid(location: string, message: string): DeltaError {
-  return new DeltaError('INVALID_ARGUMENT', `delta create: table ${location}: ${message}`, {
+function invalid(location: string, message: string, operation = 'create'): DeltaError {
+  return new DeltaError('INVALID_ARGUMENT', `delta ${operation}: table ${location}: ${message}`, {
     context: { table: location },
   })
 }
@@ -167,16 +167,24 @@ export function protocolFor(
 }
 
 /**
- * Validates the schema and partition columns of a new table.
+ * Validates columns a table is to store: well-formed types this engine implements, names unique
+ * case-insensitively, at least one column, and no struct without fields (Parquet cannot store
+ * one).
+ * @param schema - the columns, in the protocol's struct form (untrusted)
+ * @param location - table location for messages
+ * @param operation - the operation, for messages (`create`, `add columns`)
+ * @returns the schema in canonical form
+ * @throws DeltaError `INVALID_SCHEMA`, `INVALID_ARGUMENT`; UnsupportedProtocolError for type
+ *   names this engine does not implement
  * @internal
  */
-export function validateTableLayout(
+export function validateSchema(
   schema: StructType,
-  partitionColumns: readonly string[],
   location: string,
+  operation = 'create',
 ): StructType {
   const parsed = parseStructType(schema)
-  if (parsed.fields.length === 0) throw invalid(location, 'the schema has no columns')
+  if (parsed.fields.length === 0) throw invalid(location, 'the schema has no columns', operation)
   const empty = findType(
     parsed,
     (t) => typeof t !== 'string' && t.type === 'struct' && t.fields.length === 0,
@@ -185,8 +193,22 @@ export function validateTableLayout(
     throw invalid(
       location,
       `column ${JSON.stringify(empty)} is a struct without fields, which Parquet cannot store`,
+      operation,
     )
   }
+  return parsed
+}
+
+/**
+ * Validates the schema and partition columns of a new table.
+ * @internal
+ */
+export function validateTableLayout(
+  schema: StructType,
+  partitionColumns: readonly string[],
+  location: string,
+): StructType {
+  const parsed = validateSchema(schema, location)
   const seen = new Set<string>()
   for (const p of partitionColumns) {
     const f = parsed.fields.find((x) => x.name === p)

@@ -18,6 +18,7 @@ import { writeCheckpoint, type CheckpointResult } from '../checkpoint/write-chec
 import { systemClock, type Clock } from '../clock.js'
 import { CommitConflictError, DeltaError, isDeltaError, type ConflictKind } from '../errors.js'
 import type { Expression } from '../expr/expression.js'
+import { addColumns } from '../operations/add-columns.js'
 import { createTable, type CreateTableOptions } from '../operations/create-table.js'
 import { deleteRows } from '../operations/delete.js'
 import type { DmlOptions, Finished, WriteResult } from '../operations/finish-commit.js'
@@ -59,7 +60,7 @@ import {
   GroupCommitQueue,
   type GroupCommitOptions,
 } from '../transaction/group-commit.js'
-import type { StructType } from '../schema/data-type.js'
+import type { StructField, StructType } from '../schema/data-type.js'
 import {
   readHistory,
   versionAtTimestamp,
@@ -532,6 +533,20 @@ export class DeltaTable {
    */
   restore(target: RestoreTarget): Promise<WriteResult> {
     return this.#write((s) => restoreTable(this.store, s, this.clock, target))
+  }
+
+  /**
+   * ADD COLUMNS: appends nullable top-level columns to the schema in one commit (no data file
+   * is rewritten: rows written before read null in them).
+   * @param fields - the new columns, in order (protocol struct field form; `nullable: true`)
+   * @returns the committed version (no metrics)
+   * @throws DeltaError `INVALID_ARGUMENT` (no columns, a column that is not nullable, a name that
+   *   exists or is listed twice, compared case-insensitively), `INVALID_SCHEMA` (a malformed
+   *   type), `COMMIT_CONFLICT` (a concurrent metadata or protocol change);
+   *   UnsupportedProtocolError for a table or column this engine cannot write
+   */
+  addColumns(fields: readonly StructField[]): Promise<WriteResult> {
+    return this.#write((s) => addColumns(this.store, s, this.clock, fields))
   }
 
   /**
