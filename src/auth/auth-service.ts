@@ -48,6 +48,7 @@ import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
 import { checkPassword } from './password-policy.js'
 import { hasPermission, parseRole, parseTier, roleForTier, type Role } from './roles.js'
+import { SessionActivity } from './session-activity.js'
 import { MAX_LEEWAY_SECONDS, TokenService, type AccessClaims } from './tokens.js'
 
 /** The acting user of an operation: a user id, a verified identity, or the trusted system. */
@@ -290,6 +291,7 @@ export class AuthService {
   #decoy: UserRecord | undefined
   readonly #identifierSecret: Uint8Array
   readonly #maxViewAgeMs: number
+  readonly #activity: SessionActivity
   #usersWriter: Promise<unknown> = Promise.resolve()
 
   private constructor(store: DeltaStore, options: AuthServiceOptions) {
@@ -311,6 +313,12 @@ export class AuthService {
     this.#loginEvents = new LoginEvents(store, this.#audit, store.logger)
     this.#identifierSecret = throttleKeySecret(store.jwtSecret)
     this.#maxViewAgeMs = options.maxViewAgeMs ?? Math.max(5 * store.config.refreshMs, 5000)
+    this.#activity = new SessionActivity(
+      store,
+      this.#clock,
+      Math.round(store.config.sessionIdleMinutes * 60_000),
+      store.logger,
+    )
     this.#resets = new ResetTokens({
       secret: store.jwtSecret,
       clock: this.#clock,
@@ -347,6 +355,11 @@ export class AuthService {
     await service.#loginEvents.start(
       options.backgroundSync === false ? 0 : (options.loginEventsCheckMs ?? LOGIN_EVENTS_CHECK_MS),
     )
+    try {
+      await service.#activity.start(options.backgroundSync !== false)
+    } catch (error) {
+      throw toLakehouseError(error, 'loading session activity')
+    }
     // Compute the dummy hash now: computed lazily, the first login of an unknown user would
     // take a hash longer than a wrong password (a timing signal).
     await service.#dummy()
@@ -364,7 +377,18 @@ export class AuthService {
    */
   async close(): Promise<void> {
     this.#throttle.stop()
+    await this.#activity.close()
     await this.#loginEvents.close()
+  }
+
+  /**
+   * Writes the session uses noted by token verifications and not written yet, and reads those
+   * other instances wrote (done in the background every minute or so with background sync;
+   * see `session-activity.ts`).
+   * @returns when done (a failed write is reported and retried by the next sync)
+   */
+  syncSessionActivity(): Promise<void> {
+    return this.#activity.sync()
   }
 
   /**
@@ -978,11 +1002,14 @@ export class AuthService {
   }
 
   /**
-   * Verifies a token: signature and claims, then the session and the user in the live views.
+   * Verifies a token: signature and claims, then the session and the user in the live views,
+   * then the session's idle timeout (`sessionIdleMinutes`; a success counts as the session's
+   * use, see `session-activity.ts`).
    * @param token - the access token
    * @returns the user (current role) and session
-   * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED`,
-   *   `STORE_CLOSED`, `VIEWS_STALE` (the background refresh has failed for a while)
+   * @throws LakehouseError `INVALID_TOKEN` (generic; reason in context), `TOKEN_EXPIRED` (the
+   *   token's `exp`, or the idle timeout: reason `idle`), `STORE_CLOSED`, `VIEWS_STALE` (the
+   *   background refresh has failed for a while)
    */
   verifyToken(token: unknown): VerifiedToken {
     this.#assertOpen()
@@ -1004,6 +1031,12 @@ export class AuthService {
     if (!user || !user.record.isActive || user.record.rejectedAt) {
       throw authError('INVALID_TOKEN', 'the token is invalid', { context: { reason: 'user' } })
     }
+    if (this.#activity.isIdle(session, now)) {
+      throw authError('TOKEN_EXPIRED', 'the session has been idle for too long', {
+        context: { reason: 'idle' },
+      })
+    }
+    this.#activity.touch(session, now)
     return {
       user: user.record,
       role: user.record.role as Role,
@@ -1651,7 +1684,8 @@ export class AuthService {
 
   /**
    * Deletes sessions that expired before now (whole expired day partitions are dropped without
-   * rewriting). Registered as a maintenance job by the server.
+   * rewriting), and the `session_activity` days older than the idle timeout. Registered as a
+   * maintenance job by the server.
    * @param actor - an admin or the system
    * @returns the number of sessions removed
    * @throws LakehouseError `FORBIDDEN`, `WRITE_CONFLICT`
@@ -1666,6 +1700,10 @@ export class AuthService {
           or(col('expires_date').lt(now.toISOString().slice(0, 10)), col('expires_at').le(now)),
         )
       await this.#store.afterWrite('sessions')
+      // Whole day partitions, never rewritten; not counted (they are not sessions).
+      await this.#store
+        .table('session_activity')
+        .delete(col('seen_date').lt(this.#activity.oldestNeededDay(now.getTime())))
       const n = result.metrics.numDeletedRows ?? 0
       if (n > 0)
         await this.#record('CLEANUP_SESSIONS', 'success', {}, 'table:sessions', undefined, {

@@ -1,5 +1,5 @@
 /**
- * The lakehouse's maintenance: the four tables and the expired-session cleanup registered with
+ * The lakehouse's maintenance: the tables and the expired-session cleanup registered with
  * a {@link MaintenanceScheduler}. The library leaves it opt-in (`LakehouseClient.open(path,
  * { maintenance: true })`); a server starts it.
  * @module

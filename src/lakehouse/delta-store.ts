@@ -1,5 +1,5 @@
 /**
- * `DeltaStore`: the lakehouse facade over the four Delta tables.
+ * `DeltaStore`: the lakehouse facade over the lakehouse Delta tables.
  *
  * It creates missing tables at open, keeps live views of `users` and `sessions` (advanced by
  * this process's own commits immediately and by other processes' commits every
@@ -132,7 +132,7 @@ export interface PreparedRows {
   discard(): Promise<void>
 }
 
-/** The lakehouse store: four Delta tables plus live views. */
+/** The lakehouse store: the Delta tables plus live views. */
 export class DeltaStore {
   /** The configuration. */
   readonly config: LakehouseConfig

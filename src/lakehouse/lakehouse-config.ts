@@ -51,6 +51,11 @@ export interface LakehouseSettings {
   readonly jwtIssuer: string
   readonly jwtAudience: string
   readonly sessionDurationHours: number
+  /**
+   * A session unused for this long is refused (idle timeout; 0 turns it off). See
+   * {@link LakehouseConfigBuilder.sessionIdleMinutes}.
+   */
+  readonly sessionIdleMinutes: number
   readonly vacuumRetentionHours: number
   readonly zOrderColumns: readonly string[]
   readonly refreshMs: number
@@ -174,6 +179,7 @@ export class LakehouseConfig implements LakehouseSettings {
   readonly jwtIssuer: string
   readonly jwtAudience: string
   readonly sessionDurationHours: number
+  readonly sessionIdleMinutes: number
   readonly vacuumRetentionHours: number
   readonly zOrderColumns: readonly string[]
   readonly refreshMs: number
@@ -190,6 +196,7 @@ export class LakehouseConfig implements LakehouseSettings {
     this.jwtIssuer = s.jwtIssuer
     this.jwtAudience = s.jwtAudience
     this.sessionDurationHours = s.sessionDurationHours
+    this.sessionIdleMinutes = s.sessionIdleMinutes
     this.vacuumRetentionHours = s.vacuumRetentionHours
     this.zOrderColumns = Object.freeze([...s.zOrderColumns])
     this.refreshMs = s.refreshMs
@@ -224,6 +231,7 @@ export class LakehouseConfig implements LakehouseSettings {
       jwtIssuer: this.jwtIssuer,
       jwtAudience: this.jwtAudience,
       sessionDurationHours: this.sessionDurationHours,
+      sessionIdleMinutes: this.sessionIdleMinutes,
       vacuumRetentionHours: this.vacuumRetentionHours,
       zOrderColumns: this.zOrderColumns,
       refreshMs: this.refreshMs,
@@ -253,7 +261,8 @@ export class LakehouseConfig implements LakehouseSettings {
 
   /**
    * Configuration from environment variables: `LAKEHOUSE_PATH` (required), `POLARWAY_JWT_SECRET`,
-   * `LAKEHOUSE_REFRESH_MS`, `POLARWAY_SESSION_HOURS`, `LAKEHOUSE_VACUUM_RETENTION_HOURS`,
+   * `LAKEHOUSE_REFRESH_MS`, `POLARWAY_SESSION_HOURS`, `POLARWAY_SESSION_IDLE_MINUTES`,
+   * `LAKEHOUSE_VACUUM_RETENTION_HOURS`,
    * `POLARWAY_JWT_ISSUER`, `POLARWAY_JWT_AUDIENCE`, `POLARWAY_MAX_FAILED_LOGINS`,
    * `POLARWAY_LOCKOUT_MINUTES`, `NODE_ENV`. Numbers are decimal (`250`, `0.5`; no hex, binary or
    * exponent; blanks around them are ignored, a blank value means the default). A relative
@@ -284,6 +293,8 @@ export class LakehouseConfig implements LakehouseSettings {
     if (refresh !== undefined) b.refreshMs(refresh)
     const hours = num('POLARWAY_SESSION_HOURS')
     if (hours !== undefined) b.sessionDurationHours(hours)
+    const idle = num('POLARWAY_SESSION_IDLE_MINUTES')
+    if (idle !== undefined) b.sessionIdleMinutes(idle)
     const vac = num('LAKEHOUSE_VACUUM_RETENTION_HOURS')
     if (vac !== undefined) b.vacuumRetentionHours(vac)
     const maxFailed = num('POLARWAY_MAX_FAILED_LOGINS')
@@ -306,6 +317,10 @@ export class LakehouseConfig implements LakehouseSettings {
     }
     if (s.basePath.trim() !== s.basePath) fail('basePath', 'must not start or end with whitespace')
     checkNumber('sessionDurationHours', s.sessionDurationHours, 1 / 60, 24 * 366)
+    checkNumber('sessionIdleMinutes', s.sessionIdleMinutes, 0, 24 * 366 * 60)
+    if (s.sessionIdleMinutes > 0 && s.sessionIdleMinutes < 1) {
+      fail('sessionIdleMinutes', `must be 0 (off) or at least 1 (got ${s.sessionIdleMinutes})`)
+    }
     checkNumber('vacuumRetentionHours', s.vacuumRetentionHours, 0, 24 * 3660)
     if (s.vacuumRetentionHours < DELETED_FILE_RETENTION_HOURS) {
       fail(
@@ -381,6 +396,7 @@ export class LakehouseConfigBuilder {
     jwtIssuer: 'polarway-lakehouse',
     jwtAudience: 'polarway-lakehouse',
     sessionDurationHours: 24,
+    sessionIdleMinutes: 30,
     vacuumRetentionHours: 168,
     zOrderColumns: ['user_id', 'action'],
     refreshMs: 1000,
@@ -391,7 +407,7 @@ export class LakehouseConfigBuilder {
   }
 
   /**
-   * Directory holding the four tables. A relative path is resolved against the current
+   * Directory holding the tables. A relative path is resolved against the current
    * working directory when the configuration is built; leading or trailing whitespace is refused
    * rather than trimmed (it is almost always a quoting mistake).
    */
@@ -424,6 +440,18 @@ export class LakehouseConfigBuilder {
   /** Lifetime of a login session (and of its token). */
   sessionDurationHours(value: number): this {
     this.#s.sessionDurationHours = requireNumber('sessionDurationHours', value)
+    return this
+  }
+
+  /**
+   * Idle timeout (default 30, ASVS level 2): a session whose token has not been verified for
+   * this many minutes is refused, whatever its remaining lifetime. 0 turns it off; otherwise at
+   * least 1. Uses are shared across processes through the `session_activity` table (at most
+   * about one row a minute per session in use), so a session in use on one instance stays
+   * valid on the others (`src/auth/session-activity.ts`).
+   */
+  sessionIdleMinutes(value: number): this {
+    this.#s.sessionIdleMinutes = requireNumber('sessionIdleMinutes', value)
     return this
   }
 

@@ -1,5 +1,6 @@
 /**
- * The four lakehouse tables: schemas (snake_case, Delta types), partitioning and properties.
+ * The lakehouse tables (the four of the design, and `session_activity` for the idle timeout):
+ * schemas (snake_case, Delta types), partitioning and properties.
  *
  * Personal data never reaches the Delta log: `delta.dataSkippingStatsColumns` lists only
  * non-personal columns, so `add.stats` (and checkpoints) carry no usernames, emails, names,
@@ -18,7 +19,13 @@ import type { DataType, StructField, StructType } from '../delta/index.js'
 export const DELETED_FILE_RETENTION_HOURS = 168
 
 /** Names of the lakehouse tables. */
-export const TABLE_NAMES = ['users', 'sessions', 'audit_log', 'user_actions'] as const
+export const TABLE_NAMES = [
+  'users',
+  'sessions',
+  'audit_log',
+  'user_actions',
+  'session_activity',
+] as const
 
 /** A lakehouse table name. */
 export type TableName = (typeof TABLE_NAMES)[number]
@@ -175,12 +182,32 @@ export const USER_ACTIONS_TABLE = define(
   ],
 )
 
+/**
+ * `session_activity`: when sessions were used (their tokens verified), for the idle timeout
+ * across instances; append-only, partitioned by day. A row is written at most about once a
+ * minute per session in use (`src/auth/session-activity.ts`); rows older than the idle timeout
+ * are dropped with the expired sessions, whole day partitions at a time.
+ */
+export const SESSION_ACTIVITY_TABLE = define(
+  'session_activity',
+  'Polarway session activity (idle timeout): append-only',
+  [
+    field('session_id', 'string', false),
+    field('user_id', 'string', false),
+    field('seen_at', 'timestamp', false),
+    field('seen_date', 'date', false),
+  ],
+  ['seen_date'],
+  ['session_id', 'user_id', 'seen_at'],
+)
+
 /** All table definitions by name. */
 export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   users: USERS_TABLE,
   sessions: SESSIONS_TABLE,
   audit_log: AUDIT_LOG_TABLE,
   user_actions: USER_ACTIONS_TABLE,
+  session_activity: SESSION_ACTIVITY_TABLE,
 }
 
 /**

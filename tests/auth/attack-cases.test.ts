@@ -39,8 +39,8 @@ interface World {
   readonly approved: (name: string, tier?: string) => Promise<UserRecord>
 }
 
-async function world(clock = fakeClock()): Promise<World> {
-  const inst = await openInstance({ clock })
+async function world(clock = fakeClock(), options: InstanceOptions = {}): Promise<World> {
+  const inst = await openInstance({ clock, ...options })
   const { auth } = inst
   const admin = await auth.bootstrapAdmin({
     username: 'root_admin',
@@ -925,16 +925,31 @@ describe('attack cases: sessions', () => {
   })
   // Listing another user's sessions: no session-listing API exists yet (sessions issue area).
 
-  it('37: refuses a session from its absolute expiry on', async () => {
+  it('37: refuses a session from its absolute expiry on, however often it is used', async () => {
     const { auth, approved, clock } = await world()
     await approved('yuri')
     const { token, expiresAt } = await auth.login('yuri', PASSWORD)
+    // Used every 20 minutes: never idle for the default 30.
+    while (clock.ms + 20 * 60_000 < expiresAt.getTime()) {
+      clock.advance(20 * 60_000)
+      auth.verifyToken(token)
+    }
     clock.ms = expiresAt.getTime() - 1
     expect(auth.verifyToken(token).sessionId).toBeDefined()
     clock.ms = expiresAt.getTime()
     await expectError(() => auth.verifyToken(token), 'INVALID_TOKEN')
   })
-  // An idle timeout is not part of this issue (sessions issue area).
+
+  it('37: refuses a session from its idle timeout on (default 30 minutes)', async () => {
+    const { auth, approved, clock } = await world()
+    await approved('yuki')
+    const { token } = await auth.login('yuki', PASSWORD)
+    clock.advance(30 * 60_000 - 1)
+    expect(auth.verifyToken(token).sessionId).toBeDefined()
+    clock.advance(30 * 60_000)
+    const error = await expectError(() => auth.verifyToken(token), 'TOKEN_EXPIRED')
+    expect(error.context.reason).toBe('idle')
+  })
 
   it('38: uses session ids of 128 random bits and stores only token hashes', async () => {
     const { auth, approved, inst } = await world()

@@ -617,7 +617,10 @@ describe('AuthService', () => {
     })
 
     it('accepts a session until its expiry and refuses it from then on', async () => {
-      const { auth, approved, clock } = await world({ customize: (b) => b.sessionDurationHours(1) })
+      // The absolute lifetime alone (the idle timeout has its own tests).
+      const { auth, approved, clock } = await world({
+        customize: (b) => b.sessionDurationHours(1).sessionIdleMinutes(0),
+      })
       await approved('rupert')
       const { token, expiresAt } = await auth.login('rupert', PASSWORD)
       clock.ms = expiresAt.getTime() - 1
@@ -1123,7 +1126,7 @@ describe('AuthService', () => {
   describe('cleanupExpiredSessions', () => {
     it('deletes expired sessions only, and says how many', async () => {
       const { auth, approved, inst, clock, admin } = await world({
-        customize: (b) => b.sessionDurationHours(1),
+        customize: (b) => b.sessionDurationHours(1).sessionIdleMinutes(0),
       })
       await approved('gail')
       const old = await auth.login('gail', PASSWORD)

@@ -61,18 +61,27 @@ async function buildLakehouse(dir: string): Promise<void> {
     cost: '0.0012',
     metadata: { table: 'trades' },
   })
+  // A use of a session past the activity resolution: one session_activity row.
+  clock.advance(2 * 60_000)
+  await client.verifyToken(b1.token)
+  await client.auth.syncSessionActivity()
   clock.advance(26 * HOUR) // a new day: new audit_log and user_actions partitions
   await client.setRole(bob.userId, 'trader', actor)
   await client.changePassword(alice.userId, PASSWORD, 'a changed alice passphrase')
   const grant = await client.requestPasswordReset('bob')
   await client.resetPassword(grant?.token ?? '', 'a reset bob passphrase', { context: CTX })
-  await client.login('bob', 'a reset bob passphrase')
+  const b2 = await client.login('bob', 'a reset bob passphrase')
+  clock.advance(2 * 60_000)
+  await client.verifyToken(b2.token)
+  await client.auth.syncSessionActivity()
   await client.logAction(bob.userId, 'bob', ActionType.EXPORT, { rowCount: 7, cost: 0.5 })
   clock.advance(30 * HOUR) // every session of the first day has expired
   expect(await client.cleanupExpiredSessions()).toBeGreaterThan(0)
   await client.compact()
-  await client.login('alice', 'a changed alice passphrase')
-  await client.close()
+  const a2 = await client.login('alice', 'a changed alice passphrase')
+  clock.advance(2 * 60_000)
+  await client.verifyToken(a2.token)
+  await client.close() // writes that use
 }
 
 describeWithOracle('lakehouse tables read by delta-rs', (oracle) => {

@@ -1,0 +1,251 @@
+/**
+ * The idle timeout of sessions: when each session was last used, shared across processes.
+ *
+ * A session counts as used when one of its tokens is verified. Recording every verification
+ * would cost a commit each; instead the `session_activity` table (append-only) holds each
+ * session's use to within {@link SessionActivity.resolutionMs} (a twentieth of the idle
+ * timeout, at most a minute): a verification notes the time in memory only when the last
+ * recorded use is older than that, and the noted times are appended in the background, one row
+ * per session and one small commit for all of them, every resolution interval. Each process
+ * loads the uses of the last idle period at start and tails the table's new commits, as the
+ * lockout tails failed logins. A session's last use is the latest of its login, the recorded
+ * uses and this process's noted one; the session is refused once the idle timeout has passed
+ * since it.
+ *
+ * So a session in use on one instance stays valid on the others: they learn of its use at most
+ * about two resolution intervals plus the tail interval late, and may refuse it that much
+ * before the full idle timeout (with the defaults: after 28 of 30 idle minutes at the
+ * earliest). A process that dies loses at most its last interval's uses, with the same effect.
+ * A write costs one small file whatever the size of `sessions` (an `UPDATE` of a
+ * `last_seen_at` column would rewrite every file holding a session in use). Rows older than the
+ * idle timeout are dropped with the expired sessions, whole day partitions at a time.
+ * @module
+ */
+import type { Clock } from '../common/clock.js'
+import type { Logger } from '../common/logger.js'
+import { and, col, type AddAction } from '../delta/index.js'
+import type { DeltaStore } from '../lakehouse/delta-store.js'
+import type { SessionEntry } from '../lakehouse/rows.js'
+
+/** The most the recorded use of a session in use lags behind. */
+export const MAX_ACTIVITY_RESOLUTION_MS = 60_000
+
+/** Rows appended by one write at most (more wait for the next). */
+const BATCH = 50_000
+
+/** The columns the tail reads. */
+const COLUMNS = ['session_id', 'seen_at']
+
+function day(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+/** A use noted here and not written yet. */
+interface Noted {
+  readonly at: number
+  readonly userId: string
+}
+
+/** Tracks session activity for the idle timeout (see the module documentation). */
+export class SessionActivity {
+  readonly #store: DeltaStore
+  readonly #clock: Clock
+  readonly #logger: Logger
+  /** The idle timeout in ms (0: off). */
+  readonly idleMs: number
+  /** How stale the recorded use of a session in use may get before it is written again. */
+  readonly resolutionMs: number
+  /** The latest recorded use of each session (this process's writes and the tailed ones). */
+  readonly #recorded = new Map<string, number>()
+  /** Uses noted here and not written yet. */
+  readonly #noted = new Map<string, Noted>()
+  /** The `session_activity` version tailed up to. */
+  #version = -1
+  #writing: Promise<void> | undefined
+  #syncing: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  /**
+   * @param store - the lakehouse store
+   * @param clock - the service's clock
+   * @param idleMs - the idle timeout (0 turns tracking off)
+   * @param logger - where failed writes are reported (they are retried)
+   */
+  constructor(store: DeltaStore, clock: Clock, idleMs: number, logger: Logger) {
+    this.#store = store
+    this.#clock = clock
+    this.#logger = logger
+    this.idleMs = idleMs
+    this.resolutionMs = Math.max(
+      1000,
+      Math.min(MAX_ACTIVITY_RESOLUTION_MS, Math.floor(idleMs / 20)),
+    )
+  }
+
+  /** Sessions whose use is noted and not written yet. */
+  get pending(): number {
+    return this.#noted.size
+  }
+
+  /**
+   * Loads the uses of the last idle period; then, when `background`, writes the noted uses and
+   * tails other processes' every resolution interval.
+   * @param background - run the writes and the tail on a timer
+   * @returns when loaded
+   */
+  async start(background: boolean): Promise<void> {
+    if (this.idleMs <= 0) return
+    const table = this.#store.table('session_activity')
+    await table.refresh()
+    const version = table.version
+    const since = this.#clock.now() - this.idleMs - this.resolutionMs
+    const rows = await table.toRows({
+      columns: COLUMNS,
+      filter: and(col('seen_date').ge(day(since)), col('seen_at').ge(new Date(since))),
+    })
+    for (const r of rows) this.#record(r.session_id as string, (r.seen_at as Date).getTime())
+    this.#version = version
+    if (background) {
+      this.#timer = setInterval(() => void this.sync(), this.resolutionMs)
+      this.#timer.unref()
+    }
+  }
+
+  #record(sessionId: string, at: number): void {
+    const known = this.#recorded.get(sessionId)
+    if (known === undefined || at > known) this.#recorded.set(sessionId, at)
+  }
+
+  /**
+   * The session's last use: its login, its latest recorded use, or the one noted here,
+   * whichever is latest.
+   * @param session - the view's entry
+   * @returns epoch milliseconds
+   */
+  lastActivity(session: SessionEntry): number {
+    let last = session.createdAt
+    const recorded = this.#recorded.get(session.sessionId)
+    if (recorded !== undefined && recorded > last) last = recorded
+    const noted = this.#noted.get(session.sessionId)
+    return noted !== undefined && noted.at > last ? noted.at : last
+  }
+
+  /**
+   * Whether the session has been idle for the timeout at `now` (never when the timeout is off).
+   * @param session - the view's entry
+   * @param now - epoch milliseconds
+   * @returns true when it must be refused
+   */
+  isIdle(session: SessionEntry, now: number): boolean {
+    return this.idleMs > 0 && now - this.lastActivity(session) >= this.idleMs
+  }
+
+  /**
+   * Notes a use of the session at `now`, to be written when its recorded use (or its login) is
+   * older than the resolution.
+   * @param session - the view's entry
+   * @param now - epoch milliseconds
+   */
+  touch(session: SessionEntry, now: number): void {
+    if (this.idleMs <= 0) return
+    const recorded = this.#recorded.get(session.sessionId)
+    const since =
+      recorded !== undefined && recorded > session.createdAt ? recorded : session.createdAt
+    if (now - since < this.resolutionMs) return
+    const noted = this.#noted.get(session.sessionId)
+    if (noted === undefined || now > noted.at) {
+      this.#noted.set(session.sessionId, { at: now, userId: session.userId })
+    }
+  }
+
+  /**
+   * Writes the uses noted here, then reads those other processes wrote since the last sync. A
+   * failure is reported, not thrown: the uses stay noted and the next sync retries them.
+   * @returns when done
+   */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = undefined
+    })
+    return this.#syncing
+  }
+
+  async #sync(): Promise<void> {
+    if (this.idleMs <= 0 || this.#store.closed) return
+    try {
+      await this.#write()
+      await this.#tail()
+      this.#prune()
+    } catch (error) {
+      this.#logger.warn(
+        `auth: recording session activity failed (the next sync retries): ${(error as Error).message}`,
+      )
+    }
+  }
+
+  /**
+   * Stops the background work after writing the uses still noted.
+   * @returns when done
+   */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+    await this.#syncing
+    if (this.#noted.size > 0 && !this.#store.closed) await this.sync()
+  }
+
+  async #write(): Promise<void> {
+    const batch = [...this.#noted].slice(0, BATCH)
+    if (batch.length === 0) return
+    const rows = batch.map(([sessionId, { at, userId }]) => ({
+      session_id: sessionId,
+      user_id: userId,
+      seen_at: new Date(at),
+      seen_date: day(at),
+    }))
+    this.#writing = this.#store.append('session_activity', rows).then(() => undefined)
+    try {
+      await this.#writing
+    } finally {
+      this.#writing = undefined
+    }
+    for (const [sessionId, noted] of batch) {
+      this.#record(sessionId, noted.at)
+      // A use noted while this ran stays for the next write.
+      if (this.#noted.get(sessionId) === noted) this.#noted.delete(sessionId)
+    }
+  }
+
+  async #tail(): Promise<void> {
+    const table = this.#store.table('session_activity')
+    if (this.#version < 0) this.#version = table.version
+    const changes = await table.changes(this.#version)
+    for (const c of changes) {
+      const adds = c.actions.filter(
+        (a): a is AddAction & { kind: 'add' } => a.kind === 'add' && a.dataChange,
+      )
+      for (const add of adds) {
+        for (const r of await table.fileRows(add, { columns: COLUMNS })) {
+          this.#record(r.session_id as string, (r.seen_at as Date).getTime())
+        }
+      }
+      this.#version = c.version
+    }
+  }
+
+  /** Forgets uses older than the idle timeout: they no longer keep any session alive. */
+  #prune(): void {
+    const cutoff = this.#clock.now() - this.idleMs
+    for (const [id, at] of this.#recorded) if (at < cutoff) this.#recorded.delete(id)
+  }
+
+  /**
+   * The first day whose rows some session may still need: every row of an earlier day
+   * partition is older than the idle timeout (the expired-session cleanup drops them).
+   * @param now - epoch milliseconds
+   * @returns `YYYY-MM-DD`
+   */
+  oldestNeededDay(now: number): string {
+    return day(now - this.idleMs)
+  }
+}
