@@ -37,7 +37,8 @@ type SideName = (typeof SIDES)[number]
 const LABELS: Record<SideName, string> = {
   'fast-jwt':
     'bare fast-jwt `createVerifier({ algorithms: [HS256], allowedIss, allowedAud, cache: false })`',
-  service: '`auth.verifyToken(token)` (sync: signature, claims, session and user views)',
+  service:
+    '`auth.verifyToken(token)` (sync: signature, claims, session and user views, idle timeout noting the use)',
   client: '`await client.verifyToken(token)` (async wrapper of the same)',
   uncached:
     '`auth.verifyToken(token)` with the verified-token memory off (`verifiedTokenCacheSize: 0`): one HMAC per call',
@@ -159,8 +160,9 @@ are signed with the lakehouse's secret (\`TokenService.sign\`) for ${TOKENS.toLo
 sessions sampled evenly over the view, and verified in rotation (shuffled), ${BATCH.toLocaleString('en')}
 per repetition, on three sides interleaved in the same process: ${SIDES.map((s) => LABELS[s]).join('; ')}.
 The service and client sides check the signature, \`typ\`, \`iss\`, \`aud\`, \`exp\`, \`iat\`, \`nbf\`
-and the claim types, then the session (exists, same user, not revoked, not expired) and the user
-(active, not rejected) in the live views, and return the user's current role; fast-jwt checks the
+and the claim types, then the session (exists, same user, not revoked, not expired), the user
+(active, not rejected) in the live views and the idle timeout (the generated sessions' last use is
+older than the activity resolution, so every call also notes a use: the costlier case), and return the user's current role; fast-jwt checks the
 signature, \`iss\`, \`aud\`, \`exp\` and \`nbf\`. The service remembers tokens whose signature
 and static claims it verified (a bounded map keyed by the exact token, 16,384 by default; all
 ${TOKENS.toLocaleString('en')} rotating tokens fit), so a repeated token costs a map lookup instead

@@ -1031,12 +1031,11 @@ export class AuthService {
     if (!user || !user.record.isActive || user.record.rejectedAt) {
       throw authError('INVALID_TOKEN', 'the token is invalid', { context: { reason: 'user' } })
     }
-    if (this.#activity.isIdle(session, now)) {
+    if (this.#activity.use(session, now)) {
       throw authError('TOKEN_EXPIRED', 'the session has been idle for too long', {
         context: { reason: 'idle' },
       })
     }
-    this.#activity.touch(session, now)
     return {
       user: user.record,
       role: user.record.role as Role,

@@ -40,10 +40,14 @@ function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10)
 }
 
-/** A use noted here and not written yet. */
-interface Noted {
-  readonly at: number
-  readonly userId: string
+/** What this process knows of one session's uses (updated in place). */
+interface Activity {
+  /** The latest recorded use (this process's writes and the tailed ones), or -Infinity. */
+  recorded: number
+  /** The latest use noted here and not written yet, or -Infinity. */
+  noted: number
+  /** The session's user (written with its uses). */
+  userId: string
 }
 
 /** Tracks session activity for the idle timeout (see the module documentation). */
@@ -55,10 +59,10 @@ export class SessionActivity {
   readonly idleMs: number
   /** How stale the recorded use of a session in use may get before it is written again. */
   readonly resolutionMs: number
-  /** The latest recorded use of each session (this process's writes and the tailed ones). */
-  readonly #recorded = new Map<string, number>()
-  /** Uses noted here and not written yet. */
-  readonly #noted = new Map<string, Noted>()
+  /** The sessions used within the idle timeout, by id: one lookup per verification. */
+  readonly #sessions = new Map<string, Activity>()
+  /** The sessions with a use noted and not written yet (the same objects). */
+  readonly #noted = new Map<string, Activity>()
   /** The `session_activity` version tailed up to. */
   #version = -1
   #writing: Promise<void> | undefined
@@ -112,50 +116,41 @@ export class SessionActivity {
   }
 
   #record(sessionId: string, at: number): void {
-    const known = this.#recorded.get(sessionId)
-    if (known === undefined || at > known) this.#recorded.set(sessionId, at)
+    const a = this.#sessions.get(sessionId)
+    if (a === undefined)
+      this.#sessions.set(sessionId, { recorded: at, noted: -Infinity, userId: '' })
+    else if (at > a.recorded) a.recorded = at
   }
 
   /**
-   * The session's last use: its login, its latest recorded use, or the one noted here,
-   * whichever is latest.
-   * @param session - the view's entry
-   * @returns epoch milliseconds
-   */
-  lastActivity(session: SessionEntry): number {
-    let last = session.createdAt
-    const recorded = this.#recorded.get(session.sessionId)
-    if (recorded !== undefined && recorded > last) last = recorded
-    const noted = this.#noted.get(session.sessionId)
-    return noted !== undefined && noted.at > last ? noted.at : last
-  }
-
-  /**
-   * Whether the session has been idle for the timeout at `now` (never when the timeout is off).
+   * Checks the session's idle timeout at `now` and, when it has not passed, counts the call as
+   * a use of the session: noted for the next write when the session's last recorded use (or
+   * its login) is older than the resolution. The session's last use is the latest of its
+   * login, its recorded uses and the one noted here. One call per verification: two map
+   * lookup, and no allocation once the session is known.
    * @param session - the view's entry
    * @param now - epoch milliseconds
-   * @returns true when it must be refused
+   * @returns true when the session has been idle for the timeout (never when it is off)
    */
-  isIdle(session: SessionEntry, now: number): boolean {
-    return this.idleMs > 0 && now - this.lastActivity(session) >= this.idleMs
-  }
-
-  /**
-   * Notes a use of the session at `now`, to be written when its recorded use (or its login) is
-   * older than the resolution.
-   * @param session - the view's entry
-   * @param now - epoch milliseconds
-   */
-  touch(session: SessionEntry, now: number): void {
-    if (this.idleMs <= 0) return
-    const recorded = this.#recorded.get(session.sessionId)
-    const since =
-      recorded !== undefined && recorded > session.createdAt ? recorded : session.createdAt
-    if (now - since < this.resolutionMs) return
-    const noted = this.#noted.get(session.sessionId)
-    if (noted === undefined || now > noted.at) {
-      this.#noted.set(session.sessionId, { at: now, userId: session.userId })
+  use(session: SessionEntry, now: number): boolean {
+    if (this.idleMs <= 0) return false
+    const a = this.#sessions.get(session.sessionId)
+    const created = session.createdAt
+    const since = a !== undefined && a.recorded > created ? a.recorded : created
+    const last = a !== undefined && a.noted > since ? a.noted : since
+    if (now - last >= this.idleMs) return true
+    if (now - since >= this.resolutionMs) {
+      if (a === undefined) {
+        const added = { recorded: -Infinity, noted: now, userId: session.userId }
+        this.#sessions.set(session.sessionId, added)
+        this.#noted.set(session.sessionId, added)
+      } else if (now > a.noted) {
+        if (a.noted === -Infinity) this.#noted.set(session.sessionId, a)
+        a.noted = now
+        a.userId = session.userId
+      }
     }
+    return false
   }
 
   /**
@@ -195,7 +190,10 @@ export class SessionActivity {
   }
 
   async #write(): Promise<void> {
-    const batch = [...this.#noted].slice(0, BATCH)
+    // Copies: a use noted while the write runs updates the entries in place.
+    const batch = [...this.#noted]
+      .slice(0, BATCH)
+      .map(([id, a]) => [id, { at: a.noted, userId: a.userId }] as const)
     if (batch.length === 0) return
     const rows = batch.map(([sessionId, { at, userId }]) => ({
       session_id: sessionId,
@@ -209,10 +207,14 @@ export class SessionActivity {
     } finally {
       this.#writing = undefined
     }
-    for (const [sessionId, noted] of batch) {
-      this.#record(sessionId, noted.at)
-      // A use noted while this ran stays for the next write.
-      if (this.#noted.get(sessionId) === noted) this.#noted.delete(sessionId)
+    for (const [sessionId, written] of batch) {
+      this.#record(sessionId, written.at)
+      const a = this.#noted.get(sessionId)
+      // A later use noted while this ran stays for the next write.
+      if (a !== undefined && a.noted === written.at) {
+        a.noted = -Infinity
+        this.#noted.delete(sessionId)
+      }
     }
   }
 
@@ -236,7 +238,9 @@ export class SessionActivity {
   /** Forgets uses older than the idle timeout: they no longer keep any session alive. */
   #prune(): void {
     const cutoff = this.#clock.now() - this.idleMs
-    for (const [id, at] of this.#recorded) if (at < cutoff) this.#recorded.delete(id)
+    for (const [id, a] of this.#sessions) {
+      if (a.recorded < cutoff && a.noted === -Infinity) this.#sessions.delete(id)
+    }
   }
 
   /**
