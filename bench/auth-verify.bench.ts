@@ -4,14 +4,18 @@
  * @module
  */
 import { createVerifier } from 'fast-jwt'
+import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
+import * as path from 'node:path'
 import { AuthService } from '../src/auth/auth-service.js'
 import { LakehouseClient } from '../src/client.js'
 import {
   BENCH_SECRET,
   benchConfig,
   benchTokens,
+  copyLakehouse,
   ensureLakehouse,
+  SCRATCH_DIR,
   type LakehouseFacts,
   type LakehouseSpec,
 } from './lakehouse-open.bench.js'
@@ -174,9 +178,13 @@ processes), with wall-clock rates alongside. Targets: service ≥ ${fmt(TARGET_P
   async run(context) {
     const data = await ensureLakehouse(context, 'auth-10k', SPEC)
     const facts = data.facts as LakehouseFacts
+    // A copy (logs copied, data hard-linked): the service writes the sessions' noted uses when
+    // it closes, and the data set must stay as generated.
+    const copy = path.join(SCRATCH_DIR, 'auth-verify')
+    await copyLakehouse(data.dir, copy)
     const worker: Worker = startNodeWorker('auth-verify')
     try {
-      const info = await worker.call<SetupReply>('setup', { path: data.dir })
+      const info = await worker.call<SetupReply>('setup', { path: copy })
       const walls = new Map<SideName, number[]>(SIDES.map((s) => [s, []]))
       const sides: Side[] = SIDES.map((side) => ({
         name: side,
@@ -232,6 +240,7 @@ processes), with wall-clock rates alongside. Targets: service ≥ ${fmt(TARGET_P
     } finally {
       await worker.call('close').catch(() => undefined)
       await worker.close()
+      await fs.rm(copy, { recursive: true, force: true })
     }
   },
   workerHandlers: {
