@@ -23,7 +23,7 @@
  */
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
-import { and, col, type AddAction } from '../delta/index.js'
+import { and, col, isDeltaError, type AddAction, type DeltaTable } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
 import type { SessionEntry } from '../lakehouse/rows.js'
 
@@ -32,6 +32,13 @@ export const MAX_ACTIVITY_RESOLUTION_MS = 60_000
 
 /** Rows appended by one write at most (more wait for the next). */
 const BATCH = 50_000
+
+/** Errors of a tail behind what the table keeps (see `#tail`). */
+const GONE: ReadonlySet<string> = new Set([
+  'VERSION_NOT_FOUND',
+  'DATA_FILE_NOT_FOUND',
+  'OBJECT_NOT_FOUND',
+])
 
 /** The columns the tail reads. */
 const COLUMNS = ['session_id', 'seen_at']
@@ -99,6 +106,15 @@ export class SessionActivity {
    */
   async start(background: boolean): Promise<void> {
     if (this.idleMs <= 0) return
+    await this.#load()
+    if (background) {
+      this.#timer = setInterval(() => void this.sync(), this.resolutionMs)
+      this.#timer.unref()
+    }
+  }
+
+  /** Reads the uses of the last idle period from the current version, and tails from there. */
+  async #load(): Promise<void> {
     const table = this.#store.table('session_activity')
     await table.refresh()
     const version = table.version
@@ -109,10 +125,6 @@ export class SessionActivity {
     })
     for (const r of rows) this.#record(r.session_id as string, (r.seen_at as Date).getTime())
     this.#version = version
-    if (background) {
-      this.#timer = setInterval(() => void this.sync(), this.resolutionMs)
-      this.#timer.unref()
-    }
   }
 
   #record(sessionId: string, at: number): void {
@@ -221,6 +233,17 @@ export class SessionActivity {
   async #tail(): Promise<void> {
     const table = this.#store.table('session_activity')
     if (this.#version < 0) this.#version = table.version
+    try {
+      await this.#tailFrom(table)
+    } catch (error) {
+      // Behind by more than the table keeps: the commits (log cleanup) or the files they added
+      // (compacted, then vacuumed) are gone. The current version holds the same uses.
+      if (!isDeltaError(error) || !GONE.has(error.code)) throw error
+      await this.#load()
+    }
+  }
+
+  async #tailFrom(table: DeltaTable): Promise<void> {
     const changes = await table.changes(this.#version)
     for (const c of changes) {
       const adds = c.actions.filter(

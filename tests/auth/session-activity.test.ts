@@ -182,6 +182,31 @@ describe('session idle timeout', () => {
     await b.close()
   })
 
+  it('reloads the uses when its tail is behind files compacted and vacuumed away', async () => {
+    const clock = fakeClock()
+    const a = await instance(clock)
+    const b = await instance(clock, { dir: a.dir })
+    const one = await a.auth.login('alice', PASSWORD)
+    const two = await a.auth.login('alice', PASSWORD)
+    await b.store.refresh()
+    for (const l of [one, two]) {
+      clock.advance(5 * MINUTE)
+      a.auth.verifyToken(l.token)
+      await a.auth.syncSessionActivity()
+    }
+    const twoUsed = clock.now()
+    // B has not tailed these commits, and their files are gone.
+    const activity = a.store.table('session_activity')
+    await activity.optimize()
+    await activity.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    await b.auth.syncSessionActivity()
+    expect(b.logger.warnings).toEqual([])
+    clock.ms = twoUsed + IDLE - 1
+    expect(b.auth.verifyToken(two.token).sessionId).toBe(two.sessionId)
+    await a.close()
+    await b.close()
+  })
+
   it('writes the noted uses when the service closes', async () => {
     const clock = fakeClock()
     const inst = await instance(clock)
