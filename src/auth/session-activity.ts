@@ -72,7 +72,6 @@ export class SessionActivity {
   readonly #noted = new Map<string, Activity>()
   /** The `session_activity` version tailed up to. */
   #version = -1
-  #writing: Promise<void> | undefined
   #syncing: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
 
@@ -91,11 +90,6 @@ export class SessionActivity {
       1000,
       Math.min(MAX_ACTIVITY_RESOLUTION_MS, Math.floor(idleMs / 20)),
     )
-  }
-
-  /** Sessions whose use is noted and not written yet. */
-  get pending(): number {
-    return this.#noted.size
   }
 
   /**
@@ -213,12 +207,7 @@ export class SessionActivity {
       seen_at: new Date(at),
       seen_date: day(at),
     }))
-    this.#writing = this.#store.append('session_activity', rows).then(() => undefined)
-    try {
-      await this.#writing
-    } finally {
-      this.#writing = undefined
-    }
+    await this.#store.append('session_activity', rows)
     for (const [sessionId, written] of batch) {
       this.#record(sessionId, written.at)
       const a = this.#noted.get(sessionId)
