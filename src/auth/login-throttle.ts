@@ -18,6 +18,7 @@ import { createHmac, hkdfSync } from 'node:crypto'
 import type { Clock } from '../common/clock.js'
 import { and, col, type AddAction } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
+import { isBehindTable } from './table-tail.js'
 
 /** The audit action of a failed login. */
 export const LOGIN_FAILED = 'LOGIN_FAILED'
@@ -145,6 +146,15 @@ export class LoginThrottle {
    * @returns when loaded
    */
   async start(refreshMs: number): Promise<void> {
+    await this.#load()
+    if (refreshMs > 0) {
+      this.#timer = setInterval(() => void this.sync().catch(() => undefined), refreshMs)
+      this.#timer.unref()
+    }
+  }
+
+  /** Reads the events of the current windows from the current version, and tails from there. */
+  async #load(): Promise<void> {
     const table = this.#store.table('audit_log')
     await table.refresh()
     const version = table.version
@@ -159,10 +169,6 @@ export class LoginThrottle {
     })
     for (const r of rows) this.#add(r)
     this.#version = version
-    if (refreshMs > 0) {
-      this.#timer = setInterval(() => void this.sync().catch(() => undefined), refreshMs)
-      this.#timer.unref()
-    }
   }
 
   /** Stops tailing. */
@@ -196,6 +202,17 @@ export class LoginThrottle {
   }
 
   async #sync(): Promise<void> {
+    try {
+      await this.#tail()
+    } catch (error) {
+      // Events are keyed by id: reloading the windows counts nothing twice.
+      if (!isBehindTable(error)) throw error
+      await this.#load()
+    }
+    this.#prune()
+  }
+
+  async #tail(): Promise<void> {
     const table = this.#store.table('audit_log')
     const changes = await table.changes(this.#version)
     for (const c of changes) {
@@ -208,7 +225,6 @@ export class LoginThrottle {
       }
       this.#version = c.version
     }
-    this.#prune()
   }
 
   #prune(): void {

@@ -23,22 +23,16 @@
  */
 import type { Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
-import { and, col, isDeltaError, type AddAction, type DeltaTable } from '../delta/index.js'
+import { and, col, type AddAction, type DeltaTable } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
 import type { SessionEntry } from '../lakehouse/rows.js'
+import { isBehindTable } from './table-tail.js'
 
 /** The most the recorded use of a session in use lags behind. */
 export const MAX_ACTIVITY_RESOLUTION_MS = 60_000
 
 /** Rows appended by one write at most (more wait for the next). */
 const BATCH = 50_000
-
-/** Errors of a tail behind what the table keeps (see `#tail`). */
-const GONE: ReadonlySet<string> = new Set([
-  'VERSION_NOT_FOUND',
-  'DATA_FILE_NOT_FOUND',
-  'OBJECT_NOT_FOUND',
-])
 
 /** The columns the tail reads. */
 const COLUMNS = ['session_id', 'seen_at']
@@ -227,7 +221,7 @@ export class SessionActivity {
     } catch (error) {
       // Behind by more than the table keeps: the commits (log cleanup) or the files they added
       // (compacted, then vacuumed) are gone. The current version holds the same uses.
-      if (!isDeltaError(error) || !GONE.has(error.code)) throw error
+      if (!isBehindTable(error)) throw error
       await this.#load()
     }
   }

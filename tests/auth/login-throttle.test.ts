@@ -190,6 +190,22 @@ describe('LoginThrottle', () => {
     expect(fresh.lockedFor('user:b')).toBe(0)
   })
 
+  it('reloads its window when its tail is behind files compacted and vacuumed away', async () => {
+    const { throttle, clock, dir } = await setup()
+    const other = await openStore(dir, clock)
+    for (let i = 0; i < 2; i++) await recordFailure(other, clock, 'user:c')
+    await throttle.sync()
+    for (let i = 0; i < 3; i++) await recordFailure(other, clock, 'user:a')
+    // The commits this instance has not tailed added files that are gone now.
+    const audit = other.table('audit_log')
+    await audit.optimize()
+    await audit.vacuum({ retentionHours: 0, enforceRetentionDuration: false })
+    await throttle.sync()
+    expect(throttle.lockedFor('user:a')).toBe(WINDOW / 1000)
+    // Reloading counted nothing twice: c's two failures, already tailed, are still two.
+    expect(throttle.lockedFor('user:c')).toBe(0)
+  })
+
   it('picks up failures committed by other instances on sync', async () => {
     const { throttle, clock, dir } = await setup()
     const other = await openStore(dir, clock)
