@@ -12,10 +12,13 @@
  * uses and this process's noted one; the session is refused once the idle timeout has passed
  * since it.
  *
- * So a session in use on one instance stays valid on the others: they learn of its use at most
- * about two resolution intervals plus the tail interval late, and may refuse it that much
- * before the full idle timeout (with the defaults: after 28 of 30 idle minutes at the
- * earliest). A process that dies loses at most its last interval's uses, with the same effect.
+ * So a session in use on one instance stays valid on the others. They learn of a use up to
+ * about three resolution intervals late (the use waits to be noted, then for the next write,
+ * then for their next tail), which matters only for a session used recently, far from its
+ * timeout; what they count from is at most one resolution interval before the true last use,
+ * so they may refuse a session that much early (with the defaults: after 29 of 30 idle
+ * minutes). A process that dies loses its uses not yet written: the others may then refuse up
+ * to two intervals early.
  * A write costs one small file whatever the size of `sessions` (an `UPDATE` of a
  * `last_seen_at` column would rewrite every file holding a session in use). Rows older than the
  * idle timeout are dropped with the expired sessions, whole day partitions at a time.
