@@ -358,6 +358,9 @@ export class AuthService {
     try {
       await service.#activity.start(options.backgroundSync !== false)
     } catch (error) {
+      // No service: nothing of it may keep running.
+      service.#throttle.stop()
+      await service.#loginEvents.close().catch(() => undefined)
       throw toLakehouseError(error, 'loading session activity')
     }
     // Compute the dummy hash now: computed lazily, the first login of an unknown user would

@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { AuthService } from '../../src/auth/auth-service.js'
 import { MAX_ACTIVITY_RESOLUTION_MS } from '../../src/auth/session-activity.js'
 import { col } from '../../src/delta/expr/expression.js'
 import {
@@ -205,6 +208,23 @@ describe('session idle timeout', () => {
     expect(b.auth.verifyToken(two.token).sessionId).toBe(two.sessionId)
     await a.close()
     await b.close()
+  })
+
+  it('fails to create the service, with a typed error, when the activity cannot be read', async () => {
+    const clock = fakeClock()
+    const inst = await instance(clock)
+    await inst.auth.close()
+    // A damaged commit of session_activity, after the store has opened.
+    await writeFile(
+      path.join(inst.dir, 'session_activity', '_delta_log', '00000000000000000001.json'),
+      '{"add": not json\n',
+    )
+    const error = await expectError(
+      () => AuthService.create(inst.store, { backgroundSync: true, hasher: inst.hasher }),
+      'STORAGE_FAILURE',
+    )
+    expect(error.message).toContain('loading session activity')
+    await inst.store.close()
   })
 
   it('writes the noted uses when the service closes', async () => {
