@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { IO_THREAD_MAX_BYTES, IoThreads } from '../../../src/delta/storage/io-threads.js'
 import type { IoThreadError } from '../../../src/delta/storage/io-threads.js'
 import { LocalFsStore } from '../../../src/delta/storage/local-fs-store.js'
@@ -227,6 +228,34 @@ describe('IoThreads payloads', () => {
         value: true,
       })
       expect(new Uint8Array(await fs.readFile(file))).toEqual(view)
+    }))
+
+  it('hands a thread a copy of the view alone, and a whole buffer as it is', () =>
+    withThreads(async (io, dir) => {
+      // What each message carries: the byte length of the buffer behind the step's data.
+      const sent: number[] = []
+      const post = Object.getOwnPropertyDescriptor(Worker.prototype, 'postMessage')
+        ?.value as Worker['postMessage']
+      const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (
+        this: Worker,
+        message: unknown,
+        transfer?: Parameters<Worker['postMessage']>[1],
+      ) {
+        const step = (message as { step?: { data?: Uint8Array } }).step
+        if (step?.data) sent.push(step.data.buffer.byteLength)
+        post.call(this, message, transfer)
+      })
+      try {
+        const big = new Uint8Array(4 << 20).fill(7)
+        const view = big.subarray(4096, 4096 + 1000)
+        await ran(io.run({ op: 'create', file: path.join(dir, 'a'), data: view, full: false }))
+        const whole = new Uint8Array(1000).fill(8)
+        await ran(io.run({ op: 'create', file: path.join(dir, 'b'), data: whole, full: false }))
+      } finally {
+        spy.mockRestore()
+      }
+      // Not the 4 MiB buffer behind the view.
+      expect(sent).toEqual([1000, 1000])
     }))
 })
 
