@@ -12,7 +12,7 @@
  * that stores a request context, such as a session.
  * @module
  */
-import type { Clock } from '../common/clock.js'
+import { utcDay, type Clock } from '../common/clock.js'
 import type { IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
@@ -129,10 +129,6 @@ export interface SanitizedContext {
   readonly userAgent: string | null
 }
 
-function day(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10)
-}
-
 function invalid(field: string, why: string): LakehouseError<LakehouseErrorCode> {
   return new LakehouseError('INVALID_QUERY', `audit: ${field} ${why}`, { context: { field } })
 }
@@ -223,7 +219,7 @@ export class AuditLog {
       details_json: jsonObject(event.details, 'details'),
       ip_address: context?.ipAddress ?? null,
       user_agent: context?.userAgent ?? null,
-      date_partition: day(now),
+      date_partition: utcDay(now),
     }
   }
 
@@ -259,7 +255,7 @@ export class AuditLog {
         compute_time_ms: duration(action.computeTimeMs, 'computeTimeMs'),
         cost: action.cost === undefined || action.cost === null ? null : String(action.cost),
         metadata_json: jsonObject(action.metadata, 'metadata'),
-        date_partition: day(now),
+        date_partition: utcDay(now),
       },
     ])
     return id

@@ -23,7 +23,7 @@ import {
   type AuditOutcome,
   type RequestContext,
 } from '../audit/audit-log.js'
-import type { Clock } from '../common/clock.js'
+import { utcDay, type Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from '../lakehouse/error-codes.js'
@@ -891,7 +891,7 @@ export class AuthService {
       // Well-formed and bounded, as in the audit log (a lone surrogate would fail the write).
       ip_address: storableText(ctx?.ipAddress),
       user_agent: storableText(ctx?.userAgent),
-      expires_date: expiresAt.toISOString().slice(0, 10),
+      expires_date: utcDay(expiresAt.getTime()),
     }
     return { token: signed.token, sessionId, expiresAt, sessionRow }
   }
@@ -1698,9 +1698,7 @@ export class AuthService {
     try {
       const result = await this.#store
         .table('sessions')
-        .delete(
-          or(col('expires_date').lt(now.toISOString().slice(0, 10)), col('expires_at').le(now)),
-        )
+        .delete(or(col('expires_date').lt(utcDay(now.getTime())), col('expires_at').le(now)))
       await this.#store.afterWrite('sessions')
       // Whole day partitions, never rewritten; not counted (they are not sessions).
       await this.#store

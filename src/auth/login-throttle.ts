@@ -15,10 +15,10 @@
  * @module
  */
 import { createHmac, hkdfSync } from 'node:crypto'
-import type { Clock } from '../common/clock.js'
-import { and, col, type AddAction } from '../delta/index.js'
+import { utcDay, type Clock } from '../common/clock.js'
+import { and, col } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
-import { isBehindTable } from './table-tail.js'
+import { followTable } from './table-tail.js'
 
 /** The audit action of a failed login. */
 export const LOGIN_FAILED = 'LOGIN_FAILED'
@@ -162,7 +162,7 @@ export class LoginThrottle {
     const rows = await table.toRows({
       columns: COLUMNS,
       filter: and(
-        col('date_partition').ge(new Date(since).toISOString().slice(0, 10)),
+        col('date_partition').ge(utcDay(since)),
         ACTIONS,
         col('timestamp').ge(new Date(since)),
       ),
@@ -202,29 +202,20 @@ export class LoginThrottle {
   }
 
   async #sync(): Promise<void> {
-    try {
-      await this.#tail()
-    } catch (error) {
-      // Events are keyed by id: reloading the windows counts nothing twice.
-      if (!isBehindTable(error)) throw error
-      await this.#load()
-    }
+    await followTable(
+      this.#store.table('audit_log'),
+      this.#version,
+      { columns: COLUMNS, filter: ACTIONS },
+      {
+        row: (r) => this.#add(r),
+        commit: (version) => {
+          this.#version = version
+        },
+        // Events are keyed by id: reloading the windows counts nothing twice.
+        reload: () => this.#load(),
+      },
+    )
     this.#prune()
-  }
-
-  async #tail(): Promise<void> {
-    const table = this.#store.table('audit_log')
-    const changes = await table.changes(this.#version)
-    for (const c of changes) {
-      const adds = c.actions.filter(
-        (a): a is AddAction & { kind: 'add' } => a.kind === 'add' && a.dataChange,
-      )
-      for (const add of adds) {
-        const rows = await table.fileRows(add, { columns: COLUMNS, filter: ACTIONS })
-        for (const r of rows) this.#add(r)
-      }
-      this.#version = c.version
-    }
   }
 
   #prune(): void {

@@ -24,12 +24,12 @@
  * idle timeout are dropped with the expired sessions, whole day partitions at a time.
  * @module
  */
-import type { Clock } from '../common/clock.js'
+import { utcDay, type Clock } from '../common/clock.js'
 import type { Logger } from '../common/logger.js'
-import { and, col, type AddAction, type DeltaTable } from '../delta/index.js'
+import { and, col } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
 import type { SessionEntry } from '../lakehouse/rows.js'
-import { isBehindTable } from './table-tail.js'
+import { followTable } from './table-tail.js'
 
 /** The most the recorded use of a session in use lags behind. */
 export const MAX_ACTIVITY_RESOLUTION_MS = 60_000
@@ -39,10 +39,6 @@ const BATCH = 50_000
 
 /** The columns the tail reads. */
 const COLUMNS = ['session_id', 'seen_at']
-
-function day(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10)
-}
 
 /** What this process knows of one session's uses (updated in place). */
 interface Activity {
@@ -112,10 +108,14 @@ export class SessionActivity {
     const since = this.#clock.now() - this.idleMs - this.resolutionMs
     const rows = await table.toRows({
       columns: COLUMNS,
-      filter: and(col('seen_date').ge(day(since)), col('seen_at').ge(new Date(since))),
+      filter: and(col('seen_date').ge(utcDay(since)), col('seen_at').ge(new Date(since))),
     })
-    for (const r of rows) this.#record(r.session_id as string, (r.seen_at as Date).getTime())
+    for (const r of rows) this.#recordRow(r)
     this.#version = version
+  }
+
+  #recordRow(row: Readonly<Record<string, unknown>>): void {
+    this.#record(row.session_id as string, (row.seen_at as Date).getTime())
   }
 
   #record(sessionId: string, at: number): void {
@@ -129,7 +129,7 @@ export class SessionActivity {
    * Checks the session's idle timeout at `now` and, when it has not passed, counts the call as
    * a use of the session: noted for the next write when the session's last recorded use (or
    * its login) is older than the resolution. The session's last use is the latest of its
-   * login, its recorded uses and the one noted here. One call per verification: two map
+   * login, its recorded uses and the one noted here. One call per verification: one map
    * lookup, and no allocation once the session is known.
    * @param session - the view's entry
    * @param now - epoch milliseconds
@@ -148,9 +148,12 @@ export class SessionActivity {
         this.#sessions.set(session.sessionId, added)
         this.#noted.set(session.sessionId, added)
       } else if (now > a.noted) {
-        if (a.noted === -Infinity) this.#noted.set(session.sessionId, a)
+        if (a.noted === -Infinity) {
+          // Known until now from the tail, which reads no user.
+          a.userId = session.userId
+          this.#noted.set(session.sessionId, a)
+        }
         a.noted = now
-        a.userId = session.userId
       }
     }
     return false
@@ -202,7 +205,7 @@ export class SessionActivity {
       session_id: sessionId,
       user_id: userId,
       seen_at: new Date(at),
-      seen_date: day(at),
+      seen_date: utcDay(at),
     }))
     await this.#store.append('session_activity', rows)
     for (const [sessionId, written] of batch) {
@@ -219,29 +222,18 @@ export class SessionActivity {
   async #tail(): Promise<void> {
     const table = this.#store.table('session_activity')
     if (this.#version < 0) this.#version = table.version
-    try {
-      await this.#tailFrom(table)
-    } catch (error) {
-      // Behind by more than the table keeps: the commits (log cleanup) or the files they added
-      // (compacted, then vacuumed) are gone. The current version holds the same uses.
-      if (!isBehindTable(error)) throw error
-      await this.#load()
-    }
-  }
-
-  async #tailFrom(table: DeltaTable): Promise<void> {
-    const changes = await table.changes(this.#version)
-    for (const c of changes) {
-      const adds = c.actions.filter(
-        (a): a is AddAction & { kind: 'add' } => a.kind === 'add' && a.dataChange,
-      )
-      for (const add of adds) {
-        for (const r of await table.fileRows(add, { columns: COLUMNS })) {
-          this.#record(r.session_id as string, (r.seen_at as Date).getTime())
-        }
-      }
-      this.#version = c.version
-    }
+    await followTable(
+      table,
+      this.#version,
+      { columns: COLUMNS },
+      {
+        row: (r) => this.#recordRow(r),
+        commit: (version) => {
+          this.#version = version
+        },
+        reload: () => this.#load(),
+      },
+    )
   }
 
   /** Forgets uses older than the idle timeout: they no longer keep any session alive. */
@@ -259,6 +251,6 @@ export class SessionActivity {
    * @returns `YYYY-MM-DD`
    */
   oldestNeededDay(now: number): string {
-    return day(now - this.idleMs)
+    return utcDay(now - this.idleMs)
   }
 }

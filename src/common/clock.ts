@@ -12,3 +12,12 @@ export interface Clock {
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now() }
+
+/**
+ * The UTC calendar day of an instant, as day partitions hold it.
+ * @param ms - milliseconds since the epoch
+ * @returns `YYYY-MM-DD`
+ */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
