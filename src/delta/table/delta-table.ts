@@ -69,6 +69,7 @@ import {
 } from '../snapshot/history.js'
 import { findNewCommits, readCommits, Snapshot } from '../snapshot/snapshot.js'
 import { commitKey } from '../log/log-path.js'
+import { listCommitFiles } from '../log/log-segment.js'
 import type { Action } from '../actions/actions.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { openStore } from '../storage/open-store.js'
@@ -601,6 +602,25 @@ export class DeltaTable {
       )
     }
     return this.#readChanges(commits)
+  }
+
+  /**
+   * The oldest version whose commit is still in the log. Log cleanup removes the commits
+   * older than `delta.logRetentionDuration` (keeping those from a checkpoint on), so
+   * {@link DeltaTable.changes} can start after this version minus one at the earliest.
+   * @returns the version
+   * @throws DeltaError `TABLE_NOT_FOUND` when the log holds no commit
+   */
+  async oldestCommitVersion(): Promise<number> {
+    const first = (await listCommitFiles(this.store))[0]
+    if (!first) {
+      throw new DeltaError(
+        'TABLE_NOT_FOUND',
+        `delta table: no commit in the log of ${this.store.location}`,
+        { context: { table: this.store.location } },
+      )
+    }
+    return first.version
   }
 
   async #readChanges(

@@ -29,6 +29,34 @@ describe('DeltaTable.changes', () => {
   })
 })
 
+describe('DeltaTable.oldestCommitVersion', () => {
+  it('is the first commit still in the log, which log cleanup moves to a checkpoint', async () => {
+    const clock = new FakeClock()
+    const store = new MemoryStore({ clock })
+    const properties = { 'delta.checkpointInterval': '5' }
+    const t = await DeltaTable.create(store, { schema, properties, clock })
+    expect(await t.oldestCommitVersion()).toBe(0)
+    for (let i = 1; i <= 7; i++) {
+      clock.advance(DAY)
+      await t.append([{ id: BigInt(i) }])
+    }
+    expect(await t.oldestCommitVersion()).toBe(0)
+    clock.advance(40 * DAY)
+    await t.cleanupLog()
+    // The checkpoint at 5 keeps its own commit; everything older is gone.
+    expect(await t.oldestCommitVersion()).toBe(5)
+    await expect(t.changes(3)).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' })
+    expect((await t.changes(4)).map((c) => c.version)).toEqual([5, 6, 7])
+  })
+
+  it('fails with TABLE_NOT_FOUND when the log holds no commit', async () => {
+    const store = new MemoryStore()
+    const t = await DeltaTable.create(store, { schema })
+    await store.delete('_delta_log/00000000000000000000.json')
+    await expect(t.oldestCommitVersion()).rejects.toMatchObject({ code: 'TABLE_NOT_FOUND' })
+  })
+})
+
 /** A memory store that counts listings of the log. */
 class ListCountingStore extends MemoryStore {
   listings = 0
