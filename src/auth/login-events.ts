@@ -13,7 +13,14 @@
  *   missing events;
  * - no event is written twice: two processes writing the same range commit the same `txn`
  *   application id, which the commit protocol refuses for the second (a conflict); it then
- *   reads the new watermark and goes on from there.
+ *   reads the new watermark and goes on from there;
+ * - a watermark far behind is caught up in commits of at most {@link MAX_VERSIONS_PER_WRITE}
+ *   sessions versions each;
+ * - a gap is recorded, not hidden: when the watermark stayed behind for longer than the log's
+ *   retention (30 days of failing runs), log cleanup has removed the commits of the logins
+ *   after it and their rows cannot be found. Their versions are recorded as one
+ *   {@link LOGIN_EVENTS_LOST} event (in the commit that moves the watermark past them), a
+ *   warning names them, and the events of the commits still there are written as usual.
  *
  * Login commits are the blind appends to `sessions` (revocations and cleanups rewrite or
  * remove files: they are not appends). The events carry the session's creation time as their
@@ -24,9 +31,10 @@
 import type { AuditLog } from '../audit/audit-log.js'
 import type { Logger } from '../common/logger.js'
 import { yieldToEventLoop } from '../delta/concurrency.js'
-import type { AddAction, CommitInfoAction, DeltaTable } from '../delta/index.js'
+import type { AddAction, CommitChanges, CommitInfoAction, DeltaTable } from '../delta/index.js'
 import { isDeltaError } from '../delta/index.js'
 import type { DeltaStore } from '../lakehouse/delta-store.js'
+import { isGone } from './table-tail.js'
 
 /** The `txn` application id of the watermark in `audit_log`. */
 export const LOGIN_EVENTS_APP_ID = 'polarway-lakehouse/login-events'
@@ -36,6 +44,21 @@ export const LOGIN_EVENTS_CHECK_MS = 30_000
 
 /** How many times one run recomputes its events after losing the watermark to another process. */
 const MAX_CONFLICT_RETRIES = 10
+
+/**
+ * How many sessions versions one commit of events covers at most, so that a watermark left far
+ * behind is caught up in commits of bounded size.
+ */
+export const MAX_VERSIONS_PER_WRITE = 1000
+
+/** The audit action that records logins whose events could not be written. */
+export const LOGIN_EVENTS_LOST = 'LOGIN_EVENTS_LOST'
+
+/** Sessions versions whose commits log cleanup removed before their events were written. */
+interface LostRange {
+  readonly from: number
+  readonly through: number
+}
 
 /** Writes the `LOGIN` events of new sessions (see the module documentation). */
 export class LoginEvents {
@@ -48,16 +71,24 @@ export class LoginEvents {
   #again = false
   #closed = false
   #timer: NodeJS.Timeout | undefined
+  readonly #maxVersionsPerWrite: number
 
   /**
    * @param store - the lakehouse store
    * @param audit - builds the audit rows
    * @param logger - where failures are reported (the next run retries them)
+   * @param maxVersionsPerWrite - sessions versions per commit of events at most
    */
-  constructor(store: DeltaStore, audit: AuditLog, logger: Logger) {
+  constructor(
+    store: DeltaStore,
+    audit: AuditLog,
+    logger: Logger,
+    maxVersionsPerWrite = MAX_VERSIONS_PER_WRITE,
+  ) {
     this.#store = store
     this.#audit = audit
     this.#logger = logger
+    this.#maxVersionsPerWrite = maxVersionsPerWrite
   }
 
   /**
@@ -143,51 +174,84 @@ export class LoginEvents {
   }
 
   /**
-   * One write of the missing events. It is a transaction on `audit_log` that reads the
-   * watermark from its snapshot and records the new one (`txn`): when another process moves the
-   * watermark first, the commit conflicts and the events are computed again from the new one.
+   * Writes the missing events, at most {@link MAX_VERSIONS_PER_WRITE} sessions versions per
+   * commit (by default). Each commit is a transaction on `audit_log` that reads the watermark from its
+   * snapshot and records the new one (`txn`): when another process moves the watermark first,
+   * the commit conflicts and the events are computed again from the new one.
    */
   async #runOnce(): Promise<void> {
     const sessions = this.#store.table('sessions')
+    const audit = this.#store.table('audit_log')
     await sessions.refresh()
+    await audit.refresh()
     const latest = sessions.version
-    await this.#store.table('audit_log').transact(
-      async (tx) => {
-        const watermark = tx.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
-        // Without a watermark, the lakehouse's logins so far were audited as they happened:
-        // the commit only records one. At or past `latest` the commit is skipped.
-        if (watermark === undefined || watermark >= latest) return
-        const rows = await this.#loginRows(sessions, watermark, latest)
-        if (rows.length > 0) tx.append(rows.map((row) => this.#eventOf(row)))
-      },
-      {
-        appTransaction: { appId: LOGIN_EVENTS_APP_ID, version: latest },
-        maxConflictRetries: MAX_CONFLICT_RETRIES,
-      },
-    )
-    this.#forget(latest)
+    for (;;) {
+      const before = audit.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+      if (before !== undefined && before >= latest) break
+      // Without a watermark, the lakehouse's logins so far were audited as they happened: the
+      // commit only records one, at `latest`.
+      const through =
+        before === undefined ? latest : Math.min(latest, before + this.#maxVersionsPerWrite)
+      await audit.transact(
+        async (tx) => {
+          const watermark = tx.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+          // At or past `through` the commit is skipped.
+          if (watermark === undefined || watermark >= through) return
+          const { rows, lost } = await this.#loginRows(sessions, watermark, through)
+          const events = rows.map((row) => this.#eventOf(row))
+          if (lost) events.push(this.#lostEvent(lost))
+          if (events.length > 0) tx.append(events)
+        },
+        {
+          appTransaction: { appId: LOGIN_EVENTS_APP_ID, version: through },
+          maxConflictRetries: MAX_CONFLICT_RETRIES,
+        },
+      )
+      this.#forget(through)
+      const after = audit.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+      if (after === undefined || after < through) {
+        throw new Error(`the login events' watermark did not reach sessions version ${through}`)
+      }
+    }
   }
 
   /**
    * The session rows the logins of sessions versions `(after, through]` committed. When they
-   * are all this process's own logins (the usual case), nothing is read.
+   * are all this process's own logins (the usual case), nothing is read. Commits that log
+   * cleanup removed (a watermark left behind for longer than the log's retention) cannot be
+   * read: their range is returned as lost, with the rows of the commits still there.
    */
   async #loginRows(
     sessions: DeltaTable,
     after: number,
     through: number,
-  ): Promise<Record<string, unknown>[]> {
+  ): Promise<{ rows: Record<string, unknown>[]; lost?: LostRange }> {
     const rows: Record<string, unknown>[] = []
     let allOwn = true
     for (let v = after + 1; v <= through && allOwn; v++) allOwn = this.#own.has(v)
-    const changes = allOwn ? [] : await sessions.changes(after, through)
+    let lost: LostRange | undefined
+    let changes: CommitChanges[] = []
+    if (!allOwn) {
+      try {
+        changes = await sessions.changes(after, through)
+      } catch (error) {
+        if (!isGone(error)) throw error
+        const oldest = await sessions.oldestCommitVersion()
+        // Nothing was cleaned up before `through`: a commit is missing for another reason.
+        if (oldest <= after + 1) throw error
+        lost = { from: after + 1, through: Math.min(through, oldest - 1) }
+        changes = lost.through < through ? await sessions.changes(lost.through, through) : []
+      }
+    }
+    const first = lost ? lost.through : after
     for (let v = after + 1; v <= through; v++) {
       const own = this.#own.get(v)
       if (own) {
         rows.push(...own)
         continue
       }
-      const change = changes[v - after - 1]
+      if (v <= first) continue
+      const change = changes[v - first - 1]
       const info = change?.actions.find((a): a is CommitInfoAction => a.kind === 'commitInfo')
       if (info?.info.operation !== 'WRITE' || info.info.isBlindAppend !== true) continue
       for (const add of change?.actions ?? []) {
@@ -195,7 +259,27 @@ export class LoginEvents {
         rows.push(...(await this.#sessionRows(sessions, add)))
       }
     }
-    return rows
+    if (lost) {
+      this.#logger.warn(
+        `auth: the login events of sessions versions ${lost.from} to ${lost.through} cannot be ` +
+          'written: log cleanup removed their commits (a LOGIN_EVENTS_LOST event records the gap)',
+      )
+    }
+    return lost ? { rows, lost } : { rows }
+  }
+
+  /** The audit event that records a range of logins whose events could not be written. */
+  #lostEvent(lost: LostRange): Record<string, unknown> {
+    return this.#audit.rowOf({
+      action: LOGIN_EVENTS_LOST,
+      outcome: 'failure',
+      resource: 'table:sessions',
+      details: {
+        fromVersion: lost.from,
+        throughVersion: lost.through,
+        reason: 'log cleanup removed the commits of these sessions versions',
+      },
+    })
   }
 
   /** The session rows of a login's data file; none when vacuum already removed it. */

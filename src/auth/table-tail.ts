@@ -13,6 +13,15 @@ const GONE: ReadonlySet<string> = new Set([
   'OBJECT_NOT_FOUND',
 ])
 
+/**
+ * Whether an error says a commit or file was read that the table no longer keeps.
+ * @param error - what a read threw
+ * @returns true for the engine's not-found codes
+ */
+export function isGone(error: unknown): boolean {
+  return isDeltaError(error) && GONE.has(error.code)
+}
+
 /** What a tail does with what it reads. */
 export interface TableTail {
   /** Takes one added row. */
@@ -51,7 +60,7 @@ export async function followTable(
       tail.commit(c.version)
     }
   } catch (error) {
-    if (!isDeltaError(error) || !GONE.has(error.code)) throw error
+    if (!isGone(error)) throw error
     await tail.reload()
   }
 }

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { AuditLog } from '../../src/audit/audit-log.js'
 import { AuthService } from '../../src/auth/auth-service.js'
-import { LOGIN_EVENTS_APP_ID } from '../../src/auth/login-events.js'
+import { LOGIN_EVENTS_APP_ID, LOGIN_EVENTS_LOST, LoginEvents } from '../../src/auth/login-events.js'
+import { randomIds } from '../../src/common/ids.js'
 import { and, col } from '../../src/delta/expr/expression.js'
 import { DeltaStore } from '../../src/lakehouse/delta-store.js'
 import type { UserRecord } from '../../src/lakehouse/rows.js'
@@ -15,6 +17,17 @@ import {
 import { makeTempDir } from '../support/temp.js'
 
 const CTX = { ipAddress: '192.0.2.44', userAgent: 'events-test/1' }
+const DAY = 86_400_000
+
+/** Appends session rows as a process that died before writing their events would have. */
+async function orphanSessions(inst: TestInstance, ids: readonly string[]): Promise<void> {
+  const row = (await inst.store.scan('sessions'))[0]
+  for (const id of ids) {
+    await inst.store.append('sessions', [
+      { ...row, session_id: id, token_hash: id.padEnd(64, '0').slice(0, 64) },
+    ])
+  }
+}
 
 /** Creates the admin `root_admin` (password {@link PASSWORD}), who logs in below. */
 function bootstrap(inst: TestInstance): Promise<UserRecord> {
@@ -188,6 +201,10 @@ describe('LoginEvents (the login audit outbox)', () => {
     const dir = await makeTempDir('login-events-start-')
     const first = await openInstance({ dir })
     await bootstrap(first)
+    const old = await first.auth.login('root_admin', PASSWORD)
+    await first.auth.flushLoginEvents()
+    // A login whose process died before its event was written: the start has one to catch up.
+    await orphanSessions(first, ['orphan-start'])
     await first.close()
     const warnings: string[] = []
     const logger = { info: () => undefined, warn: (m: string) => void warnings.push(m) }
@@ -204,9 +221,87 @@ describe('LoginEvents (the login audit outbox)', () => {
     const { sessionId } = await auth.login('root_admin', PASSWORD)
     await auth.flushLoginEvents()
     const events = await store.scan('audit_log', { filter: col('action').eq('LOGIN') })
-    expect(events.map((e) => e.resource)).toEqual([`session:${sessionId}`])
+    expect(events.map((e) => e.resource).sort()).toEqual(
+      [`session:${old.sessionId}`, 'session:orphan-start', `session:${sessionId}`].sort(),
+    )
     await auth.close()
     await store.close()
+  })
+
+  it('catches up a watermark far behind in commits of bounded size, each event once', async () => {
+    const inst = await openInstance()
+    await bootstrap(inst)
+    await inst.auth.login('root_admin', PASSWORD)
+    await inst.auth.flushLoginEvents()
+    const from = await watermark(inst)
+    const orphans = ['orphan-a', 'orphan-b', 'orphan-c', 'orphan-d', 'orphan-e']
+    await orphanSessions(inst, orphans)
+    const audit = inst.store.table('audit_log')
+    const transact = vi.spyOn(audit, 'transact')
+    const events = new LoginEvents(
+      inst.store,
+      new AuditLog(inst.store, { now: () => Date.now() }, randomIds),
+      inst.logger,
+      2,
+    )
+    await events.start()
+    // Five versions, two per commit: three commits, the watermark moved by each.
+    expect(transact).toHaveBeenCalledTimes(3)
+    await audit.refresh()
+    const moved = (await audit.changes(audit.version - 3)).map((c) =>
+      c.actions.flatMap((a) => (a.kind === 'txn' ? [a.version] : [])),
+    )
+    const w = from ?? 0
+    expect(moved).toEqual([[w + 2], [w + 4], [w + 5]])
+    const counts = perSession(await loginEvents(inst))
+    for (const id of orphans) expect(counts.get(`session:${id}`)).toBe(1)
+    expect(await watermark(inst)).toBe((from ?? 0) + orphans.length)
+    expect(inst.logger.warnings).toEqual([])
+    await events.close()
+    await inst.close()
+  })
+
+  it('records the logins whose commits log cleanup removed as a gap and goes on after them', async () => {
+    const clock = fakeClock()
+    const dir = await makeTempDir('login-events-lost-')
+    const a = await openInstance({ dir, clock })
+    await bootstrap(a)
+    await a.auth.login('root_admin', PASSWORD)
+    await a.auth.flushLoginEvents()
+    const from = (await watermark(a)) ?? 0
+    // Logins whose events were never written (every run failing for longer than the log's
+    // retention), then a checkpoint and log cleanup 31 days later.
+    await orphanSessions(a, ['lost-1', 'lost-2', 'kept-3'])
+    const sessions = a.store.table('sessions')
+    await sessions.checkpoint()
+    clock.advance(Date.now() - clock.now() + 31 * DAY)
+    await sessions.cleanupLog()
+    expect(await sessions.oldestCommitVersion()).toBe(from + 3)
+    await a.close()
+    const b = await openInstance({ dir, clock })
+    const events = await b.store.scan('audit_log')
+    const counts = perSession(events.filter((e) => e.action === 'LOGIN'))
+    expect(counts.has('session:lost-1')).toBe(false)
+    expect(counts.has('session:lost-2')).toBe(false)
+    expect(counts.get('session:kept-3')).toBe(1)
+    const gaps = events.filter((e) => e.action === LOGIN_EVENTS_LOST)
+    expect(gaps).toHaveLength(1)
+    expect(gaps[0]).toMatchObject({ outcome: 'failure', resource: 'table:sessions' })
+    expect(JSON.parse(String(gaps[0]?.details_json))).toMatchObject({
+      fromVersion: from + 1,
+      throughVersion: from + 2,
+    })
+    expect(b.logger.warnings).toEqual([
+      expect.stringContaining(`sessions versions ${from + 1} to ${from + 2} cannot be written`),
+    ])
+    expect(await watermark(b)).toBe(from + 3)
+    // The writer goes on: the next login has its event, and the gap is not recorded again.
+    const { sessionId } = await b.auth.login('root_admin', PASSWORD)
+    const after = await loginEvents(b)
+    expect(perSession(after).get(`session:${sessionId}`)).toBe(1)
+    const all = await b.store.scan('audit_log', { filter: col('action').eq(LOGIN_EVENTS_LOST) })
+    expect(all).toHaveLength(1)
+    await b.close()
   })
 
   it('is started by AuthService.create with the store', async () => {
