@@ -60,6 +60,14 @@ interface LostRange {
   readonly through: number
 }
 
+/** What one run learned of the sessions log: its first commit, once older ones were missing. */
+interface SessionsLog {
+  oldest: number | undefined
+}
+
+/** Aborts a commit of events whose range log cleanup removed entirely and beyond. */
+class RemovedBeyondRange extends Error {}
+
 /** Writes the `LOGIN` events of new sessions (see the module documentation). */
 export class LoginEvents {
   readonly #store: DeltaStore
@@ -185,28 +193,45 @@ export class LoginEvents {
     await sessions.refresh()
     await audit.refresh()
     const latest = sessions.version
+    const log: SessionsLog = { oldest: undefined }
     for (;;) {
       const before = audit.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
       if (before !== undefined && before >= latest) break
       // Without a watermark, the lakehouse's logins so far were audited as they happened: the
-      // commit only records one, at `latest`.
-      const through =
-        before === undefined ? latest : Math.min(latest, before + this.#maxVersionsPerWrite)
-      await audit.transact(
-        async (tx) => {
-          const watermark = tx.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
-          // At or past `through` the commit is skipped.
-          if (watermark === undefined || watermark >= through) return
-          const { rows, lost } = await this.#loginRows(sessions, watermark, through)
-          const events = rows.map((row) => this.#eventOf(row))
-          if (lost) events.push(this.#lostEvent(lost))
-          if (events.length > 0) tx.append(events)
-        },
-        {
-          appTransaction: { appId: LOGIN_EVENTS_APP_ID, version: through },
-          maxConflictRetries: MAX_CONFLICT_RETRIES,
-        },
-      )
+      // commit only records one, at `latest`. Versions log cleanup removed are not read, so
+      // they do not count against the bound.
+      const start = Math.max(before ?? latest, (log.oldest ?? 0) - 1)
+      const through = Math.min(latest, start + this.#maxVersionsPerWrite)
+      let outcome
+      try {
+        outcome = await audit.transact(
+          async (tx) => {
+            const watermark = tx.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
+            // At or past `through` the commit is skipped.
+            if (watermark === undefined || watermark >= through) return undefined
+            const { rows, lost } = await this.#loginRows(sessions, watermark, through, log)
+            const events = rows.map((row) => this.#eventOf(row))
+            if (lost) events.push(this.#lostEvent(lost))
+            if (events.length > 0) tx.append(events)
+            return lost
+          },
+          {
+            appTransaction: { appId: LOGIN_EVENTS_APP_ID, version: through },
+            maxConflictRetries: MAX_CONFLICT_RETRIES,
+          },
+        )
+      } catch (error) {
+        // The removed versions go past this commit's range: redone over all of them at once.
+        if (error instanceof RemovedBeyondRange) continue
+        throw error
+      }
+      const lost = outcome.result.skipped ? undefined : outcome.value
+      if (lost) {
+        this.#logger.warn(
+          `auth: the login events of sessions versions ${lost.from} to ${lost.through} cannot ` +
+            'be written: log cleanup removed their commits (a LOGIN_EVENTS_LOST event records them)',
+        )
+      }
       this.#forget(through)
       const after = audit.snapshot.txnVersion(LOGIN_EVENTS_APP_ID)
       if (after === undefined || after < through) {
@@ -220,27 +245,34 @@ export class LoginEvents {
    * are all this process's own logins (the usual case), nothing is read. Commits that log
    * cleanup removed (a watermark left behind for longer than the log's retention) cannot be
    * read: their range is returned as lost, with the rows of the commits still there.
+   * @throws RemovedBeyondRange when the removed commits go past `through`
    */
   async #loginRows(
     sessions: DeltaTable,
     after: number,
     through: number,
+    log: SessionsLog,
   ): Promise<{ rows: Record<string, unknown>[]; lost?: LostRange }> {
     const rows: Record<string, unknown>[] = []
     let allOwn = true
     for (let v = after + 1; v <= through && allOwn; v++) allOwn = this.#own.has(v)
-    let lost: LostRange | undefined
     let changes: CommitChanges[] = []
+    let lost: LostRange | undefined
     if (!allOwn) {
-      try {
-        changes = await sessions.changes(after, through)
-      } catch (error) {
-        if (!isGone(error)) throw error
-        const oldest = await sessions.oldestCommitVersion()
-        // Nothing was cleaned up before `through`: a commit is missing for another reason.
-        if (oldest <= after + 1) throw error
-        lost = { from: after + 1, through: Math.min(through, oldest - 1) }
-        changes = lost.through < through ? await sessions.changes(lost.through, through) : []
+      if (log.oldest === undefined || log.oldest <= after + 1) {
+        try {
+          changes = await sessions.changes(after, through)
+        } catch (error) {
+          if (!isGone(error)) throw error
+          log.oldest = await sessions.oldestCommitVersion()
+          // Nothing was cleaned up after `after`: a commit is missing for another reason.
+          if (log.oldest <= after + 1) throw error
+        }
+      }
+      if (log.oldest !== undefined && log.oldest > after + 1) {
+        if (log.oldest - 1 > through) throw new RemovedBeyondRange()
+        lost = { from: after + 1, through: log.oldest - 1 }
+        changes = await sessions.changes(lost.through, through)
       }
     }
     const first = lost ? lost.through : after
@@ -258,12 +290,6 @@ export class LoginEvents {
         if (add.kind !== 'add' || !add.dataChange) continue
         rows.push(...(await this.#sessionRows(sessions, add)))
       }
-    }
-    if (lost) {
-      this.#logger.warn(
-        `auth: the login events of sessions versions ${lost.from} to ${lost.through} cannot be ` +
-          'written: log cleanup removed their commits (a LOGIN_EVENTS_LOST event records the gap)',
-      )
     }
     return lost ? { rows, lost } : { rows }
   }

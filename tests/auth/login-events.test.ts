@@ -304,6 +304,47 @@ describe('LoginEvents (the login audit outbox)', () => {
     await b.close()
   })
 
+  it('records a removed range longer than the bound of one commit as one gap', async () => {
+    const clock = fakeClock()
+    const inst = await openInstance({ clock })
+    await bootstrap(inst)
+    await inst.auth.login('root_admin', PASSWORD)
+    await inst.auth.flushLoginEvents()
+    const from = (await watermark(inst)) ?? 0
+    await orphanSessions(inst, ['lost-1', 'lost-2', 'lost-3', 'lost-4', 'kept-5'])
+    const sessions = inst.store.table('sessions')
+    await sessions.checkpoint()
+    clock.advance(Date.now() - clock.now() + 31 * DAY)
+    await sessions.cleanupLog()
+    await orphanSessions(inst, ['kept-6', 'kept-7'])
+    const audit = inst.store.table('audit_log')
+    await audit.refresh()
+    const versionBefore = audit.version
+    const events = new LoginEvents(
+      inst.store,
+      new AuditLog(inst.store, clock, randomIds),
+      inst.logger,
+      2,
+    )
+    await events.start()
+    const all = await inst.store.scan('audit_log')
+    const gaps = all.filter((e) => e.action === LOGIN_EVENTS_LOST)
+    expect(gaps.map((g) => JSON.parse(String(g.details_json)) as unknown)).toEqual([
+      expect.objectContaining({ fromVersion: from + 1, throughVersion: from + 4 }),
+    ])
+    const counts = perSession(all.filter((e) => e.action === 'LOGIN'))
+    for (const id of ['kept-5', 'kept-6', 'kept-7']) expect(counts.get(`session:${id}`)).toBe(1)
+    for (const id of ['lost-1', 'lost-4']) expect(counts.has(`session:${id}`)).toBe(false)
+    // The removed versions and the next two in one commit, the last version in another.
+    const moved = (await audit.changes(versionBefore)).map((c) =>
+      c.actions.flatMap((a) => (a.kind === 'txn' ? [a.version] : [])),
+    )
+    expect(moved).toEqual([[from + 6], [from + 7]])
+    expect(inst.logger.warnings).toHaveLength(1)
+    await events.close()
+    await inst.close()
+  })
+
   it('is started by AuthService.create with the store', async () => {
     const inst = await openInstance()
     const other = await AuthService.create(inst.store, {
