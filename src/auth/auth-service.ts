@@ -27,7 +27,7 @@ import { utcDay, type Clock } from '../common/clock.js'
 import { randomIds, type IdGenerator } from '../common/ids.js'
 import { LakehouseError } from '../common/lakehouse-error.js'
 import type { LakehouseErrorCode } from '../lakehouse/error-codes.js'
-import { and, col, or, type AddAction } from '../delta/index.js'
+import { and, col, isDeltaError, or, type AddAction } from '../delta/index.js'
 import { commitKey } from '../delta/log/log-path.js'
 import { toLakehouseError, type DeltaStore, type PreparedRows } from '../lakehouse/delta-store.js'
 import type { StoredUser, UserRecord } from '../lakehouse/rows.js'
@@ -46,7 +46,7 @@ import {
 import { LOGIN_EVENTS_CHECK_MS, LoginEvents } from './login-events.js'
 import { ResetTokens, type IssuedResetToken } from './password-reset.js'
 import { Argon2Hasher, type PasswordHasher } from './password-hasher.js'
-import { checkPassword } from './password-policy.js'
+import { checkPassword, PASSWORD_MAX_BYTES } from './password-policy.js'
 import { hasPermission, parseRole, parseTier, roleForTier, type Role } from './roles.js'
 import { SessionActivity } from './session-activity.js'
 import { MAX_LEEWAY_SECONDS, TokenService, type AccessClaims } from './tokens.js'
@@ -195,6 +195,20 @@ const LOGIN_REFUSALS = {
 } as const satisfies Record<string, readonly [AuthErrorCode, string]>
 
 const MAX_IDENTIFIER = 320
+
+/**
+ * Whether a password given to be checked could be one registration accepted: a string of at
+ * most {@link PASSWORD_MAX_BYTES} UTF-16 code units, the bound registration applies before it
+ * normalizes (its limit in bytes holds for the NFKC form, which is what gets verified: a
+ * password of 400 fullwidth letters is 1,200 bytes as typed and 400 after NFKC).
+ */
+function passwordShaped(password: unknown): password is string {
+  return typeof password === 'string' && password.length <= PASSWORD_MAX_BYTES
+}
+
+/** Commits a revocation of sessions is tried in, when concurrent commits conflict with it. */
+const MAX_REVOKE_ATTEMPTS = 10
+
 /** Password resets granted per account per hour, by default. */
 export const DEFAULT_RESET_REQUESTS_PER_HOUR = 5
 const MAX_NAME = 100
@@ -799,7 +813,7 @@ export class AuthService {
         context: { reason: 'identifier' },
       })
     }
-    if (typeof password !== 'string' || Buffer.byteLength(password) > 1024) {
+    if (!passwordShaped(password)) {
       throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
         context: { reason: 'password-shape' },
       })
@@ -979,7 +993,7 @@ export class AuthService {
     const current = stored?.record
     const changed = stored?.passwordHash !== verifiedHash
     if (current && !changed && current.isActive && !current.rejectedAt) return
-    await this.#revokeSessions(userId, [sessionId])
+    await this.#revokeSessions(userId, () => [sessionId])
     const reason = changed ? 'credentials-changed' : current?.rejectedAt ? 'rejected' : 'disabled'
     throw await this.#refuseLogin(reason, current ?? { userId, username: null }, ctx, {
       revokedSession: sessionId,
@@ -1054,52 +1068,81 @@ export class AuthService {
    */
   async #revokeUserSessions(userId: string, keepSessionId?: string): Promise<number> {
     await this.#store.sessions.advance()
-    const ids = this.#sessionIndex.sessionsOf(userId).filter((s) => s !== keepSessionId)
-    return this.#revokeSessions(userId, ids)
+    return this.#revokeSessions(userId, () =>
+      this.#sessionIndex.sessionsOf(userId).filter((s) => s !== keepSessionId),
+    )
   }
 
-  async #revokeSessions(userId: string, sessionIds: readonly string[]): Promise<number> {
-    const live = sessionIds.filter((id) => {
-      const s = this.#store.sessions.get(id)
-      return s && !s.revoked
-    })
-    if (live.length === 0) return 0
-    const now = new Date(this.#clock.now())
-    const filter = and(
-      col('user_id').eq(userId),
-      col('session_id').in(live),
-      col('is_revoked').eq(false),
-    )
-    try {
-      const result = await this.#store
-        .table('sessions')
-        .update(filter, { is_revoked: true, revoked_at: now })
-      await this.#store.afterWrite('sessions')
-      return result.metrics.numUpdatedRows ?? live.length
-    } catch (error) {
-      throw toLakehouseError(error, 'revoking sessions')
+  /**
+   * Revokes the live sessions among those `pick` names, in one copy-on-write commit. A commit
+   * that conflicts with a concurrent one (a login or another revocation of this user's rows in
+   * the same files) is redone on the new version, with the sessions `pick` names then: the
+   * revocation comes after a change that has already committed (a disable, a new password), so
+   * it must not be left undone by a race.
+   * @returns how many were revoked
+   */
+  async #revokeSessions(userId: string, pick: () => readonly string[]): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const live = pick().filter((id) => {
+        const s = this.#store.sessions.get(id)
+        return s && !s.revoked
+      })
+      if (live.length === 0) return 0
+      const now = new Date(this.#clock.now())
+      const filter = and(
+        col('user_id').eq(userId),
+        col('session_id').in(live),
+        col('is_revoked').eq(false),
+      )
+      try {
+        const result = await this.#store
+          .table('sessions')
+          .update(filter, { is_revoked: true, revoked_at: now })
+        await this.#store.afterWrite('sessions')
+        return result.metrics.numUpdatedRows ?? live.length
+      } catch (error) {
+        if (attempt >= MAX_REVOKE_ATTEMPTS || !isDeltaError(error, 'COMMIT_CONFLICT')) {
+          throw toLakehouseError(error, 'revoking sessions')
+        }
+        await this.#store.sessions.advance()
+      }
     }
   }
 
   /**
-   * Revokes the session of a token (logout). An already revoked or expired session is a no-op.
+   * Revokes the session of a token (logout). The token's signature and claims must be valid;
+   * the session is then revoked whatever this instance's idle timeout says of it (an instance
+   * with a longer one, or none, would otherwise go on accepting the token). An already revoked
+   * or expired session is a no-op. A session created by another instance since this one's last
+   * refresh is looked up after catching up with the sessions table.
    * @param token - the access token
    * @param ctx - request context
-   * @throws LakehouseError `INVALID_TOKEN` for tokens that are not ours
+   * @throws LakehouseError `INVALID_TOKEN` for tokens that are not ours or name no session,
+   *   `STORE_CLOSED`
    */
   async logout(token: unknown, ctx?: RequestContext): Promise<void> {
+    this.#assertOpen()
     let claims: AccessClaims
     try {
-      claims = this.verifyToken(token).claims
+      claims = this.#tokens.verify(token)
     } catch (error) {
-      if (
-        error instanceof LakehouseError &&
-        (error.code === 'TOKEN_EXPIRED' || error.context.reason === 'session')
-      )
-        return
+      // Expired: its session has expired too, everywhere.
+      if (error instanceof LakehouseError && error.code === 'TOKEN_EXPIRED') return
       throw error
     }
-    await this.#revokeSessions(claims.sub, [claims.sid])
+    let session = this.#store.sessions.get(claims.sid)
+    if (!session) {
+      await this.#store.sessions.advance()
+      session = this.#store.sessions.get(claims.sid)
+    }
+    if (!session) {
+      throw authError('INVALID_TOKEN', 'the token is invalid', {
+        context: { reason: 'unknown-session' },
+      })
+    }
+    if (session.userId !== claims.sub || session.revoked) return
+    if (session.expiresAt <= this.#clock.now()) return
+    await this.#revokeSessions(claims.sub, () => [claims.sid])
     await this.#record(
       'LOGOUT',
       'success',
@@ -1143,9 +1186,16 @@ export class AuthService {
     newPassword: unknown,
     ctx?: RequestContext & { readonly keepSessionId?: string },
   ): Promise<void> {
+    if (typeof userId !== 'string') {
+      throw authError('INVALID_INPUT', 'the user id must be a string', {
+        context: { field: 'userId' },
+      })
+    }
     const user = this.#stored(userId)
-    if (typeof oldPassword !== 'string' || Buffer.byteLength(oldPassword) > 1024) {
-      throw authError('INVALID_CREDENTIALS', 'invalid username or password')
+    if (!passwordShaped(oldPassword)) {
+      throw authError('INVALID_CREDENTIALS', 'invalid username or password', {
+        context: { reason: 'password-shape' },
+      })
     }
     // Same throttle as login: a stolen session must not allow unlimited password guessing.
     await this.#checkPassword(
@@ -1170,7 +1220,28 @@ export class AuthService {
       email: user.record.email,
     })
     const hash = await this.#hasher.hash(password)
-    await this.#updateUser(userId, () => ({ password_hash: hash }), {})
+    // Only over the hash the old password was verified against: a reset or another change
+    // committed meanwhile (here or on another instance) stays in force.
+    const superseded = authError('INVALID_CREDENTIALS', 'invalid username or password', {
+      context: { reason: 'credentials-changed' },
+    })
+    try {
+      await this.#updateUser(
+        userId,
+        (current) => {
+          if (current.passwordHash !== user.passwordHash) throw superseded
+          return { password_hash: hash }
+        },
+        {},
+      )
+    } catch (error) {
+      if (error === superseded) {
+        await this.#record('PASSWORD_CHANGE', 'failure', user.record, `user:${userId}`, ctx, {
+          reason: 'credentials-changed',
+        })
+      }
+      throw error
+    }
     const revoked = await this.#revokeUserSessions(userId, ctx?.keepSessionId)
     await this.#record('PASSWORD_CHANGE', 'success', user.record, `user:${userId}`, ctx, {
       revokedSessions: revoked,

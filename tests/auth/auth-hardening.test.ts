@@ -146,3 +146,130 @@ describe('login staging', () => {
     await inst.close()
   })
 })
+
+/** An admin and an approved user `alice` (password {@link PASSWORD}). */
+async function withAlice(inst: TestInstance): Promise<{ adminId: string; aliceId: string }> {
+  const admin = await inst.auth.bootstrapAdmin({
+    username: 'root_admin',
+    email: 'root@example.com',
+    password: PASSWORD,
+  })
+  const alice = await inst.auth.register({
+    username: 'alice',
+    email: 'alice@example.com',
+    password: PASSWORD,
+  })
+  await inst.auth.approveUser(admin.userId, alice.userId)
+  return { adminId: admin.userId, aliceId: alice.userId }
+}
+
+describe('passwords, revocations and logouts at their edges', () => {
+  it('logs in with a password registration accepted, measured as registration measures it', async () => {
+    const inst = await openInstance({ clock: fakeClock() })
+    const { adminId } = await withAlice(inst)
+    // 400 fullwidth letters: 1,200 bytes as typed, 400 after NFKC (what is hashed and limited).
+    const fullwidth = Array.from({ length: 400 }, (_, i) =>
+      String.fromCodePoint(0xff41 + (i % 26)),
+    ).join('')
+    expect(Buffer.byteLength(fullwidth)).toBeGreaterThan(1024)
+    const u = await inst.auth.register({
+      username: 'wide_user',
+      email: 'wide@example.com',
+      password: fullwidth,
+    })
+    await inst.auth.approveUser(adminId, u.userId)
+    await inst.auth.login('wide_user', fullwidth)
+    await inst.auth.changePassword(u.userId, fullwidth, 'a brand new passphrase')
+    await inst.auth.login('wide_user', 'a brand new passphrase')
+    // Longer than registration's bound as typed: refused before any hashing, like a wrong one.
+    const long = await expectError(
+      () => inst.auth.login('wide_user', 'x'.repeat(1025)),
+      'INVALID_CREDENTIALS',
+    )
+    expect(long.context.reason).toBe('password-shape')
+    await inst.close()
+  })
+
+  it('does not overwrite a password reset that committed while a change was hashing', async () => {
+    const inst = await openInstance({ clock: fakeClock() })
+    const { aliceId } = await withAlice(inst)
+    const grant = await inst.auth.requestPasswordReset('alice')
+    if (!grant) throw new Error('no reset grant')
+    // The owner resets the password between the change's check of the old one and its commit.
+    const hash = inst.hasher.hash.bind(inst.hasher)
+    let raced = false
+    inst.hasher.hash = async (password: string): Promise<string> => {
+      if (!raced) {
+        raced = true
+        await inst.auth.resetPassword(grant.token, 'the owner reset this one')
+      }
+      return hash(password)
+    }
+    const error = await expectError(
+      () => inst.auth.changePassword(aliceId, PASSWORD, 'the attacker set this one'),
+      'INVALID_CREDENTIALS',
+    )
+    expect(error.context.reason).toBe('credentials-changed')
+    await inst.auth.login('alice', 'the owner reset this one')
+    await expectError(
+      () => inst.auth.login('alice', 'the attacker set this one'),
+      'INVALID_CREDENTIALS',
+    )
+    const events = await inst.store.query('audit_log', col('action').eq('PASSWORD_CHANGE'))
+    expect(
+      events.map((e) => [e.outcome, JSON.parse(String(e.details_json)).reason]),
+    ).toContainEqual(['failure', 'credentials-changed'])
+    await inst.close()
+  })
+
+  it('revokes when two revocations of one user race (the second commit is redone)', async () => {
+    const inst = await openInstance({ clock: fakeClock() })
+    const { aliceId } = await withAlice(inst)
+    for (let round = 0; round < 3; round++) {
+      const { token } = await inst.auth.login('alice', PASSWORD)
+      await Promise.all([inst.auth.logout(token), inst.auth.logout(token)])
+      await expectError(() => inst.auth.verifyToken(token), 'INVALID_TOKEN')
+      const tokens = await Promise.all([1, 2].map(() => inst.auth.login('alice', PASSWORD)))
+      await Promise.all([
+        inst.auth.revokeAllSessions(aliceId, aliceId),
+        inst.auth.revokeAllSessions(aliceId, aliceId),
+      ])
+      for (const t of tokens)
+        await expectError(() => inst.auth.verifyToken(t.token), 'INVALID_TOKEN')
+    }
+    await inst.close()
+  })
+
+  it('logs out a session another instance created since the last refresh', async () => {
+    const a = await openInstance({ clock: fakeClock() })
+    const b = await openInstance({ dir: a.dir, clock: fakeClock() })
+    await withAlice(a)
+    const { token } = await a.auth.login('alice', PASSWORD)
+    await b.auth.logout(token)
+    await a.store.refresh()
+    await expectError(() => a.auth.verifyToken(token), 'INVALID_TOKEN')
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('revokes the session of a token this instance finds idle, for instances that do not', async () => {
+    const clock = fakeClock()
+    const a = await openInstance({ clock })
+    const b = await openInstance({
+      dir: a.dir,
+      clock,
+      customize: (builder) => builder.sessionIdleMinutes(0),
+    })
+    await withAlice(a)
+    const { token, sessionId } = await a.auth.login('alice', PASSWORD)
+    clock.advance(31 * 60_000)
+    const idle = await expectError(() => a.auth.verifyToken(token), 'TOKEN_EXPIRED')
+    expect(idle.context.reason).toBe('idle')
+    await a.auth.logout(token)
+    expect(a.store.sessions.get(sessionId)?.revoked).toBe(true)
+    await b.store.refresh()
+    await expectError(() => b.auth.verifyToken(token), 'INVALID_TOKEN')
+    const events = await a.store.query('audit_log', col('action').eq('LOGOUT'))
+    expect(events.map((e) => e.resource)).toEqual([`session:${sessionId}`])
+    await Promise.all([a.close(), b.close()])
+  })
+})
