@@ -114,6 +114,22 @@ function registration(
 }
 
 /**
+ * The options of a call: absent or `null` mean none (untyped callers pass `null`); anything
+ * else must be an object.
+ * @throws LakehouseError `INVALID_INPUT` for other values
+ */
+function optionsOf<T extends object>(options: T | null | undefined, method: string): Partial<T> {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object') {
+    throw new LakehouseError<AuthErrorCode>(
+      'INVALID_INPUT',
+      `client.${method}: the options must be an object`,
+    )
+  }
+  return options
+}
+
+/**
  * The actor of an admin operation: the system when there are no options or they have no
  * `actor` key, else the given actor (whose role the service then checks).
  * @throws LakehouseError `FORBIDDEN` (context: `action`, `required`, reason `no-actor`) when
@@ -229,13 +245,14 @@ export class LakehouseClient {
    * @throws LakehouseError `INVALID_USERNAME`, `INVALID_EMAIL`, `INVALID_PASSWORD`,
    *   `WEAK_PASSWORD`, `INVALID_TIER`, `USER_EXISTS`
    */
-  register(
+  async register(
     username: string,
     email: string,
     password: string,
     options: RegisterOptions = {},
   ): Promise<UserRecord> {
-    return this.auth.register(registration(username, email, password, options), options.context)
+    const o = optionsOf(options, 'register')
+    return this.auth.register(registration(username, email, password, o), o.context)
   }
 
   /**
@@ -243,12 +260,12 @@ export class LakehouseClient {
    * @returns `{ token, user, sessionId, expiresAt }`
    * @throws LakehouseError `INVALID_CREDENTIALS`, `ACCOUNT_LOCKED`, `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`
    */
-  login(
+  async login(
     usernameOrEmail: string,
     password: string,
     options: { context?: RequestContext } = {},
   ): Promise<LoginResult> {
-    return this.auth.login(usernameOrEmail, password, options.context)
+    return this.auth.login(usernameOrEmail, password, optionsOf(options, 'login').context)
   }
 
   /**
@@ -284,8 +301,8 @@ export class LakehouseClient {
    * Revokes the token's session.
    * @throws LakehouseError `INVALID_TOKEN`
    */
-  logout(token: string, options: { context?: RequestContext } = {}): Promise<void> {
-    return this.auth.logout(token, options.context)
+  async logout(token: string, options: { context?: RequestContext } = {}): Promise<void> {
+    return this.auth.logout(token, optionsOf(options, 'logout').context)
   }
 
   /**
@@ -302,15 +319,16 @@ export class LakehouseClient {
    * Changes a password (verifying the old one) and revokes the user's other sessions.
    * @throws LakehouseError `INVALID_CREDENTIALS`, `INVALID_PASSWORD`, `WEAK_PASSWORD`
    */
-  changePassword(
+  async changePassword(
     userId: string,
     oldPassword: string,
     newPassword: string,
     options: { context?: RequestContext; keepSessionId?: string } = {},
   ): Promise<void> {
+    const o = optionsOf(options, 'changePassword')
     return this.auth.changePassword(userId, oldPassword, newPassword, {
-      ...options.context,
-      keepSessionId: options.keepSessionId,
+      ...o.context,
+      keepSessionId: o.keepSessionId,
     })
   }
 
@@ -320,11 +338,14 @@ export class LakehouseClient {
    * @returns the token, its expiry and the user; `undefined` for an unknown, disabled or
    *   rejected account (answer the request the same way in both cases)
    */
-  requestPasswordReset(
+  async requestPasswordReset(
     usernameOrEmail: string,
     options: { context?: RequestContext } = {},
   ): Promise<PasswordResetGrant | undefined> {
-    return this.auth.requestPasswordReset(usernameOrEmail, options.context)
+    return this.auth.requestPasswordReset(
+      usernameOrEmail,
+      optionsOf(options, 'requestPasswordReset').context,
+    )
   }
 
   /**
@@ -334,12 +355,12 @@ export class LakehouseClient {
    * @throws LakehouseError `INVALID_TOKEN` (forged, used or superseded), `TOKEN_EXPIRED`,
    *   `ACCOUNT_DISABLED`, `ACCOUNT_REJECTED`, `INVALID_PASSWORD`, `WEAK_PASSWORD`
    */
-  resetPassword(
+  async resetPassword(
     token: string,
     newPassword: string,
     options: { context?: RequestContext } = {},
   ): Promise<UserRecord> {
-    return this.auth.resetPassword(token, newPassword, options.context)
+    return this.auth.resetPassword(token, newPassword, optionsOf(options, 'resetPassword').context)
   }
 
   /** Approves a pending user with a tier (default: the requested one). */
@@ -430,18 +451,19 @@ export class LakehouseClient {
    * Records a user action in `user_actions` (durable when the promise resolves).
    * @returns the action id
    */
-  logAction(
+  async logAction(
     userId: string,
     username: string,
     actionType: ActionTypeName,
     details: LogActionDetails = {},
   ): Promise<string> {
+    const d = optionsOf(details, 'logAction')
     return this.auth.audit.logAction({
       userId,
       actionType,
-      ...details,
+      ...d,
       // The username given is the one recorded, whatever the metadata holds.
-      metadata: { ...details.metadata, username },
+      metadata: { ...d.metadata, username },
     })
   }
 
@@ -451,7 +473,7 @@ export class LakehouseClient {
   }
 
   /** Commit history of a table (default `users`), newest first. */
-  history(table: TableName = 'users', limit?: number): Promise<HistoryEntry[]> {
+  async history(table: TableName = 'users', limit?: number): Promise<HistoryEntry[]> {
     return this.store.history(table, limit)
   }
 

@@ -328,6 +328,41 @@ describe('LakehouseClient', () => {
     await client.close()
   })
 
+  it('takes null options as none, and refuses other non-objects and odd arguments with typed errors', async () => {
+    const client = await openClient()
+    await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    // Untyped callers (JSON, other languages' bindings) pass null for "no options".
+    const untyped = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const bob = (await untyped.register!('bob_b', 'bob@example.com', PASSWORD, null)) as {
+      userId: string
+    }
+    await client.approveUser(bob.userId)
+    const { token } = (await untyped.login!('bob_b', PASSWORD, null)) as { token: string }
+    await untyped.logAction!(bob.userId, 'bob_b', ActionType.QUERY, null)
+    await untyped.changePassword!(bob.userId, PASSWORD, 'a brand new passphrase', null)
+    await untyped.logout!(token, null)
+    for (const bad of [42, 'context', true]) {
+      await expectError(() => untyped.login!('bob_b', PASSWORD, bad), 'INVALID_INPUT')
+      await expectError(
+        () => untyped.register!('carol', 'carol@example.com', PASSWORD, bad),
+        'INVALID_INPUT',
+      )
+    }
+    // Values whose string form throws (a symbol, an object without a prototype) in messages.
+    await expectError(() => untyped.changePassword!(Symbol('id'), PASSWORD, 'x'), 'INVALID_INPUT')
+    const bare = Object.create(null) as unknown
+    for (const call of [
+      () => untyped.changePassword!(bare, PASSWORD, 'another passphrase'),
+      () => untyped.readUsersAtVersion!(bare),
+      () => untyped.readUsersAtTimestamp!(bare),
+      () => untyped.history!(bare),
+      () => untyped.history!('users', bare),
+    ]) {
+      await expect(call()).rejects.toBeInstanceOf(LakehouseError)
+    }
+    await client.close()
+  })
+
   it('accepts a token another instance issued before its own views refresh', async () => {
     const dir = await makeTempDir('client-')
     const clock = fakeClock()

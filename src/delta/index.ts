@@ -32,6 +32,7 @@ export {
   CommitConflictError,
   InternalError,
   isDeltaError,
+  shownValue,
   DELTA_ERROR_CODES,
   type DeltaErrorCode,
   type ConflictKind,

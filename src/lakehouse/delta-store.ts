@@ -22,6 +22,7 @@ import { consoleLogger, type Logger } from '../common/logger.js'
 import {
   DeltaError,
   DeltaTable,
+  shownValue,
   type Expression,
   type HistoryEntry,
   type OptimizeResult,
@@ -254,7 +255,7 @@ export class DeltaStore {
     if (!isTableName(name)) {
       throw new LakehouseError(
         'UNKNOWN_TABLE',
-        `lakehouse: no table named ${JSON.stringify(String(name))}`,
+        `lakehouse: no table named ${JSON.stringify(shownValue(name))}`,
       )
     }
     return this.#tables[name]
@@ -294,7 +295,7 @@ export class DeltaStore {
     if (view === undefined) {
       throw new LakehouseError(
         'UNKNOWN_TABLE',
-        `lakehouse: no live view of ${JSON.stringify(String(name))} (only users and sessions)`,
+        `lakehouse: no live view of ${JSON.stringify(shownValue(name))} (only users and sessions)`,
       )
     }
     const at = view.refreshedAt
@@ -390,7 +391,7 @@ export class DeltaStore {
    * @returns rows
    * @throws LakehouseError `INVALID_QUERY`, `STORAGE_FAILURE`
    */
-  scan(name: TableName, options: ScanOptions = {}): Promise<Record<string, unknown>[]> {
+  async scan(name: TableName, options: ScanOptions = {}): Promise<Record<string, unknown>[]> {
     const table = this.table(name)
     return guard(`scanning ${name}`, async () => (await table.refresh()).toRows(options))
   }
@@ -440,7 +441,7 @@ export class DeltaStore {
       return Promise.reject(
         new LakehouseError(
           'VERSION_NOT_FOUND',
-          `lakehouse: reading ${name} at version ${String(version)}: not a non-negative integer`,
+          `lakehouse: reading ${name} at version ${shownValue(version)}: not a non-negative integer`,
         ),
       )
     }
@@ -468,12 +469,12 @@ export class DeltaStore {
       return Promise.reject(
         new LakehouseError(
           'INVALID_TIMESTAMP',
-          `lakehouse: reading ${name} as of ${String(timestamp)}: not a valid time ` +
+          `lakehouse: reading ${name} as of ${shownValue(timestamp)}: not a valid time ` +
             '(use a Date, epoch milliseconds or ISO-8601 with a zone, within the range of Date)',
         ),
       )
     }
-    return guardTimeTravel(`reading ${name} as of ${String(timestamp)}`, async () =>
+    return guardTimeTravel(`reading ${name} as of ${shownValue(timestamp)}`, async () =>
       (await DeltaTable.open(table.store, { timestamp, clock: this.clock })).toRows(options),
     )
   }
@@ -496,7 +497,7 @@ export class DeltaStore {
    * @returns history entries
    * @throws LakehouseError `STORAGE_FAILURE`
    */
-  history(name: TableName, limit?: number): Promise<HistoryEntry[]> {
+  async history(name: TableName, limit?: number): Promise<HistoryEntry[]> {
     const table = this.table(name)
     return guard(`reading the history of ${name}`, async () =>
       (await table.refresh()).history({ limit }),
