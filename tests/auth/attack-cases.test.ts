@@ -19,6 +19,7 @@ import { and, col } from '../../src/delta/expr/expression.js'
 import { LakehouseConfig } from '../../src/lakehouse/lakehouse-config.js'
 import type { UserRecord } from '../../src/lakehouse/rows.js'
 import {
+  adminAndUser,
   CountingHasher,
   expectError,
   fakeClock,
@@ -826,17 +827,7 @@ describe('attack cases: sessions', () => {
     }> {
       const hasher = new GatedHasher()
       const inst = await openInstance({ dir, auth: { hasher } })
-      const admin = await inst.auth.bootstrapAdmin({
-        username: 'root_admin',
-        email: 'root@example.com',
-        password: PASSWORD,
-      })
-      const pending = await inst.auth.register({
-        username: 'victim',
-        email: 'victim@example.com',
-        password: PASSWORD,
-      })
-      const user = await inst.auth.approveUser(admin.userId, pending.userId)
+      const { admin, user } = await adminAndUser(inst, 'victim')
       return { inst, hasher, user, admin }
     }
 

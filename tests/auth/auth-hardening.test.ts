@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { col } from '../../src/delta/index.js'
 import type { TableName } from '../../src/lakehouse/tables.js'
 import {
+  adminAndUser,
   expectError,
   fakeClock,
   openInstance,
@@ -149,18 +150,8 @@ describe('login staging', () => {
 
 /** An admin and an approved user `alice` (password {@link PASSWORD}). */
 async function withAlice(inst: TestInstance): Promise<{ adminId: string; aliceId: string }> {
-  const admin = await inst.auth.bootstrapAdmin({
-    username: 'root_admin',
-    email: 'root@example.com',
-    password: PASSWORD,
-  })
-  const alice = await inst.auth.register({
-    username: 'alice',
-    email: 'alice@example.com',
-    password: PASSWORD,
-  })
-  await inst.auth.approveUser(admin.userId, alice.userId)
-  return { adminId: admin.userId, aliceId: alice.userId }
+  const { admin, user } = await adminAndUser(inst, 'alice')
+  return { adminId: admin.userId, aliceId: user.userId }
 }
 
 describe('passwords, revocations and logouts at their edges', () => {
@@ -216,9 +207,11 @@ describe('passwords, revocations and logouts at their edges', () => {
       'INVALID_CREDENTIALS',
     )
     const events = await inst.store.query('audit_log', col('action').eq('PASSWORD_CHANGE'))
-    expect(
-      events.map((e) => [e.outcome, JSON.parse(String(e.details_json)).reason]),
-    ).toContainEqual(['failure', 'credentials-changed'])
+    const outcomes = events.map((e) => {
+      const details = JSON.parse(String(e.details_json)) as { reason?: string }
+      return [e.outcome, details.reason]
+    })
+    expect(outcomes).toContainEqual(['failure', 'credentials-changed'])
     await inst.close()
   })
 

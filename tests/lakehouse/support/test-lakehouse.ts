@@ -14,6 +14,7 @@ import type { Clock } from '../../../src/common/clock.js'
 import { LakehouseError } from '../../../src/common/lakehouse-error.js'
 import type { Logger } from '../../../src/common/logger.js'
 import { DeltaStore, type DeltaStoreOptions } from '../../../src/lakehouse/delta-store.js'
+import type { UserRecord } from '../../../src/lakehouse/rows.js'
 import {
   LakehouseConfig,
   type LakehouseConfigBuilder,
@@ -166,6 +167,31 @@ export async function openInstance(options: InstanceOptions = {}): Promise<TestI
       await store.close()
     },
   }
+}
+
+/**
+ * Creates the admin `root_admin` and an approved user `<username>@example.com`, both with the
+ * password {@link PASSWORD}.
+ * @param inst - the instance
+ * @param username - the user's name
+ * @returns the two users
+ */
+export async function adminAndUser(
+  inst: TestInstance,
+  username: string,
+): Promise<{ admin: UserRecord; user: UserRecord }> {
+  const admin = await inst.auth.bootstrapAdmin({
+    username: 'root_admin',
+    email: 'root@example.com',
+    password: PASSWORD,
+  })
+  const pending = await inst.auth.register({
+    username,
+    email: `${username}@example.com`,
+    password: PASSWORD,
+  })
+  const user = await inst.auth.approveUser(admin.userId, pending.userId)
+  return { admin, user }
 }
 
 /**
