@@ -29,6 +29,7 @@ import type { DataType } from '../schema/data-type.js'
 import { parsePartitionValue } from '../schema/partition-values.js'
 import { compareValues, parseDateText, parseTimestampText } from '../schema/values.js'
 import { JsonNumber } from '../stats/collect-stats.js'
+import { parseJsonExact } from '../stats/exact-json.js'
 import {
   inListKey,
   type BoundColumn,
@@ -459,30 +460,41 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+function isStatsTree(value: unknown): value is Record<string, unknown> {
+  return isJsonObject(value) && !(value instanceof JsonNumber)
+}
+
 /**
  * Parses `add.stats`. Statistics are optional hints (a reader must work without them), so a
  * malformed document, or a malformed field within it, counts as absent rather than as an error.
  * @param stats - the JSON string from the log
+ * @param options - `exact`: numbers of the min, max and null-count trees are kept as
+ *   {@link JsonNumber}s of their text (for statistics copied into a new file: a long above 2^53
+ *   or a wide decimal would otherwise be rounded)
  * @returns the parsed statistics, or undefined when absent or unusable
  */
-export function parseStats(stats: string | null | undefined): FileStats | undefined {
+export function parseStats(
+  stats: string | null | undefined,
+  options: { readonly exact?: boolean } = {},
+): FileStats | undefined {
   if (typeof stats !== 'string' || stats.length === 0) return undefined
   let json: unknown
   try {
-    json = JSON.parse(stats)
+    json = options.exact === true ? parseJsonExact(stats) : JSON.parse(stats)
   } catch {
     return undefined // deliberately not an error: see above
   }
-  if (!isJsonObject(json)) return undefined
-  const numRecords = json.numRecords
+  if (!isJsonObject(json) || json instanceof JsonNumber) return undefined
+  const count = json.numRecords
+  const numRecords = count instanceof JsonNumber ? Number(count.text) : count
   const tightBounds = json.tightBounds
   return {
     ...(typeof numRecords === 'number' && Number.isSafeInteger(numRecords) && numRecords >= 0
       ? { numRecords }
       : {}),
-    ...(isJsonObject(json.minValues) ? { minValues: json.minValues } : {}),
-    ...(isJsonObject(json.maxValues) ? { maxValues: json.maxValues } : {}),
-    ...(isJsonObject(json.nullCount) ? { nullCount: json.nullCount } : {}),
+    ...(isStatsTree(json.minValues) ? { minValues: json.minValues } : {}),
+    ...(isStatsTree(json.maxValues) ? { maxValues: json.maxValues } : {}),
+    ...(isStatsTree(json.nullCount) ? { nullCount: json.nullCount } : {}),
     ...(typeof tightBounds === 'boolean' ? { tightBounds } : {}),
   }
 }

@@ -310,7 +310,8 @@ export class CopyOnWrite {
     onColumnsReplaced: ((file: AddAction, rows: number) => void) | undefined,
   ): Promise<boolean> {
     const snapshot = this.#snapshot
-    const old = parseStats(file.stats)
+    // Exact: the statistics of the columns left as they are go into the new file digit for digit.
+    const old = parseStats(file.stats, { exact: true })
     if (old?.numRecords === undefined) return false
     const { rows, matched, count } = await readMatching(snapshot, file, key, data, matches, [
       ...set.keys(),

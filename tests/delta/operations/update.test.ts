@@ -20,6 +20,7 @@ import {
   parquetFiles,
   rowsFor,
 } from './dml-support.js'
+import { WIDE_NUMBERS } from '../../support/schema.js'
 import { writeRawCommit } from './vacuum-support.js'
 
 const BATCHES = [rowsFor([1, 2, 3]), rowsFor([4, 5, 6]), rowsFor([7, 8, 9])]
@@ -230,6 +231,32 @@ describe('updateRows', () => {
         JSON.parse(serializeStats(collectStats(rows, t.snapshot.schema, statsColumns))),
       )
       expect(JSON.parse(add!.stats!).minValues.id).toBe(JSON.parse(oldAdd.stats!).minValues.id)
+    })
+
+    it('keeps the exact statistics of longs beyond 2^53 and wide decimals it copies', async () => {
+      const t = await createWithBatches('dml-', [], {
+        schema: WIDE_NUMBERS,
+        partitionColumns: [],
+        properties: {},
+      })
+      await t.append([
+        { id: 1n, l: 9007199254740993n, dec: '123456789012345678901.23', v: 'a' },
+        { id: 2n, l: -9007199254740995n, dec: '-99999999999999999999999999999999999.99', v: 'b' },
+      ])
+      const before = t.snapshot.files()[0]!.stats!
+      const result = await t.update(col('id').eq(1), { v: 'updated' })
+      const [add] = (await commitAt(t, result.version)).adds
+      // The copied columns' bounds, digit for digit (JSON.parse would round them).
+      for (const text of [
+        '"l":9007199254740993',
+        '"l":-9007199254740995',
+        '"dec":123456789012345678901.23',
+        '"dec":-99999999999999999999999999999999999.99',
+      ]) {
+        expect(before).toContain(text)
+        expect(add!.stats).toContain(text)
+      }
+      expect(JSON.parse(add!.stats!).maxValues.v).toBe('updated')
     })
 
     it('rewrites a file whole when its statistics lack a column indexed now', async () => {
