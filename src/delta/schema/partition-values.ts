@@ -58,14 +58,24 @@ function malformed(type: DataType, raw: string, where: string): never {
   )
 }
 
+/**
+ * A float partition value as the engines write it: Spark as Java prints doubles (`NaN`,
+ * `Infinity`, `-Infinity`), delta-rs as Rust does (`NaN`, `inf`, `-inf`). The special values
+ * are read in either spelling and any case, as Rust's parser reads them.
+ */
 function parseFloatText(raw: string): number | undefined {
-  switch (raw) {
-    case 'NaN':
+  switch (raw.toLowerCase()) {
+    case 'nan':
+    case '+nan':
+    case '-nan':
       return NaN
-    case 'Infinity':
-    case '+Infinity':
+    case 'inf':
+    case '+inf':
+    case 'infinity':
+    case '+infinity':
       return Infinity
-    case '-Infinity':
+    case '-inf':
+    case '-infinity':
       return -Infinity
     default:
       return FLOAT_RE.test(raw) ? Number(raw) : undefined
