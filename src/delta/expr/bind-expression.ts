@@ -124,7 +124,7 @@ function resolveColumn(schema: StructType, name: string): BoundColumn {
   const top = findField(schema, name)
   if (top) return { name: formatColumnPath([top.name]), path: [top.name], type: top.type }
   const segments = parseColumnPath(name)
-  if (segments === undefined || segments.length < 2) notFound(name)
+  if (segments === undefined || segments.length === 0) notFound(name)
   const path: string[] = []
   let type: DataType = schema
   for (const segment of segments) {

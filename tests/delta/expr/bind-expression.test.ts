@@ -42,6 +42,8 @@ describe('bindExpression', () => {
     ['a top-level name containing a dot', 'Q.R', ['q.r'], 'boolean'],
     ['a nested path', 'S.X', ['s', 'x'], 'integer'],
     ['a nested path with backticks', 's.`a.b`', ['s', 'a.b'], 'string'],
+    // The engine prints such a column as `q.r`; what it prints can be passed back in.
+    ['a top-level name in backticks', '`q.r`', ['q.r'], 'boolean'],
   ])('resolves %s', (_label, name, path, type) => {
     const value = type === 'boolean' ? true : type === 'string' ? 'v' : 1
     const bound = bindExpression(col(name).eq(value), schema)
