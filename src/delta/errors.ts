@@ -124,6 +124,8 @@ export type ConflictKind =
   | 'metadata-changed'
   | 'protocol-changed'
   | 'concurrent-transaction'
+  /** The commits after the read version were removed by log cleanup: too old to validate. */
+  | 'log-cleaned-up'
 
 /** A concurrent commit invalidated what this transaction read or wrote. */
 export class CommitConflictError extends DeltaError {

@@ -293,6 +293,17 @@ export class Snapshot {
   }
 
   /**
+   * Whether log cleanup may have removed the commit after this version without this snapshot
+   * noticing: this version was last known to be the latest half the log retention ago or more
+   * (or never), so the next commit file may be missing because a newer checkpoint covers it.
+   * @param now - wall-clock epoch milliseconds
+   * @returns true when only a listing of the log can tell
+   */
+  mayBeBehindLogCleanup(now: number): boolean {
+    return this.#latestAt === undefined || now - this.#latestAt >= this.config.logRetentionMs / 2
+  }
+
+  /**
    * Applies newer commits to this snapshot and returns the snapshot at the latest version (or
    * this snapshot when nothing changed). Falls back to a full load when the commits after this
    * version are no longer all present.
@@ -306,8 +317,7 @@ export class Snapshot {
     const startedAt = Date.now()
     // Past half the log retention since this version was known to be the latest, the next
     // commit file may be missing because log cleanup removed it (a checkpoint covers it): list.
-    const list =
-      this.#latestAt === undefined || startedAt - this.#latestAt >= this.config.logRetentionMs / 2
+    const list = this.mayBeBehindLogCleanup(startedAt)
     const commits = await findNewCommits(store, this.version, options.version, { list })
     // Commits that are no longer all there (log cleanup): read the log afresh.
     if (!commits) return Snapshot.load(store, options)

@@ -19,7 +19,7 @@ import { CommitConflictError, DeltaError } from '../errors.js'
 import { bindExpression, type BoundExpression } from '../expr/bind-expression.js'
 import type { Expression } from '../expr/expression.js'
 import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
-import { readCommit, type Snapshot } from '../snapshot/snapshot.js'
+import { findNewCommits, readCommit, type Snapshot } from '../snapshot/snapshot.js'
 import { checkWriteSupported } from '../snapshot/table-features.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { checkConflict, type TransactionFootprint } from './conflict-checker.js'
@@ -264,6 +264,7 @@ export class Transaction {
       changesProtocol,
       onlyRearrangesData: onlyFiles && fileActions > 0 && dataChanging === 0,
       partitionColumns: this.snapshot.partitionColumns,
+      isolationLevel: this.snapshot.config.isolationLevel,
     }
   }
 
@@ -351,8 +352,9 @@ export class Transaction {
     this.#committed = true
     try {
       this.#checkAppendOnly()
+      await this.#checkNotBehindLogCleanup()
     } catch (error) {
-      // (Only blind appends stage early, which this check never refuses; still, leave nothing.)
+      // Leave no staged commit file behind.
       await this.abandon()
       throw error
     }
@@ -466,6 +468,28 @@ export class Transaction {
         )
       }
     }
+  }
+
+  /**
+   * A read snapshot that may predate a log cleanup is checked against a listing of the log
+   * first. Cleanup removes the commits a newer checkpoint covers, so the file of the version
+   * after the snapshot's may be missing although that version exists: a put there would
+   * succeed, and readers, who start from the checkpoint, would never see the commit. Such a
+   * transaction read a version too old to validate against what came after it: it conflicts.
+   * @throws CommitConflictError `log-cleaned-up`
+   */
+  async #checkNotBehindLogCleanup(): Promise<void> {
+    const snapshot = this.snapshot
+    if (!snapshot.mayBeBehindLogCleanup(Date.now())) return
+    const after = await findNewCommits(this.#store, snapshot.version, undefined, { list: true })
+    if (after !== undefined) return
+    throw new CommitConflictError(
+      'log-cleaned-up',
+      snapshot.version + 1,
+      `delta transaction: ${this.#options.operation} on table ${snapshot.location} read version ` +
+        `${snapshot.version}, and log cleanup has removed the commits after it; read the table again`,
+      { context: { table: snapshot.location, readVersion: snapshot.version } },
+    )
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { col } from '../../../src/delta/expr/expression.js'
 import { CommitConflictError, isDeltaError } from '../../../src/delta/errors.js'
 import { commitKey } from '../../../src/delta/log/log-path.js'
@@ -10,6 +10,7 @@ import { MemoryStore } from '../../../src/delta/storage/memory-store.js'
 import { DeltaTable } from '../../../src/delta/table/delta-table.js'
 import type { TransactionContext } from '../../../src/delta/transaction/transact.js'
 import { makeTempDir } from '../../support/temp.js'
+import { DAY, FakeClock } from '../operations/vacuum-support.js'
 
 const SCHEMA: StructType = {
   type: 'struct',
@@ -367,5 +368,42 @@ describe('DeltaTable.transact with an app transaction', () => {
     expect(result.skipped).toBe(false)
     expect((await rowsOf(table)).map((r) => r.key)).toEqual(['from 5', 'other'])
     expect((await DeltaTable.open(table.store)).snapshot.txnVersion(APP.appId)).toBe(9)
+  })
+})
+
+describe('transact behind a log cleanup', () => {
+  it('re-reads instead of committing where readers never look when cleanup removed the next commits', async () => {
+    // The read version's next commits were removed by log cleanup (a checkpoint covers them)
+    // while the callback ran: a put at the next version would succeed, below the checkpoint.
+    const clock = new FakeClock()
+    const store = new MemoryStore({ clock })
+    const properties = { 'delta.logRetentionDuration': 'interval 1 days' }
+    const table = await DeltaTable.create(store, { schema: SCHEMA, properties, clock })
+    const other = await DeltaTable.open(store, { clock })
+    await table.append([{ key: 'a', n: 1n }])
+    const runs = { count: 0 }
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const { value, result } = await table.transact(async (tx) => {
+        if (runs.count === 0) {
+          for (let i = 2; i <= 5; i++) await other.append([{ key: `k${i}`, n: BigInt(i) }])
+          await other.checkpoint()
+          clock.advance(2 * DAY)
+          vi.setSystemTime(Date.now() + 2 * DAY)
+          expect((await other.cleanupLog()).deletedFiles).toContain(commitKey(2))
+        }
+        return insertIfAbsent('new', 100n, runs)(tx)
+      })
+      expect(value).toBe('created')
+      // The first run conflicted (log-cleaned-up); the second read the table again.
+      expect(runs.count).toBe(2)
+      expect(result.version).toBe(6)
+    } finally {
+      vi.useRealTimers()
+    }
+    const fresh = await DeltaTable.open(store)
+    expect((await fresh.toRows()).map((r) => r.key).sort()).toEqual(
+      ['a', 'k2', 'k3', 'k4', 'k5', 'new'].sort(),
+    )
   })
 })
