@@ -22,11 +22,13 @@
  * @module
  */
 import { readLastCheckpoint } from '../checkpoint/last-checkpoint.js'
+import { readCheckpoint } from '../checkpoint/read-checkpoint.js'
+import { DeltaError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import { LOG_DIR, parseLogKey, type LogFile } from '../log/log-path.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import { checkWriteSupported } from '../snapshot/table-features.js'
-import type { ObjectStore } from '../storage/object-store.js'
+import type { ObjectMeta, ObjectStore } from '../storage/object-store.js'
 
 /** How many log files are deleted at once. */
 const DELETE_CONCURRENCY = 16
@@ -178,6 +180,49 @@ function newestCompleteCheckpoint(
 }
 
 /**
+ * Whether readers can start from the checkpoint of `version`: its single file, or every part
+ * of a complete multi-part set, is non-empty and reads as a checkpoint.
+ */
+async function checkpointReadable(
+  store: ObjectStore,
+  location: string,
+  listing: readonly ObjectMeta[],
+  version: number,
+): Promise<boolean> {
+  const classic: ObjectMeta[] = []
+  const parts = new Map<number, ObjectMeta[]>()
+  for (const meta of listing) {
+    const file = parseLogKey(meta.key)
+    if (file?.type !== 'checkpoint' || file.version !== version) continue
+    if (file.flavor === 'classic') classic.push(meta)
+    else if (file.flavor === 'multipart' && file.parts !== undefined) {
+      const set = parts.get(file.parts) ?? []
+      set.push(meta)
+      parts.set(file.parts, set)
+    }
+  }
+  const candidates: { flavor: 'classic' | 'multipart'; files: ObjectMeta[] }[] = [
+    ...classic.map((meta) => ({ flavor: 'classic' as const, files: [meta] })),
+    ...[...parts]
+      .filter(([count, files]) => files.length === count)
+      .map(([, files]) => ({
+        flavor: 'multipart' as const,
+        files: files.sort((a, b) => compare(a.key, b.key)),
+      })),
+  ]
+  for (const { flavor, files } of candidates) {
+    if (files.some((meta) => meta.size === 0)) continue
+    try {
+      await readCheckpoint(store, location, { version, flavor, keys: files.map((f) => f.key) })
+      return true
+    } catch (error) {
+      if (!(error instanceof DeltaError)) throw error
+    }
+  }
+  return false
+}
+
+/**
  * Deletes expired log files of a table (see the module documentation).
  * @param store - the table's store
  * @param snapshot - the latest snapshot (its table properties apply)
@@ -201,8 +246,24 @@ export async function cleanupExpiredLogs(
   if (!snapshot.config.enableExpiredLogCleanup) {
     return { dryRun, enabled: false, cutoff, checkpointVersion: undefined, deletedFiles: [] }
   }
-  const [listing, hint] = await Promise.all([store.list(LOG_DIR), readLastCheckpoint(store)])
-  const plan = planLogCleanup(listing, snapshot.version, cutoff, hint?.version)
+  const [all, hint] = await Promise.all([store.list(LOG_DIR), readLastCheckpoint(store)])
+  let listing: readonly ObjectMeta[] = all
+  let plan = planLogCleanup(listing, snapshot.version, cutoff, hint?.version)
+  // The safe checkpoint is where readers will start once the files below it are gone: it must
+  // be one they can read (a writer that crashed mid-way may have left an empty or truncated
+  // file under a checkpoint's name). An unreadable one is passed over for an older one.
+  while (
+    plan.files.length > 0 &&
+    plan.checkpointVersion !== undefined &&
+    !(await checkpointReadable(store, snapshot.location, listing, plan.checkpointVersion))
+  ) {
+    const bad = plan.checkpointVersion
+    listing = listing.filter((meta) => {
+      const file = parseLogKey(meta.key)
+      return !(file?.type === 'checkpoint' && file.version === bad)
+    })
+    plan = planLogCleanup(listing, snapshot.version, cutoff, hint?.version)
+  }
   if (!dryRun) {
     // Oldest first, a bounded window at a time: a crash leaves a log whose oldest files are gone.
     for (let i = 0; i < plan.files.length; i += DELETE_CONCURRENCY) {

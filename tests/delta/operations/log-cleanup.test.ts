@@ -145,6 +145,22 @@ describe('cleanupExpiredLogs', () => {
     expect(result.deletedFiles).toEqual([0, 1, 2].map(json))
   })
 
+  it('passes over an empty or truncated checkpoint a crashed writer left, for an older one', async () => {
+    for (const damage of ['empty', 'truncated'] as const) {
+      const { store, clock } = await dailyTable(12) // checkpoints at 3, 6, 9, 12
+      const before = await readAllVersions(store)
+      const good = await store.get(cp(12))
+      await store.put(cp(12), damage === 'empty' ? new Uint8Array(0) : good.subarray(0, 40))
+      await store.delete(log('_last_checkpoint'))
+      clock.advance(40 * DAY)
+      const table = await DeltaTable.open(store, { clock })
+      const result = await table.cleanupLog()
+      expect(result.checkpointVersion, damage).toBe(9)
+      const after = await readAllVersions(store)
+      for (let v = 9; v <= 12; v++) expect(after[v], `${damage}: version ${v}`).toEqual(before[v])
+    }
+  })
+
   it('keeps time travel by timestamp consistent with what is left', async () => {
     const { table, store, clock } = await dailyTable(12)
     clock.advance(28 * DAY)
