@@ -405,9 +405,22 @@ export async function vacuumTable(
     failure = asError(error)
   }
   const referenced = new Set<string>()
-  for (const f of s.files()) {
-    const key = dataFileKeyOf(f.path, store.location)
-    if (key !== undefined) referenced.add(key)
+  const keep = (snapshot: Snapshot): void => {
+    for (const f of snapshot.files()) {
+      const key = dataFileKeyOf(f.path, store.location)
+      if (key !== undefined) referenced.add(key)
+    }
+  }
+  keep(s)
+  // And commits after VACUUM START, up to the deletions: a RESTORE committed meanwhile makes
+  // files live again. (One committed during the deletions themselves can still lose files, as
+  // with Spark's VACUUM: do not restore a version whose files a running VACUUM may delete.)
+  if (failure === undefined) {
+    try {
+      keep(await s.update(store))
+    } catch (error) {
+      failure = asError(error)
+    }
   }
   const toDelete = failure ? [] : plan.files.filter((f) => !referenced.has(f.key))
   const settled = await settleBounded(toDelete, DELETE_CONCURRENCY, (f) => store.delete(f.key))

@@ -328,6 +328,35 @@ describe('vacuum', () => {
     })
   })
 
+  it('keeps the files a RESTORE committed after VACUUM START made live again', async () => {
+    const clock = new FakeClock()
+    const store = new HookedStore(new MemoryStore({ clock }))
+    const { table } = await newTable({ clock, store })
+    await table.append([{ id: 1n, part: 'a', v: 'restored' }]) // v1: file F
+    await table.delete(col('id').eq(1n)) // v2: F's tombstone
+    await table.append([{ id: 2n, part: 'a', v: 'kept' }])
+    clock.advance(8 * DAY) // F's tombstone has expired
+    const restorer = await DeltaTable.open(store, { clock })
+    let restoredAt: number | undefined
+    store.hooks.putIfAbsent = async (key, data, inner) => {
+      const created = await inner.putIfAbsent(key, data)
+      // Right after VACUUM START commits, another writer restores version 1 (F live again).
+      if (
+        created &&
+        restoredAt === undefined &&
+        new TextDecoder().decode(data).includes('VACUUM START')
+      ) {
+        restoredAt = (await restorer.restore({ version: 1 })).version
+      }
+      return created
+    }
+    const result = await table.vacuum()
+    expect(restoredAt).toBe((result.startVersion ?? -1) + 1)
+    expect(result.filesDeleted).toEqual([])
+    const fresh = await DeltaTable.open(store)
+    expect((await fresh.toRows()).map((r) => r.v)).toEqual(['restored'])
+  })
+
   it('retries VACUUM START on the new snapshot when a metadata change wins the race', async () => {
     const clock = new FakeClock()
     const store = new HookedStore(new MemoryStore({ clock }))
