@@ -49,6 +49,11 @@ export interface TransactionFootprint {
   readonly onlyRearrangesData: boolean
   /** Partition columns of the read snapshot. */
   readonly partitionColumns: readonly string[]
+  /**
+   * `delta.isolationLevel` of the read snapshot. Under `WriteSerializable`, a transaction that
+   * does not change the metadata is not invalidated by a concurrent blind append (digest 6.4).
+   */
+  readonly isolationLevel?: 'Serializable' | 'WriteSerializable'
 }
 
 /** A detected conflict. */
@@ -70,8 +75,12 @@ export function checkConflict(
 ): Conflict | undefined {
   const adds: AddAction[] = []
   const removed: string[] = []
+  let blindAppend = false
   for (const a of winner) {
     switch (a.kind) {
+      case 'commitInfo':
+        blindAppend = a.info.isBlindAppend === true
+        break
       case 'protocol':
         return {
           kind: 'protocol-changed',
@@ -97,7 +106,10 @@ export function checkConflict(
         break
     }
   }
-  if (!txn.onlyRearrangesData && adds.length > 0) {
+  const appendsChecked =
+    !txn.onlyRearrangesData &&
+    !(txn.isolationLevel === 'WriteSerializable' && !txn.changesMetadata && blindAppend)
+  if (appendsChecked && adds.length > 0) {
     for (const add of adds) {
       if (txn.readWholeTable || mayMatchAnyRead(txn, add.partitionValues, add.stats)) {
         return { kind: 'concurrent-append', detail: add.path }

@@ -16,8 +16,9 @@ import {
 } from '../../../src/delta/transaction/conflict-checker.js'
 import { Transaction } from '../../../src/delta/transaction/transaction.js'
 import {
+  createWithBatches,
   fileWithId,
-  makeTable,
+  SCHEMA as DML_SCHEMA,
   parquetFiles,
   rowsFor,
   steppingClock,
@@ -230,6 +231,46 @@ describe('checkConflict', () => {
     expect(checkConflict(txn, winner)?.kind).toBe(expected)
   })
 
+  describe('isolation levels (digest 6.4)', () => {
+    const BLIND: Action = { kind: 'commitInfo', info: { operation: 'WRITE', isBlindAppend: true } }
+    const ws = (over: Partial<TransactionFootprint> = {}): TransactionFootprint =>
+      footprint({ ...DELETE_IN_A, isolationLevel: 'WriteSerializable', ...over })
+    it.each<[string, TransactionFootprint, Action[], ConflictKind | undefined]>([
+      [
+        'Serializable: a blind append into what was read',
+        DELETE_IN_A,
+        [BLIND, add('a2', 'a')],
+        'concurrent-append',
+      ],
+      [
+        'WriteSerializable: a blind append into what was read',
+        ws(),
+        [BLIND, add('a2', 'a')],
+        undefined,
+      ],
+      [
+        'WriteSerializable: a non-blind write into what was read',
+        ws(),
+        [INFO, add('a2', 'a')],
+        'concurrent-append',
+      ],
+      [
+        'WriteSerializable, metadata changed by the transaction: a blind append',
+        ws({ changesMetadata: true }),
+        [BLIND, add('a2', 'a')],
+        'concurrent-append',
+      ],
+      [
+        'WriteSerializable: a blind append that also removes a file read',
+        ws(),
+        [BLIND, add('a2', 'a'), remove('a1')],
+        'concurrent-delete-read',
+      ],
+    ])('%s', (_label, txn, winner, expected) => {
+      expect(checkConflict(txn, winner)?.kind).toBe(expected)
+    })
+  })
+
   it('never fails a blind append against a winner that touches no shared metadata, protocol, app id or domain', () => {
     const path = fc.constantFrom('a1', 'a2', 'b1', 'p=x/f.parquet', 'f%20g')
     const winnerAction: fc.Arbitrary<Action> = fc.oneof(
@@ -316,8 +357,14 @@ const DMLS: [string, Dml][] = [
 ]
 
 /** Handle A (racing store) and handle B on one table of ids 1-3 and 4-6 (two files). */
-async function twoHandles(): Promise<{ a: DeltaTable; b: DeltaTable; racing: RacingStore }> {
-  const base = await makeTable([rowsFor([1, 2, 3]), rowsFor([4, 5, 6])])
+async function twoHandles(
+  properties: Record<string, string> = {},
+): Promise<{ a: DeltaTable; b: DeltaTable; racing: RacingStore }> {
+  const base = await createWithBatches('dml-', [rowsFor([1, 2, 3]), rowsFor([4, 5, 6])], {
+    schema: DML_SCHEMA,
+    partitionColumns: [],
+    properties,
+  })
   const racing = new RacingStore(openStore(base.store.location))
   const a = await DeltaTable.open(racing, { clock: steppingClock() })
   const b = await DeltaTable.open(base.store.location, { clock: steppingClock() })
@@ -365,6 +412,21 @@ describe('concurrent writers', () => {
       const rows = await a.toRows()
       expect(rows.filter((r) => r.id === 100n)).toHaveLength(1)
       expect(rows.length).toBeGreaterThanOrEqual(6)
+    },
+  )
+
+  it.each(DMLS)(
+    '%s commits over a blind append of a matching row on a WriteSerializable table',
+    async (_name, dml) => {
+      const { a, b, racing } = await twoHandles({ 'delta.isolationLevel': 'WriteSerializable' })
+      racing.beforeNextCommit(async () => {
+        await b.append([{ id: 5n, s: 'concurrent' }])
+      })
+      await dml(a)
+      expect(a.version).toBe(4)
+      // The concurrent row is kept as appended: the operation did not see it.
+      const concurrent = (await a.toRows()).filter((r) => r.s === 'concurrent')
+      expect(concurrent).toHaveLength(1)
     },
   )
 
