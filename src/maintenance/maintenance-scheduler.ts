@@ -224,14 +224,31 @@ export interface MaintenanceSchedulerOptions {
   readonly logger?: Logger
 }
 
+/** The longest delay `setTimeout` honours: Node fires a longer one after 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** A timeout of the default timers: the current step of a possibly longer wait. */
+interface ChainedTimeout {
+  step: ReturnType<typeof setTimeout> | undefined
+}
+
 const defaultTimers: Timers = {
   setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms)
-    handle.unref?.()
-    return handle
+    // Longer delays (a monthly vacuum is 2.6e9 ms) are waited in steps.
+    const timeout: ChainedTimeout = { step: undefined }
+    const arm = (left: number): void => {
+      const step = Math.min(left, MAX_TIMEOUT_MS)
+      timeout.step = setTimeout(() => {
+        if (left > step) arm(left - step)
+        else callback()
+      }, step)
+      timeout.step.unref?.()
+    }
+    arm(ms)
+    return timeout
   },
   clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>)
+    clearTimeout((handle as ChainedTimeout).step)
   },
 }
 

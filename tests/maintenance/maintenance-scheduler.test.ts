@@ -155,6 +155,27 @@ describe('MaintenanceScheduler', () => {
     }
   })
 
+  it('waits intervals longer than setTimeout can hold (a monthly job) in full', async () => {
+    const starts: number[] = []
+    const s = scheduler()
+    const MONTH = 30 * 24 * 3600 * SECOND
+    s.addJob('monthly', {
+      intervalMs: MONTH,
+      run: ({ startedAt }) => {
+        starts.push(startedAt)
+        return Promise.resolve()
+      },
+    })
+    const t0 = Date.now()
+    s.start()
+    // Node fires a timeout above 2^31 - 1 ms (24.8 days) after 1 ms: a job would spin.
+    await vi.advanceTimersByTimeAsync(60 * SECOND)
+    expect(starts).toEqual([])
+    await vi.advanceTimersByTimeAsync(MONTH)
+    await s.stop()
+    expect(starts).toEqual([t0 + MONTH])
+  })
+
   it('reports a failing job and retries it later', async () => {
     const seen: MaintenanceRun[] = []
     let calls = 0
