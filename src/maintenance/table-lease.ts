@@ -169,6 +169,9 @@ export class TableLease {
   #held(epoch: number, first: LeaseRecord): HeldLease {
     let record = first
     let done = false
+    // The last renewal, so that a release waits for one in flight: written after the release,
+    // its record (not released, a later expiry) would hold the lease for a whole duration.
+    let renewing: Promise<unknown> = Promise.resolve()
     const store = this.#store
     const options = this.#options
     return {
@@ -176,17 +179,22 @@ export class TableLease {
       get record() {
         return record
       },
-      async renew(): Promise<boolean> {
-        const now = options.clock.now()
-        if (done || now >= record.expiresAt) return false
-        const next = { ...record, expiresAt: now + options.durationMs }
-        await store.put(leaseKey(epoch), encode(next))
-        record = next
-        return (await store.head(leaseKey(epoch + 1))) === undefined
+      renew(): Promise<boolean> {
+        const renewal = renewing.then(async () => {
+          const now = options.clock.now()
+          if (done || now >= record.expiresAt) return false
+          const next = { ...record, expiresAt: now + options.durationMs }
+          await store.put(leaseKey(epoch), encode(next))
+          record = next
+          return (await store.head(leaseKey(epoch + 1))) === undefined
+        })
+        renewing = renewal.catch(() => undefined)
+        return renewal
       },
       async release(): Promise<void> {
         if (done) return
         done = true
+        await renewing
         if ((await store.head(leaseKey(epoch + 1))) !== undefined) return // taken over already
         record = { ...record, expiresAt: options.clock.now(), released: true }
         await store.put(leaseKey(epoch), encode(record))

@@ -9,6 +9,17 @@ class FakeClock {
   }
 }
 
+/** A memory store whose next `put` takes a while. */
+class SlowPutStore extends MemoryStore {
+  delayNextPut = 0
+  override async put(key: string, data: Uint8Array): Promise<void> {
+    const delay = this.delayNextPut
+    this.delayNextPut = 0
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+    return super.put(key, data)
+  }
+}
+
 function leaseFor(store: MemoryStore, clock: FakeClock, owner: string, durationMs = 1000) {
   return new TableLease(store, { owner, durationMs, clock })
 }
@@ -48,6 +59,20 @@ describe('TableLease', () => {
     expect(await a.lease.renew()).toBe(false)
     await a.lease.release() // does not touch b's lease
     expect((await leaseFor(store, clock, 'c').acquire()).acquired).toBe(false)
+  })
+
+  it('stays released when a renewal was in flight as it was released', async () => {
+    const clock = new FakeClock()
+    const store = new SlowPutStore({ clock })
+    const a = await leaseFor(store, clock, 'a').acquire()
+    if (!a.acquired) throw new Error('not acquired')
+    clock.t += 300
+    store.delayNextPut = 20
+    const renewal = a.lease.renew() // its write is slow (a remote store)
+    await a.lease.release()
+    await renewal
+    expect(a.lease.record.released).toBe(true)
+    expect((await leaseFor(store, clock, 'b').acquire()).acquired).toBe(true)
   })
 
   it('lets exactly one of many racing processes take an expired lease', async () => {
