@@ -12,7 +12,7 @@ import {
   type MaintenanceSchedulerOptions,
   type TablePolicy,
 } from '../maintenance/maintenance-scheduler.js'
-import type { DeltaStore } from '../lakehouse/delta-store.js'
+import { toLakehouseError, vacuumFailure, type DeltaStore } from '../lakehouse/delta-store.js'
 import {
   TABLE_NAMES,
   TABLES,
@@ -49,6 +49,14 @@ export const EXPIRED_SESSIONS_JOB = 'expired-sessions'
  */
 function maintainable(store: DeltaStore, name: TableName): MaintainableTable {
   const table = store.table(name)
+  // Runs fail with the lakehouse's errors, as the store's own maintenance calls do.
+  const translated = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (error) {
+      throw toLakehouseError(error, `${what} ${name}`)
+    }
+  }
   return {
     get store() {
       return table.store
@@ -56,15 +64,22 @@ function maintainable(store: DeltaStore, name: TableName): MaintainableTable {
     get snapshot() {
       return table.snapshot
     },
-    refresh: () => table.refresh(),
-    async optimize(options?: OptimizeOptions) {
-      const result = await table.optimize(options)
-      await store.afterWrite(name)
-      return result
+    refresh: () => translated('refreshing', () => table.refresh()),
+    optimize: (options?: OptimizeOptions) =>
+      translated('compacting', async () => {
+        const result = await table.optimize(options)
+        await store.afterWrite(name)
+        return result
+      }),
+    checkpoint: () => translated('checkpointing', () => table.checkpoint()),
+    async vacuum(options) {
+      try {
+        return await table.vacuum(options)
+      } catch (error) {
+        throw vacuumFailure(error, store.config, name)
+      }
     },
-    checkpoint: () => table.checkpoint(),
-    vacuum: (options) => table.vacuum(options),
-    cleanupLog: () => table.cleanupLog(),
+    cleanupLog: () => translated('cleaning up the log of', () => table.cleanupLog()),
   }
 }
 

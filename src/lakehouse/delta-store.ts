@@ -86,6 +86,28 @@ export function toLakehouseError(error: unknown, what: string): unknown {
   return new LakehouseError(code, `lakehouse: ${what}: ${error.message}`, { cause: error })
 }
 
+/**
+ * Translates an error of vacuuming a table with the configured retention: one shorter than the
+ * table's own `delta.deletedFileRetentionDuration` is a configuration mistake.
+ * @param error - what the engine threw
+ * @param config - the lakehouse configuration
+ * @param table - the table vacuumed
+ * @returns the error to throw
+ * @internal
+ */
+export function vacuumFailure(error: unknown, config: LakehouseConfig, table: TableName): unknown {
+  if (error instanceof DeltaError && error.code === 'RETENTION_TOO_SHORT') {
+    return new LakehouseError(
+      'CONFIG_INVALID',
+      `lakehouse config: vacuumRetentionHours (${config.vacuumRetentionHours}) is shorter ` +
+        `than the delta.deletedFileRetentionDuration of table ${table} ` +
+        `(${shownValue(error.context.configuredRetentionHours)} hours); configure at least that to vacuum it`,
+      { cause: error, context: { field: 'vacuumRetentionHours', table } },
+    )
+  }
+  return toLakehouseError(error, `vacuuming ${table}`)
+}
+
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
@@ -576,19 +598,7 @@ export class DeltaStore {
           retentionHours: retentionHours ?? this.config.vacuumRetentionHours,
         })
       } catch (error) {
-        if (
-          retentionHours === undefined &&
-          error instanceof DeltaError &&
-          error.code === 'RETENTION_TOO_SHORT'
-        ) {
-          throw new LakehouseError(
-            'CONFIG_INVALID',
-            `lakehouse config: vacuumRetentionHours (${this.config.vacuumRetentionHours}) is shorter ` +
-              `than the delta.deletedFileRetentionDuration of table ${n} ` +
-              `(${String(error.context.configuredRetentionHours)} hours); configure at least that to vacuum it`,
-            { cause: error, context: { field: 'vacuumRetentionHours', table: n } },
-          )
-        }
+        if (retentionHours === undefined) throw vacuumFailure(error, this.config, n)
         throw toLakehouseError(error, `vacuuming ${n}`)
       }
     }

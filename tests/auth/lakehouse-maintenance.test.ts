@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { EXPIRED_SESSIONS_JOB } from '../../src/auth/lakehouse-maintenance.js'
 import { LakehouseClient, type LakehouseClientOptions } from '../../src/client.js'
+import { LakehouseError } from '../../src/common/lakehouse-error.js'
 import { TABLE_NAMES } from '../../src/lakehouse/tables.js'
+import { writeRawCommit } from '../delta/operations/vacuum-support.js'
 import { makeTempDir } from '../support/temp.js'
 import {
   CountingHasher,
@@ -103,6 +105,30 @@ describe('lakehouse maintenance', () => {
     expect(run.status).toBe('succeeded')
     expect(run.metrics.filesDeleted).toBe(0)
     expect(await client.getAllUsers()).toHaveLength(3)
+    await client.close()
+  })
+
+  it("fails runs with the lakehouse's typed errors, as the store's own calls do", async () => {
+    const client = await open(fakeClock(), {})
+    const users = client.store.table('users')
+    await users.refresh()
+    // The table keeps removed files 30 days, longer than the configured vacuum retention.
+    await writeRawCommit(users.store, users.version + 1, [
+      { kind: 'commitInfo', info: { operation: 'SET TBLPROPERTIES' } },
+      {
+        ...users.metadata,
+        configuration: {
+          ...users.metadata.configuration,
+          'delta.deletedFileRetentionDuration': 'interval 30 days',
+        },
+      },
+    ])
+    const run = await client.maintenance!.runNow('users', 'vacuum')
+    expect(run.status).toBe('failed')
+    expect(run.error).toBeInstanceOf(LakehouseError)
+    expect(run.error).toMatchObject({ code: 'CONFIG_INVALID' })
+    const direct = await expectError(() => client.vacuum('users'), 'CONFIG_INVALID')
+    expect(direct.message).toBe(run.error?.message)
     await client.close()
   })
 
