@@ -50,7 +50,10 @@ import type { TableName } from './lakehouse/tables.js'
 
 /** Options of {@link LakehouseClient.open}. */
 export interface LakehouseClientOptions {
-  /** HS256 secret (≥ 32 bytes); without it a development secret is generated under the path. */
+  /**
+   * HS256 secret (≥ 32 bytes) when opening a path; without it a development secret is
+   * generated under the path. A built configuration carries its own (giving both is refused).
+   */
   readonly jwtSecret?: string | Uint8Array
   /** Password hasher (tests inject a fast one). */
   readonly hasher?: PasswordHasher
@@ -182,11 +185,13 @@ export class LakehouseClient {
   /**
    * Opens (creating if needed) the lakehouse at a path or from a configuration. With a path,
    * the secret is `options.jwtSecret`, else `POLARWAY_JWT_SECRET` from the environment, else (in
-   * development) the generated one; `NODE_ENV` sets the environment.
+   * development) the generated one; `NODE_ENV` sets the environment. A configuration's secret
+   * is the one its builder was given.
    * @param pathOrConfig - base path, or a built {@link LakehouseConfig}
-   * @param options - secret, hasher, clock, logger
+   * @param options - secret (with a path only), hasher, clock, logger
    * @returns the client
-   * @throws LakehouseError `CONFIG_INVALID`, `WEAK_SECRET`, `STORAGE_FAILURE`
+   * @throws LakehouseError `CONFIG_INVALID` (also for a `jwtSecret` option beside a
+   *   configuration), `WEAK_SECRET`, `STORAGE_FAILURE`
    */
   static async open(
     pathOrConfig: string | LakehouseConfig,
@@ -200,6 +205,15 @@ export class LakehouseClient {
       if (secret !== undefined) b.jwtSecret(secret)
       config = b.build()
     } else {
+      // A built configuration carries its own secret: one given beside it would be ignored.
+      if (options.jwtSecret !== undefined) {
+        throw new LakehouseError(
+          'CONFIG_INVALID',
+          'client: jwtSecret is an option of LakehouseClient.open(path); with a built ' +
+            'configuration, give the secret to its builder (jwtSecret)',
+          { context: { field: 'jwtSecret' } },
+        )
+      }
       config = pathOrConfig
     }
     const store = await DeltaStore.open(config, {

@@ -55,6 +55,18 @@ describe('LakehouseClient', () => {
     await configured.close()
   })
 
+  it('refuses a secret given beside a built configuration, which carries its own', async () => {
+    const dir = await makeTempDir('client-')
+    const error = await expectError(
+      () => LakehouseClient.open(testConfig(dir), { jwtSecret: 'x'.repeat(48) }),
+      'CONFIG_INVALID',
+    )
+    expect(error.context.field).toBe('jwtSecret')
+    expect(error.message).not.toContain('x'.repeat(48))
+    // Nothing was opened or generated.
+    await expect(fs.readdir(dir)).resolves.toEqual([])
+  })
+
   it('stops answering from its views once closed (STORE_CLOSED)', async () => {
     const client = await openClient()
     await client.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)

@@ -362,6 +362,9 @@ export class LakehouseConfig implements LakehouseSettings {
           'WEAK_SECRET',
         )
       }
+    } else if (secret.byteLength === 0) {
+      // HMAC takes no empty key: refused here rather than when the first token is signed.
+      fail('jwtSecret', 'is empty (omit it to use a generated development secret)', 'WEAK_SECRET')
     } else if (secret.byteLength < MIN_SECRET_BYTES) {
       const risk =
         `the JWT secret is ${secret.byteLength} bytes; HS256 secrets shorter than ${MIN_SECRET_BYTES} bytes ` +

@@ -258,6 +258,14 @@ describe('LakehouseConfig', () => {
     }
   })
 
+  it('refuses an empty secret in every environment, when it is built', () => {
+    for (const env of ['development', 'test', 'production'] as const) {
+      const error = thrown(() => base().environment(env).jwtSecret('').build())
+      expect(error.code).toBe('WEAK_SECRET')
+      expect(error.context.field).toBe('jwtSecret')
+    }
+  })
+
   it('accepts a secret of exactly 32 bytes without a warning', () => {
     const config = base().jwtSecret('k'.repeat(MIN_SECRET_BYTES)).build()
     expect(config.warnings).toEqual([])
