@@ -174,7 +174,9 @@ export class LoginEvents {
             )
             break
           }
-        } while (this.#again && !this.#closed)
+          // Logins noted during this write are written too, also when closing meanwhile:
+          // close() waits for them (no login is noted after it).
+        } while (this.#again)
       } finally {
         this.#running = undefined
       }

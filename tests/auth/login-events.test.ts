@@ -345,6 +345,36 @@ describe('LoginEvents (the login audit outbox)', () => {
     await inst.close()
   })
 
+  it('writes at close the events of logins noted while a write was running', async () => {
+    const inst = await openInstance()
+    await bootstrap(inst)
+    await inst.auth.flushLoginEvents()
+    // The first write of events is held until the second login has committed.
+    const audit = inst.store.table('audit_log')
+    const transact = audit.transact.bind(audit)
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let first = true
+    audit.transact = (async (...args: Parameters<typeof transact>) => {
+      if (first) {
+        first = false
+        await held
+      }
+      return transact(...args)
+    }) as typeof audit.transact
+    const one = await inst.auth.login('root_admin', PASSWORD)
+    const two = await inst.auth.login('root_admin', PASSWORD)
+    const closing = inst.close()
+    release()
+    await closing
+    // Read without an auth service, whose start would write the missing events.
+    const store = await DeltaStore.open(testConfig(inst.dir), { autoRefresh: false })
+    const counts = perSession(await store.scan('audit_log', { filter: col('action').eq('LOGIN') }))
+    expect(counts.get(`session:${one.sessionId}`)).toBe(1)
+    expect(counts.get(`session:${two.sessionId}`)).toBe(1)
+    await store.close()
+  })
+
   it('is started by AuthService.create with the store', async () => {
     const inst = await openInstance()
     const other = await AuthService.create(inst.store, {
