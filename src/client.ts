@@ -291,20 +291,23 @@ export class LakehouseClient {
     try {
       return this.auth.verifyToken(token)
     } catch (error) {
+      if (!isLakehouseError(error)) throw error
       // A validly signed token whose session this process has not seen yet was most likely
       // issued by another instance since the last refresh: catch up once before refusing.
-      if (
-        !isLakehouseError(error) ||
-        error.code !== 'INVALID_TOKEN' ||
-        error.context.reason !== 'unknown-session'
-      ) {
-        throw error
+      if (error.code === 'INVALID_TOKEN' && error.context.reason === 'unknown-session') {
+        this.#catchingUp ??= this.store.refresh().finally(() => {
+          this.#catchingUp = undefined
+        })
+        await this.#catchingUp
+        return this.auth.verifyToken(token)
       }
-      this.#catchingUp ??= this.store.refresh().finally(() => {
-        this.#catchingUp = undefined
-      })
-      await this.#catchingUp
-      return this.auth.verifyToken(token)
+      // A session idle as far as this process knows may have been used on another instance
+      // since the last sync: read their uses once before refusing.
+      if (error.code === 'TOKEN_EXPIRED' && error.context.reason === 'idle') {
+        await this.auth.syncSessionActivity()
+        return this.auth.verifyToken(token)
+      }
+      throw error
     }
   }
 

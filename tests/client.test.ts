@@ -21,6 +21,22 @@ import {
 
 const CTX = { ipAddress: '198.51.100.7', userAgent: 'client-test' }
 
+/** Opens clients of one new lakehouse path, as separate instances would. */
+async function instancesOfOneLakehouse(
+  clock: FakeClock,
+  autoRefresh: boolean,
+): Promise<() => Promise<LakehouseClient>> {
+  const dir = await makeTempDir('client-')
+  return () =>
+    LakehouseClient.open(dir, {
+      jwtSecret: TEST_SECRET,
+      hasher: new CountingHasher(),
+      clock,
+      logger: recordingLogger(),
+      autoRefresh,
+    })
+}
+
 async function openClient(clock: FakeClock = fakeClock()): Promise<LakehouseClient> {
   return LakehouseClient.open(await makeTempDir('client-'), {
     jwtSecret: TEST_SECRET,
@@ -375,17 +391,39 @@ describe('LakehouseClient', () => {
     await client.close()
   })
 
-  it('accepts a token another instance issued before its own views refresh', async () => {
-    const dir = await makeTempDir('client-')
+  it('accepts a session used on another instance just before it would have been idle', async () => {
     const clock = fakeClock()
-    const open = (): Promise<LakehouseClient> =>
-      LakehouseClient.open(dir, {
-        jwtSecret: TEST_SECRET,
-        hasher: new CountingHasher(),
-        clock,
-        logger: recordingLogger(),
-        autoRefresh: false,
-      })
+    const open = await instancesOfOneLakehouse(clock, true)
+    const a = await open()
+    await a.bootstrapAdmin('root_admin', 'root@example.com', PASSWORD)
+    const b = await open()
+    const { token } = await a.login('root_admin', PASSWORD)
+    await b.store.refresh()
+    const later = async (ms: number): Promise<void> => {
+      clock.advance(ms)
+      // The background refresh runs on real time; the views must not look stale.
+      await Promise.all([a.store.refresh(), b.store.refresh()])
+    }
+    await later(29.5 * 60_000)
+    // B's use revives a session idle for most of the timeout: it is written at once.
+    await b.verifyToken(token)
+    await vi.waitFor(async () => {
+      const rows = await b.store.scan('session_activity')
+      expect(rows).toHaveLength(1)
+    })
+    await later(0.6 * 60_000)
+    // A knows only the login, 30.1 minutes ago; it reads the other uses before refusing.
+    const verified = await a.verifyToken(token)
+    expect(verified.user.username).toBe('root_admin')
+    // Unused everywhere for the whole timeout: refused.
+    await later(30 * 60_000)
+    await expectError(() => a.verifyToken(token), 'TOKEN_EXPIRED')
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('accepts a token another instance issued before its own views refresh', async () => {
+    const clock = fakeClock()
+    const open = await instancesOfOneLakehouse(clock, false)
     const a = await open()
     const b = await open()
     const user = await a.register('remy', 'remy@example.com', PASSWORD)

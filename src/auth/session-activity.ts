@@ -14,8 +14,12 @@
  *
  * So a session in use on one instance stays valid on the others. They learn of a use up to
  * about three resolution intervals late (the use waits to be noted, then for the next write,
- * then for their next tail), which matters only for a session used recently, far from its
- * timeout; what they count from is at most one resolution interval before the true last use,
+ * then for their next tail). That matters for a session that was nearly idle and is then used
+ * on another instance, so a use that revives a session idle for half the timeout is written at
+ * once (in background mode), and `LakehouseClient.verifyToken` reads the other instances' uses
+ * once before refusing a session as idle (the synchronous `AuthService.verifyToken` decides
+ * from what this instance has read). What they count from is at most one resolution interval
+ * before the true last use,
  * so they may refuse a session that much early (with the defaults: after 29 of 30 idle
  * minutes). A process that dies loses its uses not yet written: the others may then refuse up
  * to two intervals early.
@@ -67,6 +71,8 @@ export class SessionActivity {
   #version = -1
   #syncing: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
+  /** A sync is scheduled by {@link SessionActivity.#writeSoon}. */
+  #soon = false
 
   /**
    * @param store - the lakehouse store
@@ -143,6 +149,9 @@ export class SessionActivity {
     const last = a !== undefined && a.noted > since ? a.noted : since
     if (now - last >= this.idleMs) return true
     if (now - since >= this.resolutionMs) {
+      // A use that revives a session idle for half the timeout or more is written at once:
+      // another instance, which knows only the older use, may otherwise refuse it as idle.
+      if (now - last >= this.idleMs / 2) this.#writeSoon()
       if (a === undefined) {
         const added = { recorded: -Infinity, noted: now, userId: session.userId }
         this.#sessions.set(session.sessionId, added)
@@ -157,6 +166,16 @@ export class SessionActivity {
       }
     }
     return false
+  }
+
+  /** Schedules a sync now rather than at the next interval (background mode only). */
+  #writeSoon(): void {
+    if (this.#timer === undefined || this.#soon) return
+    this.#soon = true
+    setImmediate(() => {
+      this.#soon = false
+      void this.sync()
+    }).unref()
   }
 
   /**
