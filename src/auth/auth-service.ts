@@ -1162,12 +1162,14 @@ export class AuthService {
    */
   async revokeAllSessions(actor: Actor, userId: string, ctx?: RequestContext): Promise<number> {
     const self = actor !== SYSTEM_ACTOR && actorId(actor) === userId
-    if (!self) await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
+    // Who revoked is recorded, as for the other admin operations.
+    const by = self ? userId : await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
     const user = this.#stored(userId)
     if (!user) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
     const n = await this.#revokeUserSessions(userId)
     await this.#record('REVOKE_ALL_SESSIONS', 'success', user.record, `user:${userId}`, ctx, {
       revoked: n,
+      actor: by,
     })
     return n
   }

@@ -233,6 +233,19 @@ describe('passwords, revocations and logouts at their edges', () => {
     await inst.close()
   })
 
+  it('records who revoked all sessions of a user, the user or an admin', async () => {
+    const inst = await openInstance({ clock: fakeClock() })
+    const { adminId, aliceId } = await withAlice(inst)
+    await inst.auth.revokeAllSessions(aliceId, aliceId)
+    await inst.auth.revokeAllSessions(adminId, aliceId)
+    const events = await inst.store.query('audit_log', col('action').eq('REVOKE_ALL_SESSIONS'))
+    const actors = events.map(
+      (e) => (JSON.parse(String(e.details_json)) as { actor?: string }).actor,
+    )
+    expect(actors.sort()).toEqual([adminId, aliceId].sort())
+    await inst.close()
+  })
+
   it('logs out a session another instance created since the last refresh', async () => {
     const a = await openInstance({ clock: fakeClock() })
     const b = await openInstance({ dir: a.dir, clock: fakeClock() })
