@@ -112,6 +112,21 @@ function describeValue(value: unknown): string {
   return typeof value
 }
 
+/** Whether a type is, or holds at any depth, a `float` or `double`. */
+function holdsFloats(type: DataType): boolean {
+  if (typeof type === 'string') return type === 'float' || type === 'double'
+  switch (type.type) {
+    case 'struct':
+      return type.fields.some((f) => holdsFloats(f.type))
+    case 'array':
+      return holdsFloats(type.elementType)
+    case 'map':
+      return holdsFloats(type.keyType) || holdsFloats(type.valueType)
+    default:
+      return false
+  }
+}
+
 function expected(path: string, what: string, value: unknown): never {
   throw new ValueMismatchError(path, `expected ${what}, got ${describeValue(value)}`)
 }
@@ -211,6 +226,11 @@ function* encodeSteps(
     }
   }
 
+  // hyparquet-writer's dictionaries key values by JS number, for which 0 and -0 are one key:
+  // a float column would come back with the sign of its first zero on every zero. Columns
+  // holding floats are written PLAIN (the engine's own writer dictionary-encodes only strings).
+  const floats = new Set(schema.fields.filter((f) => holdsFloats(f.type)).map((f) => f.name))
+  for (const c of columnData) if (floats.has(c.name)) c.encoding = 'PLAIN'
   const writer = new ByteWriter()
   try {
     // Synchronous: a ByteWriter has no flush, so parquetWrite returns no promise.

@@ -7,6 +7,7 @@ import {
   writeParquet,
 } from '../../../src/delta/parquet/index.js'
 import type { DataType, StructType } from '../../../src/delta/schema/data-type.js'
+import { untypedFooterFlips } from './footer-flips.js'
 import { ALL_TYPES_SCHEMA, EDGE_ROWS, asReadBack, field, struct } from './sample-rows.js'
 
 function expectDeltaError(fn: () => unknown, code: string, ...fragments: string[]): void {
@@ -249,5 +250,47 @@ describe('writeParquet', () => {
       () => writeParquet([], struct(field('a', 'long')), { rowGroupSize: 0 }),
       'PARQUET_ERROR',
     )
+  })
+})
+
+describe('writeParquet with the general writer', () => {
+  it('keeps the sign of float and double zeros, also in nested columns', async () => {
+    // A leaf repeated twice (array<array<...>>) sends the file to the general writer.
+    const schema = struct(
+      field('x', 'double'),
+      field('f', 'float'),
+      field('m', { type: 'map', keyType: 'integer', valueType: 'double', valueContainsNull: true }),
+      field('nested', {
+        type: 'array',
+        elementType: { type: 'array', elementType: 'integer', containsNull: true },
+        containsNull: true,
+      }),
+    )
+    const rows = Array.from({ length: 100 }, (_, i) => {
+      const zero = i % 2 === 0 ? 0 : -0
+      return { x: zero, f: -zero, m: new Map([[i, zero]]), nested: null }
+    })
+    const back = await readParquetRows(writeParquet(rows, schema), { schema })
+    for (const [i, row] of back.entries()) {
+      const negative = i % 2 === 1
+      expect(Object.is(row.x, -0), `x of row ${i}`).toBe(negative)
+      expect(Object.is(row.f, -0), `f of row ${i}`).toBe(!negative)
+      expect(Object.is((row.m as Map<number, number>).get(i), -0), `m of row ${i}`).toBe(negative)
+    }
+  })
+
+  it('reads every single-bit flip of a footer or refuses it with a DeltaError', async () => {
+    const schema = struct(field('a', 'long'), field('s', 'string'))
+    const data = writeParquet(
+      [
+        { a: 1n, s: 'x' },
+        { a: 2n, s: 'y' },
+      ],
+      schema,
+      {
+        generalWriter: true,
+      },
+    )
+    expect(await untypedFooterFlips(data, schema)).toEqual([])
   })
 })
