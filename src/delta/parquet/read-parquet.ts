@@ -411,7 +411,14 @@ function checkCodecs(
   for (const group of metadata.row_groups) {
     for (const chunk of group.columns) {
       const meta = chunk.meta_data
-      if (meta === undefined || !columns.has(meta.path_in_schema[0] ?? '')) continue
+      if (meta === undefined) continue
+      // A damaged footer can decode without a chunk's path: refuse it here, typed.
+      if (!Array.isArray(meta.path_in_schema) || typeof meta.codec !== 'string') {
+        throw parquetError('PARQUET_ERROR', 'damaged footer: a column chunk has no path or codec', {
+          fileName,
+        })
+      }
+      if (!columns.has(meta.path_in_schema[0] ?? '')) continue
       if (!READABLE_CODECS.has(meta.codec)) {
         const readable = [...READABLE_CODECS].join(', ')
         const hint = meta.codec === 'ZSTD' ? ' (ZSTD needs Node.js 22.15 or later)' : ''

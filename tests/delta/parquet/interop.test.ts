@@ -19,6 +19,7 @@ import {
 import { parseStructType, serializeSchema } from '../../../src/delta/schema/data-type.js'
 import type { StructType } from '../../../src/delta/schema/data-type.js'
 import { canonicalRows } from '../../support/canonical.js'
+import { untypedFooterFlips } from './footer-flips.js'
 import { describeWithFixtures } from '../../support/fixtures.js'
 import { describeWithOracle } from '../../support/oracle.js'
 import { cleanupTempDirs, makeTempDir } from '../../support/temp.js'
@@ -365,5 +366,21 @@ describeWithFixtures('Parquet files of the golden tables (Spark, delta-rs)', (ro
         expect(canonicalRows(read, deltaSchema)).toEqual(rows)
       },
     )
+  })
+})
+
+describeWithOracle('damaged footers of pyarrow files', (oracle) => {
+  it('reads every single-bit flip of the footer or refuses it with a DeltaError', async () => {
+    const file = path.join(await makeTempDir('parquet-footer-'), 'small.parquet')
+    await oracle.runJson('tests/delta/parquet/py/write_small.py', [file])
+    const data = new Uint8Array(await fs.readFile(file))
+    const schema: StructType = {
+      type: 'struct',
+      fields: [
+        { name: 'a', type: 'long', nullable: true, metadata: {} },
+        { name: 's', type: 'string', nullable: true, metadata: {} },
+      ],
+    }
+    expect(await untypedFooterFlips(data, schema)).toEqual([])
   })
 })
