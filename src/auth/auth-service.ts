@@ -553,26 +553,32 @@ export class AuthService {
     required: Role,
     action: string,
     ctx: RequestContext | undefined,
+    target?: string,
   ): Promise<string> {
     if (actor === SYSTEM_ACTOR) return 'system'
     const id = actorId(actor)
     const u = typeof id === 'string' ? this.#stored(id) : undefined
-    if (!u || !permits(u, required)) throw await this.#denied(u, required, action, ctx)
+    if (!u || !permits(u, required)) throw await this.#denied(u, required, action, ctx, target)
     return u.record.userId
   }
 
-  /** Records a refused operation and returns the error to throw. */
+  /**
+   * Records a refused operation and returns the error to throw.
+   * @param target - the user the operation was about, when there is one (recorded as the
+   *   event's resource `user:<id>`)
+   */
   async #denied(
     u: StoredUser | undefined,
     required: Role,
     action: string,
     ctx: RequestContext | undefined,
+    target?: string,
   ): Promise<LakehouseError> {
     await this.#record(
       action,
       'denied',
       { userId: u?.record.userId ?? null, username: u?.record.username ?? null },
-      null,
+      typeof target === 'string' ? `user:${target}` : null,
       ctx,
       { required },
     )
@@ -1163,7 +1169,9 @@ export class AuthService {
   async revokeAllSessions(actor: Actor, userId: string, ctx?: RequestContext): Promise<number> {
     const self = actor !== SYSTEM_ACTOR && actorId(actor) === userId
     // Who revoked is recorded, as for the other admin operations.
-    const by = self ? userId : await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx)
+    const by = self
+      ? userId
+      : await this.#authorize(actor, 'admin', 'REVOKE_ALL_SESSIONS', ctx, userId)
     const user = this.#stored(userId)
     if (!user) throw authError('USER_NOT_FOUND', 'no such user', { context: { userId } })
     const n = await this.#revokeUserSessions(userId)
@@ -1217,10 +1225,20 @@ export class AuthService {
         'this account cannot change its password',
       )
     }
-    const password = checkPassword(newPassword, {
-      username: user.record.username,
-      email: user.record.email,
-    })
+    let password: string
+    try {
+      password = checkPassword(newPassword, {
+        username: user.record.username,
+        email: user.record.email,
+      })
+    } catch (error) {
+      // A refused new password is an attempt too: audited, with the policy's reason.
+      const reason = error instanceof LakehouseError ? error.context.reason : undefined
+      await this.#record('PASSWORD_CHANGE', 'failure', user.record, `user:${userId}`, ctx, {
+        reason: typeof reason === 'string' ? `new-password-${reason}` : 'new-password',
+      })
+      throw error
+    }
     const hash = await this.#hasher.hash(password)
     // Only over the hash the old password was verified against: a reset or another change
     // committed meanwhile (here or on another instance) stays in force.
@@ -1468,7 +1486,8 @@ export class AuthService {
       ))
     } catch (error) {
       if (error instanceof ActorRefused && options.actor) {
-        throw await this.#denied(error.user, 'admin', options.actor.action, options.actor.ctx)
+        const { action, ctx } = options.actor
+        throw await this.#denied(error.user, 'admin', action, ctx, userId)
       }
       throw toLakehouseError(error, 'updating a user')
     }
@@ -1507,7 +1526,7 @@ export class AuthService {
     tier?: unknown,
     ctx?: RequestContext,
   ): Promise<UserRecord> {
-    const actorId = await this.#authorize(actor, 'admin', 'APPROVE_USER', ctx)
+    const actorId = await this.#authorize(actor, 'admin', 'APPROVE_USER', ctx, userId)
     const updated = await this.#updateUser(
       userId,
       (cur) => {
@@ -1550,7 +1569,7 @@ export class AuthService {
    * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_STATE`
    */
   async rejectUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
-    const actorId = await this.#authorize(actor, 'admin', 'REJECT_USER', ctx)
+    const actorId = await this.#authorize(actor, 'admin', 'REJECT_USER', ctx, userId)
     const updated = await this.#updateUser(
       userId,
       (cur) => {
@@ -1583,7 +1602,7 @@ export class AuthService {
     role: unknown,
     ctx?: RequestContext,
   ): Promise<UserRecord> {
-    const actorId = await this.#authorize(actor, 'admin', 'SET_ROLE', ctx)
+    const actorId = await this.#authorize(actor, 'admin', 'SET_ROLE', ctx, userId)
     const newRole = parseRole(role)
     const before = this.#stored(userId)?.record.role
     const updated = await this.#updateUser(userId, () => ({ role: newRole }), {
@@ -1607,7 +1626,7 @@ export class AuthService {
    * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `LAST_ADMIN`
    */
   async disableUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
-    const actorId = await this.#authorize(actor, 'admin', 'DISABLE_USER', ctx)
+    const actorId = await this.#authorize(actor, 'admin', 'DISABLE_USER', ctx, userId)
     const updated = await this.#updateUser(userId, () => ({ is_active: false }), {
       guardAdmins: true,
       actor: { id: actorId, action: 'DISABLE_USER', ctx },
@@ -1628,7 +1647,7 @@ export class AuthService {
    * @throws LakehouseError `FORBIDDEN`, `USER_NOT_FOUND`, `INVALID_STATE` (rejected users)
    */
   async enableUser(actor: Actor, userId: string, ctx?: RequestContext): Promise<UserRecord> {
-    const actorId = await this.#authorize(actor, 'admin', 'ENABLE_USER', ctx)
+    const actorId = await this.#authorize(actor, 'admin', 'ENABLE_USER', ctx, userId)
     const updated = await this.#updateUser(
       userId,
       (cur) => {
@@ -1684,7 +1703,7 @@ export class AuthService {
    * @throws LakehouseError `FORBIDDEN`
    */
   async getUserAs(actor: Actor, userId: string): Promise<UserRecord | undefined> {
-    await this.#authorize(actor, 'admin', 'GET_USER', undefined)
+    await this.#authorize(actor, 'admin', 'GET_USER', undefined, userId)
     return this.getUser(userId)
   }
 

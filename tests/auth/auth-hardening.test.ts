@@ -246,6 +246,24 @@ describe('passwords, revocations and logouts at their edges', () => {
     await inst.close()
   })
 
+  it('audits a refused admin call with its target, and a refused new password', async () => {
+    const inst = await openInstance({ clock: fakeClock() })
+    const { adminId, aliceId } = await withAlice(inst)
+    await expectError(() => inst.auth.setRole(aliceId, adminId, 'registered'), 'FORBIDDEN')
+    await expectError(
+      () => inst.auth.changePassword(aliceId, PASSWORD, 'password'),
+      'WEAK_PASSWORD',
+    )
+    const denied = await inst.store.query('audit_log', col('action').eq('SET_ROLE'))
+    expect(denied.map((e) => [e.outcome, e.user_id, e.resource])).toEqual([
+      ['denied', aliceId, `user:${adminId}`],
+    ])
+    const changes = await inst.store.query('audit_log', col('action').eq('PASSWORD_CHANGE'))
+    expect(changes.map((e) => [e.outcome, e.resource])).toEqual([['failure', `user:${aliceId}`]])
+    expect(String(changes[0]?.details_json)).toContain('new-password')
+    await inst.close()
+  })
+
   it('logs out a session another instance created since the last refresh', async () => {
     const a = await openInstance({ clock: fakeClock() })
     const b = await openInstance({ dir: a.dir, clock: fakeClock() })
