@@ -197,6 +197,15 @@ const LOGIN_REFUSALS = {
 const MAX_IDENTIFIER = 320
 
 /**
+ * The refusal of a write made over a password hash that is no longer the current one (a reset
+ * or another change committed meanwhile); a fresh error each time, so callers can tell theirs.
+ */
+function credentialsChanged(): LakehouseError<AuthErrorCode> {
+  const [code, message] = LOGIN_REFUSALS['credentials-changed']
+  return authError(code, message, { context: { reason: 'credentials-changed' } })
+}
+
+/**
  * Whether a password given to be checked could be one registration accepted: a string of at
  * most {@link PASSWORD_MAX_BYTES} UTF-16 code units, the bound registration applies before it
  * normalizes (its limit in bytes holds for the NFKC form, which is what gets verified: a
@@ -931,9 +940,7 @@ export class AuthService {
     if (state.rehash ?? this.#hasher.needsRehash(user.passwordHash)) {
       const rehashed = await this.#hasher.hash(password.normalize('NFKC'))
       // Only over the hash that was verified: a password changed meanwhile stays changed.
-      const superseded = authError('INVALID_CREDENTIALS', 'invalid username or password', {
-        context: { reason: 'credentials-changed' },
-      })
+      const superseded = credentialsChanged()
       // The login itself succeeds even if storing the stronger hash fails; the next login
       // retries. The failure is reported, never swallowed.
       await this.#updateUser(
@@ -1242,9 +1249,7 @@ export class AuthService {
     const hash = await this.#hasher.hash(password)
     // Only over the hash the old password was verified against: a reset or another change
     // committed meanwhile (here or on another instance) stays in force.
-    const superseded = authError('INVALID_CREDENTIALS', 'invalid username or password', {
-      context: { reason: 'credentials-changed' },
-    })
+    const superseded = credentialsChanged()
     try {
       await this.#updateUser(
         userId,
