@@ -12,7 +12,7 @@ import {
   type MaintenanceSchedulerOptions,
   type TablePolicy,
 } from '../maintenance/maintenance-scheduler.js'
-import { toLakehouseError, vacuumFailure, type DeltaStore } from '../lakehouse/delta-store.js'
+import { guard, vacuumFailure, type DeltaStore } from '../lakehouse/delta-store.js'
 import {
   TABLE_NAMES,
   TABLES,
@@ -50,13 +50,8 @@ export const EXPIRED_SESSIONS_JOB = 'expired-sessions'
 function maintainable(store: DeltaStore, name: TableName): MaintainableTable {
   const table = store.table(name)
   // Runs fail with the lakehouse's errors, as the store's own maintenance calls do.
-  const translated = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run()
-    } catch (error) {
-      throw toLakehouseError(error, `${what} ${name}`)
-    }
-  }
+  const translated = <T>(what: string, run: () => Promise<T>): Promise<T> =>
+    guard(`${what} ${name}`, run)
   return {
     get store() {
       return table.store

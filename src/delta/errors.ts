@@ -174,27 +174,3 @@ export class InternalError extends DeltaError {
 export function isDeltaError(error: unknown, code?: DeltaErrorCode): error is DeltaError {
   return error instanceof DeltaError && (code === undefined || error.code === code)
 }
-
-/** How much of a value an error message shows. */
-const SHOWN_VALUE_LENGTH = 100
-
-/**
- * A value as an error message shows it: its string form, clipped, and never a throw of its own
- * (a template literal throws on a symbol or an object without a prototype, and an object's
- * `toString` may throw).
- * @param value - any value, typically bad input
- * @returns the text
- */
-export function shownValue(value: unknown): string {
-  let text: string
-  try {
-    text = String(value)
-  } catch {
-    try {
-      text = Object.prototype.toString.call(value)
-    } catch {
-      text = 'a value that cannot be shown'
-    }
-  }
-  return text.length > SHOWN_VALUE_LENGTH ? `${text.slice(0, SHOWN_VALUE_LENGTH)}...` : text
-}

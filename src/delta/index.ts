@@ -32,7 +32,6 @@ export {
   CommitConflictError,
   InternalError,
   isDeltaError,
-  shownValue,
   DELTA_ERROR_CODES,
   type DeltaErrorCode,
   type ConflictKind,

@@ -22,7 +22,6 @@ import { consoleLogger, type Logger } from '../common/logger.js'
 import {
   DeltaError,
   DeltaTable,
-  shownValue,
   type Expression,
   type HistoryEntry,
   type OptimizeResult,
@@ -31,6 +30,7 @@ import {
   type VacuumResult,
   type WriteResult,
 } from '../delta/index.js'
+import { previewValue } from '../delta/schema/values.js'
 import type { LakehouseErrorCode } from './error-codes.js'
 import { resolveJwtSecret } from './jwt-secret.js'
 import { ensureBaseDirectory, type LakehouseConfig } from './lakehouse-config.js'
@@ -101,14 +101,21 @@ export function vacuumFailure(error: unknown, config: LakehouseConfig, table: Ta
       'CONFIG_INVALID',
       `lakehouse config: vacuumRetentionHours (${config.vacuumRetentionHours}) is shorter ` +
         `than the delta.deletedFileRetentionDuration of table ${table} ` +
-        `(${shownValue(error.context.configuredRetentionHours)} hours); configure at least that to vacuum it`,
+        `(${previewValue(error.context.configuredRetentionHours)} hours); configure at least that to vacuum it`,
       { cause: error, context: { field: 'vacuumRetentionHours', table } },
     )
   }
   return toLakehouseError(error, `vacuuming ${table}`)
 }
 
-async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs an engine call and translates what it throws into a lakehouse error.
+ * @param what - the operation, for the message
+ * @param fn - the call
+ * @returns its result
+ * @internal
+ */
+export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (error) {
@@ -275,10 +282,7 @@ export class DeltaStore {
   table(name: TableName): DeltaTable {
     this.#check()
     if (!isTableName(name)) {
-      throw new LakehouseError(
-        'UNKNOWN_TABLE',
-        `lakehouse: no table named ${JSON.stringify(shownValue(name))}`,
-      )
+      throw new LakehouseError('UNKNOWN_TABLE', `lakehouse: no table named ${previewValue(name)}`)
     }
     return this.#tables[name]
   }
@@ -317,7 +321,7 @@ export class DeltaStore {
     if (view === undefined) {
       throw new LakehouseError(
         'UNKNOWN_TABLE',
-        `lakehouse: no live view of ${JSON.stringify(shownValue(name))} (only users and sessions)`,
+        `lakehouse: no live view of ${previewValue(name)} (only users and sessions)`,
       )
     }
     const at = view.refreshedAt
@@ -463,7 +467,7 @@ export class DeltaStore {
       return Promise.reject(
         new LakehouseError(
           'VERSION_NOT_FOUND',
-          `lakehouse: reading ${name} at version ${shownValue(version)}: not a non-negative integer`,
+          `lakehouse: reading ${name} at version ${previewValue(version)}: not a non-negative integer`,
         ),
       )
     }
@@ -491,12 +495,12 @@ export class DeltaStore {
       return Promise.reject(
         new LakehouseError(
           'INVALID_TIMESTAMP',
-          `lakehouse: reading ${name} as of ${shownValue(timestamp)}: not a valid time ` +
+          `lakehouse: reading ${name} as of ${previewValue(timestamp)}: not a valid time ` +
             '(use a Date, epoch milliseconds or ISO-8601 with a zone, within the range of Date)',
         ),
       )
     }
-    return guardTimeTravel(`reading ${name} as of ${shownValue(timestamp)}`, async () =>
+    return guardTimeTravel(`reading ${name} as of ${previewValue(timestamp)}`, async () =>
       (await DeltaTable.open(table.store, { timestamp, clock: this.clock })).toRows(options),
     )
   }

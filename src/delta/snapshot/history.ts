@@ -10,7 +10,8 @@
  * @module
  */
 import type { CommitInfoAction } from '../actions/actions.js'
-import { DeltaError, shownValue } from '../errors.js'
+import { DeltaError } from '../errors.js'
+import { previewValue } from '../schema/values.js'
 import { listCommitFiles } from '../log/log-segment.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { readCommit, readCommits, type Snapshot } from './snapshot.js'
@@ -71,7 +72,7 @@ export function parseTimestampArg(value: Date | string | number, location: strin
   if (!Number.isFinite(ms)) {
     throw new DeltaError(
       'INVALID_TIMESTAMP',
-      `delta time travel: ${JSON.stringify(shownValue(value))} is not a valid timestamp for table ${location} ` +
+      `delta time travel: ${previewValue(value)} is not a valid timestamp for table ${location} ` +
         '(use a Date, epoch milliseconds or ISO-8601 with a zone, e.g. 2026-02-10T00:00:00Z)',
       { context: { table: location } },
     )
@@ -213,7 +214,7 @@ export async function readHistory(
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
     throw new DeltaError(
       'INVALID_ARGUMENT',
-      `delta history: limit ${shownValue(limit)} is not a non-negative integer`,
+      `delta history: limit ${previewValue(limit)} is not a non-negative integer`,
     )
   }
   const commits = await timedCommits(store, snapshot.version)
