@@ -62,7 +62,11 @@ interface Listing {
   readonly empty: boolean
 }
 
-function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointRef[]> {
+/**
+ * The complete checkpoints among log files, by version, the preferred first.
+ * @internal
+ */
+export function completeCheckpoints(files: readonly LogFile[]): Map<number, CheckpointRef[]> {
   const classic = new Map<number, CheckpointRef>()
   const v2 = new Map<number, CheckpointRef>()
   // version -> parts -> part number -> key

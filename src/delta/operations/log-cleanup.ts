@@ -26,6 +26,7 @@ import { readCheckpoint } from '../checkpoint/read-checkpoint.js'
 import { DeltaError } from '../errors.js'
 import type { Clock } from '../clock.js'
 import { LOG_DIR, parseLogKey, type LogFile } from '../log/log-path.js'
+import { completeCheckpoints } from '../log/log-segment.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import { checkWriteSupported } from '../snapshot/table-features.js'
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.js'
@@ -189,31 +190,16 @@ async function checkpointReadable(
   listing: readonly ObjectMeta[],
   version: number,
 ): Promise<boolean> {
-  const classic: ObjectMeta[] = []
-  const parts = new Map<number, ObjectMeta[]>()
+  const sizes = new Map(listing.map((meta) => [meta.key, meta.size]))
+  const files: LogFile[] = []
   for (const meta of listing) {
     const file = parseLogKey(meta.key)
-    if (file?.type !== 'checkpoint' || file.version !== version) continue
-    if (file.flavor === 'classic') classic.push(meta)
-    else if (file.flavor === 'multipart' && file.parts !== undefined) {
-      const set = parts.get(file.parts) ?? []
-      set.push(meta)
-      parts.set(file.parts, set)
-    }
+    if (file?.type === 'checkpoint' && file.version === version) files.push(file)
   }
-  const candidates: { flavor: 'classic' | 'multipart'; files: ObjectMeta[] }[] = [
-    ...classic.map((meta) => ({ flavor: 'classic' as const, files: [meta] })),
-    ...[...parts]
-      .filter(([count, files]) => files.length === count)
-      .map(([, files]) => ({
-        flavor: 'multipart' as const,
-        files: files.sort((a, b) => compare(a.key, b.key)),
-      })),
-  ]
-  for (const { flavor, files } of candidates) {
-    if (files.some((meta) => meta.size === 0)) continue
+  for (const ref of completeCheckpoints(files).get(version) ?? []) {
+    if (ref.flavor === 'v2' || ref.keys.some((key) => sizes.get(key) === 0)) continue
     try {
-      await readCheckpoint(store, location, { version, flavor, keys: files.map((f) => f.key) })
+      await readCheckpoint(store, location, ref)
       return true
     } catch (error) {
       if (!(error instanceof DeltaError)) throw error
