@@ -30,7 +30,7 @@ import { ByteWriter, parquetWrite } from 'hyparquet-writer'
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { yieldToEventLoop } from '../concurrency.js'
 import { decimalParams } from '../schema/data-type.js'
-import type { DataType, StructField, StructType } from '../schema/data-type.js'
+import { findType, type DataType, type StructField, type StructType } from '../schema/data-type.js'
 import { timestampMicros } from '../schema/timestamps.js'
 import { errorMessage, parquetError } from './parquet-error.js'
 import {
@@ -110,21 +110,6 @@ function describeValue(value: unknown): string {
   }
   if (typeof value === 'number' || typeof value === 'bigint') return `${typeof value} ${value}`
   return typeof value
-}
-
-/** Whether a type is, or holds at any depth, a `float` or `double`. */
-function holdsFloats(type: DataType): boolean {
-  if (typeof type === 'string') return type === 'float' || type === 'double'
-  switch (type.type) {
-    case 'struct':
-      return type.fields.some((f) => holdsFloats(f.type))
-    case 'array':
-      return holdsFloats(type.elementType)
-    case 'map':
-      return holdsFloats(type.keyType) || holdsFloats(type.valueType)
-    default:
-      return false
-  }
 }
 
 function expected(path: string, what: string, value: unknown): never {
@@ -229,7 +214,10 @@ function* encodeSteps(
   // hyparquet-writer's dictionaries key values by JS number, for which 0 and -0 are one key:
   // a float column would come back with the sign of its first zero on every zero. Columns
   // holding floats are written PLAIN (the engine's own writer dictionary-encodes only strings).
-  const floats = new Set(schema.fields.filter((f) => holdsFloats(f.type)).map((f) => f.name))
+  const isFloat = (t: DataType): boolean => t === 'float' || t === 'double'
+  const floats = new Set(
+    schema.fields.filter((f) => findType(f.type, isFloat) !== undefined).map((f) => f.name),
+  )
   for (const c of columnData) if (floats.has(c.name)) c.encoding = 'PLAIN'
   const writer = new ByteWriter()
   try {
