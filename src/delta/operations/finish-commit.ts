@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js'
 import { writeCheckpoint, type CheckpointResult } from '../checkpoint/write-checkpoint.js'
 import { DeltaError, isDeltaError } from '../errors.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
-import type { ObjectStore } from '../storage/object-store.js'
+import type { ObjectStore, WriteGroup } from '../storage/object-store.js'
 import type { Transaction } from '../transaction/transaction.js'
 
 /** Options shared by delete, update and merge. */
@@ -43,6 +43,8 @@ export interface Finished<R> {
 export interface FinishCommitOptions {
   /** Data files still being written; the commit file is published after them. */
   readonly dataWritten?: Promise<unknown>
+  /** Those writes as a group, when the store made one (see `CommitOptions.dataGroup`). */
+  readonly dataGroup?: WriteGroup
   /**
    * `inline` (default): a due checkpoint is written before returning. `skip`: the caller
    * schedules checkpoints itself (the group-commit queue writes them in the background).
@@ -92,7 +94,10 @@ export async function finishCommit(
   options: FinishCommitOptions = {},
 ): Promise<FinishedWrite> {
   txn.setOperationMetrics(metricStrings(metrics))
-  const committed = await txn.commit({ dataWritten: options.dataWritten })
+  const committed = await txn.commit({
+    dataWritten: options.dataWritten,
+    dataGroup: options.dataGroup,
+  })
   if (committed.skipped) {
     return {
       result: { version: committed.version, skipped: true, metrics },

@@ -19,7 +19,7 @@ import { encodeAddPath, partitionDirectory } from '../schema/paths.js'
 import { coerceValue } from '../schema/values.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import { collectStats, serializeStats, statsColumnsFor } from '../stats/collect-stats.js'
-import type { ObjectStore } from '../storage/object-store.js'
+import type { ObjectStore, WriteGroup } from '../storage/object-store.js'
 
 /** `created_by` of our Parquet files; Spark trusts string stats only with "<app> version <v>". */
 export const PARQUET_CREATED_BY = 'polarway-lakehouse version 0.1.0'
@@ -238,17 +238,7 @@ function planWrite(
   const canonical = options.trusted
     ? rows
     : validateRows(schema, rows, snapshot.location, snapshot.partitionColumns)
-  const partitionSet = new Set(snapshot.partitionColumns)
-  const partitionFields = schema.fields.filter((f) => partitionSet.has(f.name))
-  const dataSchema: StructType = {
-    type: 'struct',
-    fields: schema.fields.filter((f) => !partitionSet.has(f.name)),
-  }
-  const statsColumns = statsColumnsFor(
-    schema,
-    snapshot.metadata.configuration,
-    snapshot.partitionColumns,
-  )
+  const { partitionFields, dataSchema, statsColumns } = fileLayout(snapshot)
   const maxRows = Math.max(1, options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE)
   const jobs: FileJob[] = []
   for (const g of groupByPartition(canonical, partitionFields, snapshot.location)) {
@@ -268,6 +258,38 @@ function planWrite(
     partitioned: partitionFields.length > 0,
     writeId: randomUUID(),
   }
+}
+
+/** What {@link planWrite} derives from a table's metadata alone. */
+interface FileLayout {
+  readonly partitionFields: readonly StructField[]
+  /** The columns stored in the data files (the partition columns are not). */
+  readonly dataSchema: StructType
+  readonly statsColumns: ReturnType<typeof statsColumnsFor>
+}
+
+/**
+ * Layouts by metaData action: appends keep their table's action, so each commit of a writer
+ * reuses its layout, and the Parquet writer its plan of the same `dataSchema` object.
+ */
+const fileLayouts = new WeakMap<Snapshot['metadata'], FileLayout>()
+
+function fileLayout(snapshot: Snapshot): FileLayout {
+  const known = fileLayouts.get(snapshot.metadata)
+  if (known) return known
+  const schema = snapshot.schema
+  const partitionSet = new Set(snapshot.partitionColumns)
+  const layout: FileLayout = {
+    partitionFields: schema.fields.filter((f) => partitionSet.has(f.name)),
+    dataSchema: { type: 'struct', fields: schema.fields.filter((f) => !partitionSet.has(f.name)) },
+    statsColumns: statsColumnsFor(
+      schema,
+      snapshot.metadata.configuration,
+      snapshot.partitionColumns,
+    ),
+  }
+  fileLayouts.set(snapshot.metadata, layout)
+  return layout
 }
 
 /** Encodes file `i` of a plan: its key, Parquet bytes and add action. */
@@ -326,9 +348,13 @@ function newDataFile(
   return { key, add }
 }
 
-/** A store that can create a never-used key without a temp file (see `LocalFsStore.putNew`). */
+/**
+ * A store that can create a never-used key without a temp file (see `LocalFsStore.putNew`),
+ * as one of a group of writes that a commit can be ordered after.
+ */
 interface NewObjectWriter {
-  putNew(key: string, data: Uint8Array): Promise<void>
+  putNew(key: string, data: Uint8Array, group?: WriteGroup): Promise<void>
+  newWriteGroup?(expected: number): WriteGroup
 }
 
 function canPutNew(store: ObjectStore): store is ObjectStore & NewObjectWriter {
@@ -340,8 +366,13 @@ function canPutNew(store: ObjectStore): store is ObjectStore & NewObjectWriter {
  * no reader can look at it while it is written: a store that can skip the temp file and rename
  * that `put` needs for atomic replacement does so.
  */
-function putDataFile(store: ObjectStore, key: string, bytes: Uint8Array): Promise<void> {
-  return canPutNew(store) ? store.putNew(key, bytes) : store.put(key, bytes)
+function putDataFile(
+  store: ObjectStore,
+  key: string,
+  bytes: Uint8Array,
+  group?: WriteGroup,
+): Promise<void> {
+  return canPutNew(store) ? store.putNew(key, bytes, group) : store.put(key, bytes)
 }
 
 /**
@@ -409,6 +440,8 @@ export interface PreparedDataFiles {
    * publishing a commit that references the files, and must await it on every path.
    */
   readonly written: Promise<void>
+  /** The writes as a group, on stores that can order a commit after them themselves. */
+  readonly group?: WriteGroup
 }
 
 /**
@@ -431,10 +464,15 @@ export function prepareDataFiles(
 ): PreparedDataFiles {
   const plan = planWrite(snapshot, rows, options)
   const files = plan.jobs.map((_, i) => encodeFile(plan, i, options))
+  // Only when every file starts writing now: a group waits for all of its writes at once.
+  const group =
+    files.length <= WRITE_CONCURRENCY && canPutNew(store)
+      ? store.newWriteGroup?.(files.length)
+      : undefined
   const written = forEachBounded(files, WRITE_CONCURRENCY, (file) =>
-    putDataFile(store, file.key, file.bytes),
+    putDataFile(store, file.key, file.bytes, group),
   )
-  return { adds: files.map((f) => f.add), written }
+  return { adds: files.map((f) => f.add), written, group }
 }
 
 /**

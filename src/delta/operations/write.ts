@@ -81,6 +81,7 @@ export function commitAppendFiles(
   const { txn, metrics } = appendTransaction(store, snapshot, clock, numRows, prepared, options)
   return finishCommit(store, txn, clock, metrics, {
     dataWritten: prepared.written,
+    dataGroup: prepared.group,
     checkpoint: options.checkpoint,
   })
 }
@@ -165,6 +166,26 @@ export async function overwriteRows(
   })
 }
 
+/**
+ * Deletes data files being written by {@link prepareDataFiles} that no commit will reference,
+ * once their writes have ended (failures are ignored: such files are left to VACUUM).
+ * @param store - the table's store
+ * @param snapshot - the snapshot they were written for
+ * @param prepared - the files
+ * @returns when they are gone
+ * @internal
+ */
+export async function discardDataFiles(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  prepared: PreparedDataFiles,
+): Promise<void> {
+  await Promise.allSettled([prepared.written])
+  await Promise.allSettled(
+    prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
+  )
+}
+
 /** Data files written ahead of their commit (see {@link stageAppend}). @internal */
 export interface StagedFiles {
   /**
@@ -209,12 +230,7 @@ export function stageAppend(
   })
   // Failures reach the caller through commit (which awaits the writes) or are moot on discard.
   prepared.written.catch(() => undefined)
-  const drop = async (): Promise<void> => {
-    await Promise.allSettled([prepared.written])
-    await Promise.allSettled(
-      prepared.adds.map((a) => store.delete(dataFileKey(snapshot, store, a.path))),
-    )
-  }
+  const drop = (): Promise<void> => discardDataFiles(store, snapshot, prepared)
   let early: ReturnType<typeof appendTransaction> | undefined
   try {
     early = appendTransaction(store, snapshot, clock, rows.length, prepared, {})
@@ -248,6 +264,7 @@ export function stageAppend(
       if (staged && plain && latest.version === snapshot.version) {
         return finishCommit(store, staged.txn, clock, staged.metrics, {
           dataWritten: prepared.written,
+          dataGroup: prepared.group,
           checkpoint: options.checkpoint,
         })
       }

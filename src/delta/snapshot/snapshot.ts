@@ -190,17 +190,9 @@ export class Snapshot {
     this.version = version
     this.protocol = protocol
     this.metadata = metadata
-    this.schema = parseSchemaString(metadata.schemaString)
-    for (const p of metadata.partitionColumns) {
-      if (!this.schema.fields.some((f) => f.name === p)) {
-        throw new DeltaError(
-          'INVALID_SCHEMA',
-          `delta snapshot: partition column ${JSON.stringify(p)} of table ${location} is not in the schema`,
-          { context: { table: location, column: p } },
-        )
-      }
-    }
-    this.config = tableConfig(metadata)
+    const derived = derivedFromMetadata(metadata, location)
+    this.schema = derived.schema
+    this.config = derived.config
     this.commitInfo = commitInfo
     this.#state = state
   }
@@ -449,4 +441,32 @@ export class Snapshot {
   commitKey(): string {
     return commitKey(this.version)
   }
+}
+
+/**
+ * The schema and settings of a metaData action, derived once per action object: the snapshots
+ * that follow appends share their predecessor's metaData action, and parsing its schema for
+ * each commit would cost every writer as much as encoding a small data file's footer.
+ */
+const derivedMetadata = new WeakMap<MetadataAction, { schema: StructType; config: TableConfig }>()
+
+function derivedFromMetadata(
+  metadata: MetadataAction,
+  location: string,
+): { schema: StructType; config: TableConfig } {
+  const known = derivedMetadata.get(metadata)
+  if (known) return known
+  const schema = parseSchemaString(metadata.schemaString)
+  for (const p of metadata.partitionColumns) {
+    if (!schema.fields.some((f) => f.name === p)) {
+      throw new DeltaError(
+        'INVALID_SCHEMA',
+        `delta snapshot: partition column ${JSON.stringify(p)} of table ${location} is not in the schema`,
+        { context: { table: location, column: p } },
+      )
+    }
+  }
+  const derived = { schema, config: tableConfig(metadata) }
+  derivedMetadata.set(metadata, derived)
+  return derived
 }

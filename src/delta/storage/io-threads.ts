@@ -13,6 +13,16 @@
  * safety does not change. Two threads let a commit's data file and its staged commit file be
  * synced at once; a step goes to the thread with fewer steps waiting.
  *
+ * Ordered steps: a create step can be tracked ({@link IoThreads.runTracked}): its outcome is
+ * written to a slot of shared memory when the step ends. A link step can name such slots
+ * (`after`): its thread waits until all of them have ended and links only if all succeeded.
+ * A commit thus hands its data file, its staged commit file and the link that publishes it to
+ * the threads at once, and the link runs as soon as the last of the files is durable, without
+ * a round trip through the event loop between them. A link step only ever waits for steps sent
+ * before it, and each thread runs its steps in the order they were sent, so no two steps can
+ * wait for each other. When a thread fails, its tracked steps that had not ended are marked
+ * failed, so that no link waits for them.
+ *
  * The threads start at the first request of the process; until they are online (a few
  * milliseconds), {@link IoThreads.run} answers `undefined` and the caller uses the pool path.
  * They never keep the process alive when idle, and take none of the process's flags. If a
@@ -32,6 +42,14 @@ export const IO_THREAD_MAX_BYTES = 1 << 20
 
 /** Number of threads. */
 const THREADS = 2
+
+/** Slots of shared memory for the outcomes of tracked steps (see the module documentation). */
+const SLOTS = 4096
+
+/** A slot's states: the step has not ended, it succeeded, it failed. */
+const PENDING = 0
+const SUCCEEDED = 1
+const FAILED = 2
 
 /** One step, run synchronously on a thread. */
 export type IoStep =
@@ -56,6 +74,11 @@ export type IoStep =
       readonly from: string
       readonly to: string
       readonly dir: string
+      /**
+       * Slots of tracked steps to wait for first (see {@link IoThreads.runTracked}). If one of
+       * them failed, nothing is done and the answer is `aborted`.
+       */
+      readonly after?: readonly number[]
     }
 
 /** The answer to a step. */
@@ -64,6 +87,8 @@ export interface IoAnswer {
   readonly value: boolean
   /** For `link`: the temp file could not be removed (its error message). */
   readonly leftTemp?: string
+  /** For `link` with `after`: a step it waited for failed, so nothing was linked. */
+  readonly aborted?: boolean
 }
 
 /** A failed step's error, as Node's own fs errors look (`code`, `syscall`, `path`). */
@@ -81,7 +106,21 @@ export interface IoThreadError extends Error {
 const WORKER_SOURCE = `
 (async () => {
 const fs = await import('node:fs')
-const { parentPort } = await import('node:worker_threads')
+const { parentPort, workerData } = await import('node:worker_threads')
+const states = new Int32Array(workerData.states)
+function settle(slot, state) {
+  if (slot === undefined) return
+  Atomics.store(states, slot, state)
+  Atomics.notify(states, slot)
+}
+function waitFor(slots) {
+  let ok = true
+  for (const slot of slots) {
+    while (Atomics.load(states, slot) === ${PENDING}) Atomics.wait(states, slot, ${PENDING})
+    if (Atomics.load(states, slot) !== ${SUCCEEDED}) ok = false
+  }
+  return ok
+}
 function staged(stage, fn) {
   try { return fn() } catch (error) { if (error && typeof error === 'object') error.stage = stage; throw error }
 }
@@ -111,6 +150,7 @@ function create(m) {
   return { value: true }
 }
 function link(m) {
+  if (m.after !== undefined && !waitFor(m.after)) return { value: false, aborted: true }
   try {
     staged('link', () => fs.linkSync(m.from, m.to))
   } catch (error) {
@@ -127,7 +167,13 @@ function link(m) {
 parentPort.on('message', (m) => {
   let reply
   try {
-    const answer = m.step.op === 'create' ? create(m.step) : link(m.step)
+    let answer
+    if (m.step.op === 'create') {
+      try { answer = create(m.step) } catch (error) { settle(m.slot, ${FAILED}); throw error }
+      settle(m.slot, ${SUCCEEDED})
+    } else {
+      answer = link(m.step)
+    }
     reply = { id: m.id, answer }
   } catch (error) {
     const e = error && typeof error === 'object' ? error : new Error(String(error))
@@ -160,6 +206,9 @@ interface Reply {
 /** Marks the errors of steps whose thread failed (they may or may not have run). */
 const THREAD_FAILURE = Symbol('polarway.ioThreadFailure')
 
+/** On the thread failure of a tracked step: whether the step had ended successfully. */
+const STEP_SUCCEEDED = Symbol('polarway.ioStepSucceeded')
+
 function threadFailure(message: string, cause?: unknown): Error {
   return Object.assign(new Error(message, { cause }), { [THREAD_FAILURE]: true })
 }
@@ -174,9 +223,81 @@ export function isThreadFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && THREAD_FAILURE in error
 }
 
+/**
+ * Whether a tracked step whose thread failed had ended successfully before (its file is then
+ * complete and synced, and links that waited for it may have used it).
+ * @param error - the rejection of a step of {@link IoThreads.runTracked}
+ * @returns whether it had succeeded
+ */
+export function succeededBeforeThreadFailure(error: unknown): boolean {
+  return (
+    isThreadFailure(error) && (error as { [STEP_SUCCEEDED]?: boolean })[STEP_SUCCEEDED] === true
+  )
+}
+
 interface Waiting {
   readonly resolve: (answer: IoAnswer) => void
   readonly reject: (error: Error) => void
+  /** A tracked step's handle. */
+  readonly tracked: TrackedStep | undefined
+}
+
+/**
+ * A create step whose outcome link steps can wait for ({@link IoThreads.runTracked}). Its
+ * slot of shared memory is held while the step runs and while a link step that waits for it
+ * runs, and returned to the pool after both.
+ */
+export class TrackedStep {
+  /** The answer to the step. */
+  readonly answer: Promise<IoAnswer>
+  /** @internal */
+  readonly slot: number
+  /** @internal */
+  readonly thread: IoThread
+  /** @internal The threads it runs on. */
+  readonly owner: IoThreads
+  #status: 'running' | 'succeeded' | 'failed' = 'running'
+  #holds = 1
+  readonly #free: (slot: number) => void
+
+  /** @internal */
+  constructor(
+    owner: IoThreads,
+    slot: number,
+    thread: IoThread,
+    free: (slot: number) => void,
+    send: (tracked: TrackedStep) => Promise<IoAnswer>,
+  ) {
+    this.owner = owner
+    this.slot = slot
+    this.thread = thread
+    this.#free = free
+    this.answer = send(this)
+  }
+
+  /**
+   * Where the step is, as the event loop knows it: `running` until its answer arrives (the
+   * thread may have finished it meanwhile), then `succeeded` or `failed`.
+   */
+  get status(): 'running' | 'succeeded' | 'failed' {
+    return this.#status
+  }
+
+  /** @internal The step's answer arrived (or its thread failed). */
+  ended(succeeded: boolean): void {
+    this.#status = succeeded ? 'succeeded' : 'failed'
+    this.release()
+  }
+
+  /** @internal A link step holds the slot while it may wait for it. */
+  hold(): void {
+    this.#holds++
+  }
+
+  /** @internal */
+  release(): void {
+    if (--this.#holds === 0) this.#free(this.slot)
+  }
 }
 
 /** One worker thread and the steps it has not answered yet. */
@@ -188,9 +309,17 @@ class IoThread {
   /** Settles when the thread is online (true) or has failed before (false). */
   readonly #started: Promise<boolean>
 
-  constructor(onFailure: () => void) {
+  readonly #states: Int32Array
+
+  constructor(states: Int32Array, onFailure: () => void) {
+    this.#states = states
     // No flags of the process (a loader, --cpu-prof, --inspect): the code needs none.
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, name: 'polarway-io', execArgv: [] })
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      name: 'polarway-io',
+      execArgv: [],
+      workerData: { states: states.buffer },
+    })
     let started: (online: boolean) => void = () => undefined
     this.#started = new Promise((resolve) => (started = resolve))
     this.#worker.on('message', (reply: Ready | Reply) => {
@@ -208,7 +337,21 @@ class IoThread {
       onFailure()
       const waiting = [...this.#waiting.values()]
       this.#waiting.clear()
-      for (const w of waiting) w.reject(error)
+      for (const w of waiting) {
+        if (w.tracked === undefined) {
+          w.reject(error)
+          continue
+        }
+        // From here no link waits for the step, unless it had ended: states change once.
+        const before = Atomics.compareExchange(states, w.tracked.slot, PENDING, FAILED)
+        Atomics.notify(states, w.tracked.slot)
+        w.tracked.ended(before === SUCCEEDED)
+        w.reject(
+          Object.assign(threadFailure(error.message, error), {
+            [STEP_SUCCEEDED]: before === SUCCEEDED,
+          }),
+        )
+      }
     }
     this.#worker.on('error', (error) => fail(threadFailure(error.message, error)))
     this.#worker.on('exit', (code) => fail(threadFailure(`the I/O thread exited (code ${code})`)))
@@ -245,15 +388,20 @@ class IoThread {
     await this.#worker.terminate()
   }
 
-  send(id: number, step: IoStep): Promise<IoAnswer> {
+  send(id: number, step: IoStep, tracked?: TrackedStep): Promise<IoAnswer> {
     return new Promise<IoAnswer>((resolve, reject) => {
       // Keeps the process alive while a step is outstanding, as a pool request would.
       if (this.#waiting.size === 0) this.#worker.ref()
-      this.#waiting.set(id, { resolve, reject })
+      this.#waiting.set(id, { resolve, reject, tracked })
       try {
-        this.#worker.postMessage({ id, step })
+        this.#worker.postMessage({ id, step, slot: tracked?.slot })
       } catch (error) {
         this.#settled(id)
+        if (tracked) {
+          Atomics.store(this.#states, tracked.slot, FAILED)
+          Atomics.notify(this.#states, tracked.slot)
+          tracked.ended(false)
+        }
         reject(threadFailure(`the step could not be sent: ${String(error)}`, error))
       }
     })
@@ -275,8 +423,10 @@ class IoThread {
       for (const [k, v] of Object.entries(fields)) {
         if (v !== undefined) Object.assign(error, { [k]: v })
       }
+      waiting.tracked?.ended(false)
       waiting.reject(error)
     } else {
+      waiting.tracked?.ended(true)
       waiting.resolve(reply.answer ?? { value: false })
     }
   }
@@ -288,10 +438,18 @@ export class IoThreads {
   #failed = false
   #nextId = 1
   #sent = 0
+  readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT))
+  /** Free slots; the last is taken first. */
+  readonly #freeSlots: number[] = Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i)
 
   /** Steps handed to the threads so far (for tests and diagnostics). */
   get stepsSent(): number {
     return this.#sent
+  }
+
+  /** Slots free for tracked steps (for tests and diagnostics). */
+  get freeSlots(): number {
+    return this.#freeSlots.length
   }
 
   /**
@@ -327,6 +485,66 @@ export class IoThreads {
    * @returns the answer, or undefined
    */
   run(step: IoStep): Promise<IoAnswer> | undefined {
+    const thread = this.#pick(step)
+    if (!thread) return undefined
+    this.#sent++
+    return thread.send(this.#nextId++, payload(step))
+  }
+
+  /**
+   * Like {@link IoThreads.run} for a create step, tracked: a link step run with
+   * {@link IoThreads.runAfter} can wait for it on its thread. Answers `undefined` as `run`
+   * does, and also when all slots are taken.
+   * @param step - the create step
+   * @returns the step's handle, or undefined
+   */
+  runTracked(step: Extract<IoStep, { op: 'create' }>): TrackedStep | undefined {
+    const thread = this.#pick(step)
+    const slot = thread && this.#freeSlots.pop()
+    if (!thread || slot === undefined) return undefined
+    Atomics.store(this.#states, slot, PENDING)
+    this.#sent++
+    const free = (s: number): void => {
+      this.#freeSlots.push(s)
+    }
+    return new TrackedStep(this, slot, thread, free, (tracked) =>
+      thread.send(this.#nextId++, payload(step), tracked),
+    )
+  }
+
+  /**
+   * Runs a link step once the tracked steps `after` have succeeded, on a thread, without a
+   * round trip through the event loop: the thread waits for them and links only if all of
+   * them succeeded (otherwise it does nothing and answers `aborted`). Steps whose
+   * answer has arrived are not waited for; answers `undefined` (the caller links itself) when
+   * one of those failed or one was run by other threads, or as {@link IoThreads.run} does.
+   * @param step - the link step (its own `after` is ignored)
+   * @param after - tracked steps of this instance that must succeed first
+   * @returns the answer, or undefined
+   */
+  runAfter(
+    step: Extract<IoStep, { op: 'link' }>,
+    after: readonly TrackedStep[],
+  ): Promise<IoAnswer> | undefined {
+    if (after.some((t) => t.owner !== this || t.status === 'failed')) return undefined
+    const running = after.filter((t) => t.status === 'running')
+    // Behind the first step it waits for, so that it usually starts as that one ends; any
+    // thread is safe, since it only waits for steps sent before it.
+    const first = running[0]?.thread
+    const thread = first?.ready === true ? first : this.#pick(step)
+    if (!thread) return undefined
+    for (const t of running) t.hold()
+    this.#sent++
+    const answer = thread.send(this.#nextId++, { ...step, after: running.map((t) => t.slot) })
+    const release = (): void => {
+      for (const t of running) t.release()
+    }
+    answer.then(release, release)
+    return answer
+  }
+
+  /** The thread for a step, or undefined when it is to be made through the pool. */
+  #pick(step: IoStep): IoThread | undefined {
     if (this.#failed) return undefined
     if (step.op === 'create' && step.data.byteLength > IO_THREAD_MAX_BYTES) return undefined
     const threads = this.#start()
@@ -335,16 +553,7 @@ export class IoThreads {
     for (const t of threads) {
       if (t.ready && (best === undefined || t.load < best.load)) best = t
     }
-    if (!best) return undefined
-    this.#sent++
-    // Cloning a view for the message copies its whole buffer: a view of part of a larger
-    // buffer is sent as a copy of its own bytes.
-    const sent =
-      step.op === 'create' &&
-      (step.data.byteOffset !== 0 || step.data.byteLength !== step.data.buffer.byteLength)
-        ? { ...step, data: step.data.slice() }
-        : step
-    return best.send(this.#nextId++, sent)
+    return best
   }
 
   #start(): IoThread[] | undefined {
@@ -353,7 +562,7 @@ export class IoThreads {
       const onFailure = (): void => {
         this.#failed = true
       }
-      this.#threads = Array.from({ length: THREADS }, () => new IoThread(onFailure))
+      this.#threads = Array.from({ length: THREADS }, () => new IoThread(this.#states, onFailure))
     } catch {
       // No worker threads here (a restricted runtime): the pool path does everything.
       this.#failed = true
@@ -361,6 +570,17 @@ export class IoThreads {
     }
     return this.#threads
   }
+}
+
+/**
+ * A step as sent: cloning a view for the message copies its whole buffer, so a view of part
+ * of a larger buffer is sent as a copy of its own bytes.
+ */
+function payload(step: IoStep): IoStep {
+  return step.op === 'create' &&
+    (step.data.byteOffset !== 0 || step.data.byteLength !== step.data.buffer.byteLength)
+    ? { ...step, data: step.data.slice() }
+    : step
 }
 
 let shared: IoThreads | undefined

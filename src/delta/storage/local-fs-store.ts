@@ -31,8 +31,11 @@ import { DeltaError } from '../errors.js'
 import {
   isThreadFailure,
   sharedIoThreads,
+  succeededBeforeThreadFailure,
+  type IoAnswer,
   type IoThreadError,
   type IoThreads,
+  type TrackedStep,
 } from './io-threads.js'
 import {
   assertValidKey,
@@ -41,7 +44,7 @@ import {
   resolveRange,
   splitListPrefix,
 } from './object-key.js'
-import type { ListOptions, ObjectMeta, ObjectStore } from './object-store.js'
+import type { ListOptions, ObjectMeta, ObjectStore, WriteGroup } from './object-store.js'
 
 const SUBSYSTEM = 'local store'
 
@@ -350,16 +353,18 @@ export class LocalFsStore implements ObjectStore {
    * On failure the partial file is removed.
    * @param key - object key, unique (the call fails if the key exists)
    * @param data - the bytes
+   * @param group - the group of this store's writes ({@link LocalFsStore.newWriteGroup}) that
+   *   a later {@link LocalFsStore.putIfAbsentAfter} is ordered after
    * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure,
    *   including when the key exists
    * @internal
    */
-  async putNew(key: string, data: Uint8Array): Promise<void> {
+  async putNew(key: string, data: Uint8Array, group?: WriteGroup): Promise<void> {
     const target = this.#path(key)
     const dir = path.dirname(target)
     try {
       await this.#inDir(dir, 'putNew', key, () =>
-        this.#createSynced('putNew', key, target, data, false, dir),
+        this.#createSynced('putNew', key, target, data, false, dir, group),
       )
     } catch (error) {
       // The key exists: the file is not ours to remove.
@@ -381,6 +386,86 @@ export class LocalFsStore implements ObjectStore {
   async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const staged = await this.stagePutIfAbsent(key, data)
     return staged.publish()
+  }
+
+  /**
+   * A group for the `expected` writes ({@link LocalFsStore.putNew}) that a later
+   * {@link LocalFsStore.putIfAbsentAfter} is to follow.
+   * @param expected - how many writes the group will hold
+   * @returns the group
+   * @internal
+   */
+  newWriteGroup(expected: number): WriteGroup {
+    return new LocalWriteGroup(expected, this.#io)
+  }
+
+  /**
+   * {@link LocalFsStore.putIfAbsent}, made only once the writes of `group` are durable, handed
+   * to the I/O threads at once: the bytes are written and fsync-ed under a temp name while the
+   * writes are, and a thread links them into place as soon as the last of them ends, without a
+   * round trip through the event loop. The visible order is that of writing in sequence.
+   * Answers `undefined`, having done nothing, when it cannot: the group is another store's, one
+   * of its writes was not handed to a thread in one step or failed already, or the threads are
+   * not online; the caller then stages, waits and publishes itself
+   * ({@link LocalFsStore.stagePutIfAbsent}).
+   * @param key - object key
+   * @param data - the bytes
+   * @param written - settles when the group's writes are durable, or rejects with their failure
+   * @param group - the writes ({@link LocalFsStore.newWriteGroup})
+   * @returns as `putIfAbsent`; when `written` rejects, nothing is created and the promise
+   *   rejects with its reason. Or `undefined`.
+   * @throws DeltaError `INVALID_ARGUMENT` for an invalid key, `STORAGE_ERROR` on I/O failure
+   * @internal
+   */
+  putIfAbsentAfter(
+    key: string,
+    data: Uint8Array,
+    written: Promise<unknown>,
+    group: WriteGroup,
+  ): Promise<boolean> | undefined {
+    const io = this.#io
+    const steps = group instanceof LocalWriteGroup && group.io === io ? group.steps : undefined
+    if (!io || !steps || steps.some((step) => step.status === 'failed')) return undefined
+    const target = this.#path(key)
+    const dir = path.dirname(target)
+    const temp = tempPath(target)
+    const staged = io.runTracked({ op: 'create', file: temp, data, full: true })
+    if (!staged) return undefined
+    const linked = io.runAfter({ op: 'link', from: temp, to: target, dir }, [...steps, staged])
+    if (!linked) {
+      // The staged file's step could not be sent, so it created nothing.
+      staged.answer.catch(() => undefined)
+      return written.then(() => this.putIfAbsent(key, data))
+    }
+    return this.#publishOrdered(key, data, target, dir, temp, staged, linked, written)
+  }
+
+  /** The outcome of {@link LocalFsStore.putIfAbsentAfter} once its steps are handed over. */
+  async #publishOrdered(
+    key: string,
+    data: Uint8Array,
+    target: string,
+    dir: string,
+    temp: string,
+    staged: TrackedStep,
+    linked: Promise<IoAnswer>,
+    written: Promise<unknown>,
+  ): Promise<boolean> {
+    const [file, writes] = await Promise.allSettled([staged.answer, written])
+    // A thread that failed after the file was synced may have linked it already.
+    const fileDurable = file.status === 'fulfilled' || succeededBeforeThreadFailure(file.reason)
+    if (writes.status === 'rejected' || !fileDurable) {
+      // The thread links only once every step it waits for succeeded: nothing was linked.
+      await Promise.allSettled([linked])
+      await this.#removeTemp('putIfAbsent', key, temp).catch(() => undefined)
+      if (writes.status === 'rejected') throw writes.reason
+      return this.putIfAbsent(key, data)
+    }
+    // Both are durable, so linking is right whatever happened on the thread; a link that did
+    // not wait for a write redone through the pool (its thread failed) is made now.
+    const [answer] = await Promise.allSettled([linked])
+    const aborted = answer.status === 'fulfilled' && answer.value.aborted === true
+    return this.#publish(key, target, dir, temp, aborted ? undefined : linked)
   }
 
   /**
@@ -422,8 +507,14 @@ export class LocalFsStore implements ObjectStore {
     }
   }
 
-  async #publish(key: string, target: string, dir: string, temp: string): Promise<boolean> {
-    const onThread = this.#io?.run({ op: 'link', from: temp, to: target, dir })
+  async #publish(
+    key: string,
+    target: string,
+    dir: string,
+    temp: string,
+    linked?: Promise<IoAnswer>,
+  ): Promise<boolean> {
+    const onThread = linked ?? this.#io?.run({ op: 'link', from: temp, to: target, dir })
     let created: boolean
     let synced = false
     try {
@@ -479,8 +570,17 @@ export class LocalFsStore implements ObjectStore {
     data: Uint8Array,
     full: boolean,
     dir?: string,
+    group?: WriteGroup,
   ): Promise<void> {
-    const onThread = this.#io?.run({ op: 'create', file, data, full, syncDir: dir })
+    const step = { op: 'create', file, data, full, syncDir: dir } as const
+    let onThread: Promise<IoAnswer> | undefined
+    if (group instanceof LocalWriteGroup && group.io === this.#io) {
+      const tracked = this.#io?.runTracked(step)
+      group.add(tracked)
+      onThread = tracked?.answer
+    } else {
+      onThread = this.#io?.run(step)
+    }
     if (onThread) {
       try {
         await onThread
@@ -489,6 +589,8 @@ export class LocalFsStore implements ObjectStore {
         if (dir !== undefined && isDirSyncError(error))
           throw this.#dirSyncError(op, key, dir, error)
         if (!isThreadFailure(error)) throw error
+        // Complete and synced before the thread failed: links may rely on it already.
+        if (succeededBeforeThreadFailure(error)) return
       }
       // The thread died during the step, which may have created the file (its name is this
       // write's own): the pool makes it again.
@@ -716,6 +818,34 @@ export interface LocalFsStoreOptions {
    * every call through the libuv pool; an {@link IoThreads} of its own (tests) uses those.
    */
   readonly ioThreads?: boolean | IoThreads
+}
+
+/**
+ * The {@link WriteGroup} of a local store: the tracked I/O thread steps of its writes, usable
+ * for an ordered link when every expected write went to a thread in one step.
+ */
+class LocalWriteGroup implements WriteGroup {
+  readonly expected: number
+  /** The threads of the store that made it. */
+  readonly io: IoThreads | undefined
+  readonly #steps: TrackedStep[] = []
+  #spoiled = false
+
+  constructor(expected: number, io: IoThreads | undefined) {
+    this.expected = expected
+    this.io = io
+  }
+
+  /** Adds a write's thread step, or notes that a write was made otherwise. */
+  add(step: TrackedStep | undefined): void {
+    if (step) this.#steps.push(step)
+    else this.#spoiled = true
+  }
+
+  /** The writes' steps, when each expected write went to a thread in one tracked step. */
+  get steps(): readonly TrackedStep[] | undefined {
+    return !this.#spoiled && this.#steps.length === this.expected ? this.#steps : undefined
+  }
 }
 
 /** A unique, dot-prefixed temp file name next to `target`. */

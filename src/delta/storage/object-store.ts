@@ -72,3 +72,14 @@ export interface ObjectStore {
    */
   delete(key: string): Promise<boolean>
 }
+
+/**
+ * Durable writes of one operation that a later put-if-absent can be ordered after (its data
+ * files, before the commit that references them), on stores that can order writes themselves
+ * (`LocalFsStore.newWriteGroup`, `putIfAbsentAfter`). Opaque: only the store that made it reads
+ * it.
+ */
+export interface WriteGroup {
+  /** How many writes the group expects. */
+  readonly expected: number
+}

@@ -25,8 +25,8 @@ import type { Clock } from '../clock.js'
 import { yieldToEventLoop } from '../concurrency.js'
 import { DeltaError, isDeltaError } from '../errors.js'
 import type { FinishedWrite, WriteResult } from '../operations/finish-commit.js'
-import { stageAppend } from '../operations/write.js'
-import { validateRows } from '../operations/write-files.js'
+import { commitAppendFiles, discardDataFiles } from '../operations/write.js'
+import { prepareDataFiles, validateRows } from '../operations/write-files.js'
 import type { StructType } from '../schema/data-type.js'
 import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
@@ -355,9 +355,11 @@ export interface CommitBatchOptions {
 
 /**
  * The append of one group-commit batch: encodes the rows into data files and starts writing
- * them while the snapshot catches up with commits made by others ({@link Snapshot.update}:
- * the next commit names are probed, the log listed only when far behind), then commits them
- * with the commit file staged while the data files are being made durable.
+ * them, then catches the snapshot up with commits made by others ({@link Snapshot.update}: the
+ * next commit name is probed, the log listed only when far behind) and commits them with the
+ * commit file written while the data files are being made durable. On a local store the data
+ * files, the commit file and the link that publishes it after them are handed to the I/O
+ * threads at once (`LocalFsStore.putIfAbsentAfter`).
  * @param store - the table's store
  * @param snapshot - the latest snapshot this process knows
  * @param clock - time source
@@ -375,19 +377,26 @@ export async function commitBatch(
   rows: readonly Record<string, unknown>[],
   options: CommitBatchOptions = {},
 ): Promise<FinishedWrite> {
-  // The probe for newer commits runs while the rows are encoded and the data file written.
-  const caughtUp = snapshot.update(store)
-  const staged = stageAppend(store, snapshot, clock, rows, { trusted: true })
+  // The data files go to the disk first: the probe rarely finds a newer commit.
+  let prepared = prepareDataFiles(store, snapshot, rows, { now: clock.now(), trusted: true })
+  // Its failure reaches the callers through the commit, which awaits the writes.
+  prepared.written.catch(() => undefined)
   let latest: Snapshot
   try {
-    latest = await caughtUp
+    latest = await snapshot.update(store)
   } catch (error) {
-    await staged.discard()
+    await discardDataFiles(store, snapshot, prepared)
     throw error
   }
-  // When another writer changed the schema or the settings meanwhile, the staged files are
-  // replaced by rows encoded (and validated) against the new metadata.
-  return staged.commit(latest, { checkpoint: options.checkpoint })
+  if (latest.metadata !== snapshot.metadata) {
+    // Another writer changed the schema or the settings: the rows are validated and encoded
+    // again against the new metadata.
+    await discardDataFiles(store, snapshot, prepared)
+    prepared = prepareDataFiles(store, latest, rows, { now: clock.now() })
+  }
+  return commitAppendFiles(store, latest, clock, rows.length, prepared, {
+    checkpoint: options.checkpoint,
+  })
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

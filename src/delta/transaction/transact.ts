@@ -311,7 +311,7 @@ class TransactionRun {
               }
             : {}),
         },
-        { dataWritten: prepared?.written },
+        { dataWritten: prepared?.written, dataGroup: prepared?.group },
       )
     } catch (error) {
       if (commitCertainlyFailed(error)) {

@@ -21,7 +21,7 @@ import type { Expression } from '../expr/expression.js'
 import { commitKey, LOG_DIR, padVersion, parseLogKey } from '../log/log-path.js'
 import { findNewCommits, readCommit, type Snapshot } from '../snapshot/snapshot.js'
 import { checkWriteSupported } from '../snapshot/table-features.js'
-import type { ObjectStore } from '../storage/object-store.js'
+import type { ObjectStore, WriteGroup } from '../storage/object-store.js'
 import { checkConflict, type TransactionFootprint } from './conflict-checker.js'
 
 /** Engine identification written to `commitInfo.engineInfo`. */
@@ -64,6 +64,12 @@ export interface CommitOptions {
    * already staged when the store supports it, so both writes overlap.
    */
   readonly dataWritten?: Promise<unknown>
+  /**
+   * The writes of `dataWritten` as a group, on stores that can order the commit file's
+   * publication after them themselves (`LocalFsStore`): then it is handed to the store as soon
+   * as the commit file is staged.
+   */
+  readonly dataGroup?: WriteGroup
 }
 
 /** A put-if-absent split in two (see `LocalFsStore.stagePutIfAbsent`). */
@@ -79,6 +85,20 @@ interface StagingStore {
 
 function canStage(store: ObjectStore): store is ObjectStore & StagingStore {
   return typeof (store as Partial<StagingStore>).stagePutIfAbsent === 'function'
+}
+
+/** A store that can order a put-if-absent after a group of its writes itself. */
+interface OrderingStore {
+  putIfAbsentAfter(
+    key: string,
+    data: Uint8Array,
+    written: Promise<unknown>,
+    group: WriteGroup,
+  ): Promise<boolean> | undefined
+}
+
+function canOrder(store: ObjectStore): store is ObjectStore & OrderingStore {
+  return typeof (store as Partial<OrderingStore>).putIfAbsentAfter === 'function'
 }
 
 /** The first attempt's commit file, written ahead (see {@link Transaction.stageCommitFile}). */
@@ -334,7 +354,7 @@ export class Transaction {
   async commit(options: CommitOptions = {}): Promise<CommitResult> {
     const dataWritten = options.dataWritten
     try {
-      return await this.#commit(dataWritten)
+      return await this.#commit(dataWritten, options.dataGroup)
     } finally {
       // Every path waits for the data writes: nothing keeps running behind a returned or thrown
       // commit, and a rejected write is never left unobserved.
@@ -342,7 +362,10 @@ export class Transaction {
     }
   }
 
-  async #commit(dataWritten: Promise<unknown> | undefined): Promise<CommitResult> {
+  async #commit(
+    dataWritten: Promise<unknown> | undefined,
+    dataGroup: WriteGroup | undefined,
+  ): Promise<CommitResult> {
     if (this.#committed) {
       throw new DeltaError(
         'INVALID_ARGUMENT',
@@ -405,11 +428,14 @@ export class Transaction {
         const body = new TextEncoder().encode(serializeCommit(commitActions))
         const store = this.#store
         if (attempt === 1 && dataWritten && canStage(store)) {
-          // The commit file is written and fsync-ed while the data files are.
-          created = await this.#putAfter(
-            store.stagePutIfAbsent(commitKey(version), body),
-            dataWritten,
-          )
+          // The commit file is written and fsync-ed while the data files are; a store that can
+          // publish it after them by itself is given both at once.
+          const ordered =
+            dataGroup && canOrder(store)
+              ? store.putIfAbsentAfter(commitKey(version), body, dataWritten, dataGroup)
+              : undefined
+          created = await (ordered ??
+            this.#putAfter(store.stagePutIfAbsent(commitKey(version), body), dataWritten))
         } else {
           if (attempt === 1 && dataWritten) await dataWritten
           created = await store.putIfAbsent(commitKey(version), body)

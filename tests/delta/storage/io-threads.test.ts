@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { promisify } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { DeltaTable } from '../../../src/delta/index.js'
 import { IO_THREAD_MAX_BYTES, IoThreads } from '../../../src/delta/storage/io-threads.js'
-import type { IoThreadError } from '../../../src/delta/storage/io-threads.js'
+import type { IoThreadError, TrackedStep } from '../../../src/delta/storage/io-threads.js'
 import { LocalFsStore } from '../../../src/delta/storage/local-fs-store.js'
 import { cleanupTempDirs, makeTempDir } from '../../support/temp.js'
 
@@ -259,15 +261,27 @@ describe('IoThreads payloads', () => {
     }))
 })
 
+/** Fresh threads, and a store on them and one on the pool, both rooted at `<dir>/r<round>`. */
+async function storesOfRound(
+  dir: string,
+  round: number,
+): Promise<{ io: IoThreads; root: string; threaded: LocalFsStore; pooled: LocalFsStore }> {
+  const io = new IoThreads()
+  expect(await io.whenOnline()).toBe(true)
+  const root = path.join(dir, `r${round}`)
+  return {
+    io,
+    root,
+    threaded: new LocalFsStore(root, { ioThreads: io }),
+    pooled: new LocalFsStore(root, { ioThreads: false }),
+  }
+}
+
 describe('LocalFsStore when its I/O threads die mid-write', () => {
   it('finishes every write through the pool with the right outcome', async () => {
     const dir = await makeTempDir('io-threads-death-')
     for (let round = 0; round < 5; round++) {
-      const io = new IoThreads()
-      expect(await io.whenOnline()).toBe(true)
-      const root = path.join(dir, `r${round}`)
-      const threaded = new LocalFsStore(root, { ioThreads: io })
-      const pooled = new LocalFsStore(root, { ioThreads: false })
+      const { io, root, threaded, pooled } = await storesOfRound(dir, round)
       const keys = Array.from(
         { length: 40 },
         (_, i) => `_delta_log/${String(i).padStart(20, '0')}.json`,
@@ -299,6 +313,314 @@ describe('LocalFsStore when its I/O threads die mid-write', () => {
       // No temp file is left behind.
       expect((await fs.readdir(path.join(root, '_delta_log'))).sort()).toEqual(
         keys.map((k) => k.slice('_delta_log/'.length)),
+      )
+    }
+  })
+})
+
+const text = async (file: string): Promise<string> => fs.readFile(file, 'utf8')
+
+function defined<T>(value: T | undefined): T {
+  expect(value).toBeDefined()
+  return value as T
+}
+
+/** A tracked data-file step that must have been handed to a thread. */
+function trackedData(io: IoThreads, file: string, data: string, syncDir?: string): TrackedStep {
+  return defined(io.runTracked({ op: 'create', file, data: bytes(data), full: false, syncDir }))
+}
+
+describe('IoThreads ordered links', () => {
+  it('links after the tracked steps it waits for, and frees their slots', () =>
+    withThreads(async (io, dir) => {
+      const free = io.freeSlots
+      const data = trackedData(io, path.join(dir, 'part-0'), 'rows', dir)
+      const temp = path.join(dir, '.commit.tmp')
+      const staged = defined(
+        io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
+      )
+      expect(io.freeSlots).toBe(free - 2)
+      const target = path.join(dir, '00.json')
+      const linked = defined(
+        io.runAfter({ op: 'link', from: temp, to: target, dir }, [data, staged]),
+      )
+      expect(await linked).toEqual({ value: true })
+      expect(await data.answer).toEqual({ value: true })
+      expect(await staged.answer).toEqual({ value: true })
+      expect(data.status).toBe('succeeded')
+      expect(await text(target)).toBe('commit')
+      expect(await text(path.join(dir, 'part-0'))).toBe('rows')
+      expect((await fs.readdir(dir)).sort()).toEqual(['00.json', 'part-0'])
+      // Every slot is back once the steps and the link have answered.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(io.freeSlots).toBe(free)
+    }))
+
+  it('does not wait for steps whose answer has arrived', () =>
+    withThreads(async (io, dir) => {
+      const data = trackedData(io, path.join(dir, 'part-0'), 'rows')
+      await data.answer
+      await fs.writeFile(path.join(dir, '.c.tmp'), 'commit')
+      const linked = io.runAfter(
+        { op: 'link', from: path.join(dir, '.c.tmp'), to: path.join(dir, '00.json'), dir },
+        [data],
+      )
+      expect(await defined(linked)).toEqual({ value: true })
+    }))
+
+  it('answers undefined for a step that failed already, or one of other threads', async () => {
+    const other = new IoThreads()
+    try {
+      await withThreads(async (io, dir) => {
+        expect(await other.whenOnline()).toBe(true)
+        await fs.writeFile(path.join(dir, 'taken'), 'x')
+        const failed = trackedData(io, path.join(dir, 'taken'), 'y')
+        await expect(failed.answer).rejects.toMatchObject({ code: 'EEXIST' })
+        expect(failed.status).toBe('failed')
+        const link = {
+          op: 'link',
+          from: path.join(dir, '.t'),
+          to: path.join(dir, 't'),
+          dir,
+        } as const
+        expect(io.runAfter(link, [failed])).toBeUndefined()
+        const foreign = defined(
+          other.runTracked({
+            op: 'create',
+            file: path.join(dir, 'f'),
+            data: bytes('y'),
+            full: false,
+          }),
+        )
+        expect(io.runAfter(link, [foreign])).toBeUndefined()
+        await foreign.answer
+      })
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('waits on the other thread while a step runs, and links nothing when it fails', () =>
+    withThreads(async (io, dir) => {
+      // A step that blocks until this test lets it go: syncing a "directory" that is a FIFO
+      // opens it for reading, which waits for a writer; the sync then fails (EINVAL).
+      const fifo = path.join(dir, 'fifo')
+      await promisify(execFile)('mkfifo', [fifo])
+      const temp = path.join(dir, '.commit.tmp')
+      const staged = defined(
+        io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
+      )
+      const blocked = trackedData(io, path.join(dir, 'part-0'), 'rows', fifo)
+      blocked.answer.catch(() => undefined)
+      expect(blocked.thread).not.toBe(staged.thread)
+      const target = path.join(dir, '00.json')
+      // Behind the staged file, on its thread: it must wait for the blocked step on the other.
+      const linked = defined(
+        io.runAfter({ op: 'link', from: temp, to: target, dir }, [staged, blocked]),
+      )
+      let answered = false
+      void linked.then(() => (answered = true))
+      await staged.answer
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(answered).toBe(false)
+      await expect(fs.stat(target)).rejects.toMatchObject({ code: 'ENOENT' })
+      const writer = await fs.open(fifo, 'w')
+      await writer.close()
+      await expect(blocked.answer).rejects.toMatchObject({ stage: 'sync of directory' })
+      expect(await linked).toEqual({ value: false, aborted: true })
+      await expect(fs.stat(target)).rejects.toMatchObject({ code: 'ENOENT' })
+      // The staged file is left to its caller.
+      expect(await text(temp)).toBe('commit')
+    }))
+
+  it('settles every link when the threads stop with tracked steps in flight', async () => {
+    const dir = await makeTempDir('io-ordered-')
+    for (let round = 0; round < 5; round++) {
+      const io = new IoThreads()
+      expect(await io.whenOnline()).toBe(true)
+      const links = Array.from({ length: 30 }, (_, i) => {
+        const data = trackedData(io, path.join(dir, `r${round}-part-${i}`), 'x')
+        const temp = path.join(dir, `.r${round}-${i}.tmp`)
+        const staged = defined(
+          io.runTracked({ op: 'create', file: temp, data: bytes('c'), full: true }),
+        )
+        data.answer.catch(() => undefined)
+        staged.answer.catch(() => undefined)
+        return defined(
+          io.runAfter({ op: 'link', from: temp, to: path.join(dir, `r${round}-${i}.json`), dir }, [
+            data,
+            staged,
+          ]),
+        )
+      })
+      await new Promise((resolve) => setTimeout(resolve, round))
+      await io.close()
+      const outcomes = await Promise.allSettled(links)
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'fulfilled' && outcome.value.value) {
+          // A link that happened found both files complete.
+          expect(await text(path.join(dir, `r${round}-${i}.json`))).toBe('c')
+          expect(await text(path.join(dir, `r${round}-part-${i}`))).toBe('x')
+        }
+      }
+    }
+  })
+})
+
+describe('LocalFsStore.putIfAbsentAfter', () => {
+  async function storeWithThreads(): Promise<{ store: LocalFsStore; io: IoThreads; dir: string }> {
+    const io = new IoThreads()
+    expect(await io.whenOnline()).toBe(true)
+    const dir = await makeTempDir('put-after-')
+    return { store: new LocalFsStore(dir, { ioThreads: io }), io, dir }
+  }
+
+  it('creates the object after the group writes, all handed to the threads at once', async () => {
+    const { store, io, dir } = await storeWithThreads()
+    try {
+      await store.putIfAbsent('_delta_log/00000000000000000000.json', bytes('{}'))
+      const group = store.newWriteGroup(2)
+      const written = Promise.all([
+        store.putNew('part-0.parquet', bytes('a'), group),
+        store.putNew('part-1.parquet', bytes('b'), group),
+      ])
+      const sent = io.stepsSent
+      const put = defined(
+        store.putIfAbsentAfter('_delta_log/00000000000000000001.json', bytes('c1'), written, group),
+      )
+      // The staged file and its link went out together, before either data file was durable.
+      expect(io.stepsSent).toBe(sent + 2)
+      expect(await put).toBe(true)
+      expect(await text(path.join(dir, '_delta_log/00000000000000000001.json'))).toBe('c1')
+      expect(await text(path.join(dir, 'part-1.parquet'))).toBe('b')
+      expect((await fs.readdir(path.join(dir, '_delta_log'))).sort()).toEqual([
+        '00000000000000000000.json',
+        '00000000000000000001.json',
+      ])
+      // A lost race answers false and leaves no temp file.
+      const again = store.newWriteGroup(1)
+      const w2 = store.putNew('part-2.parquet', bytes('d'), again)
+      expect(
+        await defined(
+          store.putIfAbsentAfter('_delta_log/00000000000000000001.json', bytes('x'), w2, again),
+        ),
+      ).toBe(false)
+      expect(await text(path.join(dir, '_delta_log/00000000000000000001.json'))).toBe('c1')
+      expect(await fs.readdir(path.join(dir, '_delta_log'))).toHaveLength(2)
+    } finally {
+      await io.close()
+    }
+  })
+
+  it('creates nothing when a write of the group fails, and rejects with its error', async () => {
+    const { store, io, dir } = await storeWithThreads()
+    try {
+      await store.putIfAbsent('_delta_log/00000000000000000000.json', bytes('{}'))
+      await store.putNew('part-0.parquet', bytes('old'))
+      const group = store.newWriteGroup(1)
+      // The key exists: the data write fails on its thread (EEXIST).
+      const written = store.putNew('part-0.parquet', bytes('new'), group)
+      written.catch(() => undefined)
+      const put = defined(
+        store.putIfAbsentAfter('_delta_log/00000000000000000001.json', bytes('c1'), written, group),
+      )
+      await expect(put).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        message: expect.stringMatching(/putNew/),
+      })
+      expect(await fs.readdir(path.join(dir, '_delta_log'))).toEqual(['00000000000000000000.json'])
+      expect(await text(path.join(dir, 'part-0.parquet'))).toBe('old')
+    } finally {
+      await io.close()
+    }
+  })
+
+  it('is how group commits and appends publish their commit files', async () => {
+    const { store, io, dir } = await storeWithThreads()
+    try {
+      const table = await DeltaTable.create(store, {
+        schema: {
+          type: 'struct',
+          fields: [{ name: 'id', type: 'long', nullable: false, metadata: {} }],
+        },
+      })
+      const runAfter = vi.spyOn(io, 'runAfter')
+      await Promise.all([1n, 2n, 3n].map((id) => table.appendQueued([{ id }])))
+      await table.append([{ id: 4n }])
+      await table.close()
+      // One link per commit, each waiting for its data file and its commit file.
+      expect(runAfter.mock.calls.map(([, after]) => after.length)).toEqual(
+        Array.from({ length: table.version }, () => 2),
+      )
+      expect(await Promise.all(runAfter.mock.results.map((r) => r.value))).toEqual(
+        Array.from({ length: table.version }, () => ({ value: true })),
+      )
+      const rows = await table.toRows()
+      expect(rows.map((r) => r.id).sort()).toEqual([1n, 2n, 3n, 4n])
+      expect(
+        (await fs.readdir(path.join(dir, '_delta_log'))).filter((n) => n.startsWith('.')),
+      ).toEqual([])
+    } finally {
+      await io.close()
+    }
+  })
+
+  it('answers undefined when it cannot order the put on threads', async () => {
+    const { store, io, dir } = await storeWithThreads()
+    try {
+      const pooled = new LocalFsStore(dir, { ioThreads: false })
+      const key = '_delta_log/00000000000000000000.json'
+      // A group of a store without threads, of another store, or not complete.
+      const poolGroup = pooled.newWriteGroup(1)
+      const w1 = pooled.putNew('a.parquet', bytes('a'), poolGroup)
+      expect(pooled.putIfAbsentAfter(key, bytes('x'), w1, poolGroup)).toBeUndefined()
+      expect(store.putIfAbsentAfter(key, bytes('x'), w1, poolGroup)).toBeUndefined()
+      const partial = store.newWriteGroup(2)
+      const w2 = store.putNew('b.parquet', bytes('b'), partial)
+      expect(store.putIfAbsentAfter(key, bytes('x'), w2, partial)).toBeUndefined()
+      await Promise.all([w1, w2])
+      expect(await fs.readdir(dir)).not.toContain('_delta_log')
+    } finally {
+      await io.close()
+    }
+  })
+
+  it('has exactly one winner per key and never links before the data when threads die', async () => {
+    const dir = await makeTempDir('put-after-death-')
+    for (let round = 0; round < 5; round++) {
+      const { io, root, threaded, pooled } = await storesOfRound(dir, round)
+      await pooled.putIfAbsent('_delta_log/.keep', bytes(''))
+      const keys = Array.from(
+        { length: 30 },
+        (_, i) => `_delta_log/${String(i + 1).padStart(20, '0')}.json`,
+      )
+      const writes = keys.flatMap((key, i) => {
+        const group = threaded.newWriteGroup(1)
+        const written = threaded.putNew(`part-${i}.parquet`, bytes(`data ${i}`), group)
+        const ordered = defined(
+          threaded.putIfAbsentAfter(key, bytes(`threaded ${key}`), written, group),
+        )
+        return [
+          ordered.then((won) => ['threaded', won] as const),
+          pooled.putIfAbsent(key, bytes(`pooled ${key}`)).then((won) => ['pooled', won] as const),
+        ]
+      })
+      await new Promise((resolve) => setTimeout(resolve, round))
+      const closing = io.close()
+      const outcomes = await Promise.all(writes)
+      await closing
+      for (const [i, key] of keys.entries()) {
+        const [a, b] = outcomes.slice(2 * i, 2 * i + 2) as [
+          readonly [string, boolean],
+          readonly [string, boolean],
+        ]
+        expect(a[1] !== b[1]).toBe(true)
+        const winner = a[1] ? a[0] : b[0]
+        expect(new TextDecoder().decode(await pooled.get(key))).toBe(`${winner} ${key}`)
+        expect(new TextDecoder().decode(await pooled.get(`part-${i}.parquet`))).toBe(`data ${i}`)
+      }
+      expect((await fs.readdir(path.join(root, '_delta_log'))).sort()).toEqual(
+        ['.keep', ...keys.map((k) => k.slice('_delta_log/'.length))].sort(),
       )
     }
   })
