@@ -49,3 +49,25 @@ const realSetImmediate = globalThis.setImmediate
 export function yieldToEventLoop(): Promise<void> {
   return new Promise<void>((resolve) => realSetImmediate(resolve))
 }
+
+/** How long {@link runSteps} works before letting the event loop run. */
+const STEPS_YIELD_AFTER_MS = 1
+
+/**
+ * Runs a generator of synchronous steps to its end, letting the event loop run what is waiting
+ * (I/O completions, other commits) once the steps since the last yield took a millisecond: for
+ * long work beside latency-sensitive work, cut into steps of well under a millisecond.
+ * @param steps - the work; each `yield` ends a step
+ * @returns the generator's result
+ */
+export async function runSteps<T>(steps: Generator<void, T>): Promise<T> {
+  let since = performance.now()
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+    if (performance.now() - since >= STEPS_YIELD_AFTER_MS) {
+      await yieldToEventLoop()
+      since = performance.now()
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { forEachBounded, yieldToEventLoop } from '../../src/delta/concurrency.js'
+import { forEachBounded, runSteps, yieldToEventLoop } from '../../src/delta/concurrency.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1))
 
@@ -55,5 +55,33 @@ describe('yieldToEventLoop', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+})
+
+describe('runSteps', () => {
+  it('returns the result, letting the event loop run between steps of a millisecond', async () => {
+    const order: string[] = []
+    function* work(): Generator<void, string> {
+      for (let i = 0; i < 3; i++) {
+        const until = performance.now() + 1.5
+        while (performance.now() < until);
+        order.push(`step ${i}`)
+        yield
+      }
+      return 'done'
+    }
+    setImmediate(() => order.push('immediate'))
+    expect(await runSteps(work())).toBe('done')
+    // The callback ready before the work ran after its first step, not after all of them.
+    expect(order.indexOf('immediate')).toBeGreaterThan(0)
+    expect(order.indexOf('immediate')).toBeLessThan(3)
+  })
+
+  it('passes errors of a step through', async () => {
+    function* failing(): Generator<void, never> {
+      yield
+      throw new Error('step failed')
+    }
+    await expect(runSteps(failing())).rejects.toThrow('step failed')
   })
 })

@@ -1,6 +1,6 @@
 /**
  * delta-rs reads a checkpoint in the layout of large checkpoints (pages, row groups,
- * dictionaries), which the engine uses above 100,000 actions, made small here.
+ * dictionaries), which the engine uses above 1,024 actions (smaller pages and row groups here).
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'

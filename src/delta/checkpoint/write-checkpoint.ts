@@ -11,6 +11,7 @@
  * @module
  */
 import { DeltaError, isDeltaError } from '../errors.js'
+import { runSteps } from '../concurrency.js'
 import { checkpointKey, LAST_CHECKPOINT_KEY } from '../log/log-path.js'
 import { writeParquetYielding, type WriteParquetOptions } from '../parquet/index.js'
 import type { StructType } from '../schema/data-type.js'
@@ -70,6 +71,24 @@ function emptyRow(): Record<string, unknown> {
  * @internal
  */
 export function checkpointRows(snapshot: Snapshot, now: number): Record<string, unknown>[] {
+  const steps = checkpointRowSteps(snapshot, now)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
+/** Actions converted per step of {@link checkpointRowSteps} (well under a millisecond). */
+const ROWS_PER_STEP = 1024
+
+/**
+ * {@link checkpointRows} in steps (for `runSteps`): a step after every
+ * {@link ROWS_PER_STEP} files or tombstones.
+ */
+function* checkpointRowSteps(
+  snapshot: Snapshot,
+  now: number,
+): Generator<void, Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = []
   const p = snapshot.protocol
   rows.push({
@@ -109,6 +128,7 @@ export function checkpointRows(snapshot: Snapshot, now: number): Record<string, 
     })
   }
   for (const a of snapshot.files()) {
+    if (rows.length % ROWS_PER_STEP === 0) yield
     rows.push({
       ...emptyRow(),
       add: {
@@ -138,6 +158,7 @@ export function checkpointRows(snapshot: Snapshot, now: number): Record<string, 
   for (const r of snapshot.tombstones()) {
     // A tombstone without a deletion timestamp counts as expired (kernel does the same).
     if ((r.deletionTimestamp ?? 0) <= expiry) continue
+    if (rows.length % ROWS_PER_STEP === 0) yield
     rows.push({
       ...emptyRow(),
       remove: {
@@ -166,11 +187,14 @@ export type CheckpointLayout = Pick<
 >
 
 /**
- * Checkpoints of up to this many actions are written with one page per column, the cheapest
- * layout (a checkpoint is written on the commit path or beside it); larger ones get pages,
- * row groups and string dictionaries (`parquet/write-direct.ts`).
+ * Actions per row group. A checkpoint of up to this many actions is one row group with one
+ * page per column, the cheapest layout (a checkpoint is written on the commit path or beside
+ * it); larger ones get row groups of this size, with pages and string dictionaries
+ * (`parquet/write-direct.ts`). Encoding a column chunk of this many actions takes well under a
+ * millisecond, so a checkpoint written beside a busy handle's commits delays their
+ * acknowledgements by about that much at most.
  */
-const SINGLE_PAGE_MAX_ACTIONS = 100_000
+const ROW_GROUP_ACTIONS = 1024
 
 /**
  * Writes the checkpoint of a snapshot and advances `_last_checkpoint`.
@@ -194,12 +218,15 @@ export async function writeCheckpoint(
       `delta checkpoint: table ${snapshot.location} has deletion vectors`,
     )
   }
-  const rows = checkpointRows(snapshot, now)
-  // Yielding: a checkpoint of thousands of actions takes tens of milliseconds to encode, and
-  // it is often written beside the commits of a busy handle.
+  // In steps, letting the event loop run between them: a checkpoint of thousands of actions
+  // takes tens of milliseconds to build and encode, and it is often written beside the commits
+  // of a busy handle, whose acknowledgements must not wait for it. Row groups keep each column
+  // chunk's step short too.
+  const rows = await runSteps(checkpointRowSteps(snapshot, now))
   const bytes = await writeParquetYielding(rows, WRITE_SCHEMA, {
     createdBy: CREATED_BY,
-    singlePageMaxRows: SINGLE_PAGE_MAX_ACTIONS,
+    singlePageMaxRows: ROW_GROUP_ACTIONS,
+    rowGroupSize: ROW_GROUP_ACTIONS,
     ...layout,
   })
   await store.put(checkpointKey(snapshot.version), bytes)

@@ -28,7 +28,7 @@
 import { ByteWriter, parquetWrite } from 'hyparquet-writer'
 // hyparquet-writer bundles its own hyparquet, so its SchemaElement type is the one to use here.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
-import { yieldToEventLoop } from '../concurrency.js'
+import { runSteps } from '../concurrency.js'
 import { decimalParams } from '../schema/data-type.js'
 import { findType, type DataType, type StructField, type StructType } from '../schema/data-type.js'
 import { timestampMicros } from '../schema/timestamps.js'
@@ -147,11 +147,11 @@ export function writeParquet(
 
 /**
  * {@link writeParquet} for files written beside latency-sensitive work (checkpoints): the
- * conversion of each column and, with the engine's own writer, the encoding of each column
- * chunk are separate steps, and after steps that took {@link YIELD_AFTER_MS} the event loop
- * runs what is waiting (I/O completions, other commits) before the next step. A file of fewer
- * than {@link YIELD_MIN_ROWS} rows is written without yielding. The general writer runs in one
- * step.
+ * conversion of each column (in slices of {@link CONVERT_SLICE_ROWS} rows) and, with the
+ * engine's own writer, the encoding of each column chunk are separate steps, run by
+ * `runSteps` (the event loop runs what is waiting after each millisecond of them). A file of
+ * fewer than {@link YIELD_MIN_ROWS} rows is written without yielding. The general writer runs
+ * in one step.
  * @param rows - rows in the engine's value representation
  * @param schema - the Delta schema of the rows
  * @param options - as for {@link writeParquet}
@@ -163,24 +163,18 @@ export async function writeParquetYielding(
   schema: StructType,
   options: WriteParquetOptions = {},
 ): Promise<Uint8Array> {
-  const steps = encodeSteps(rows, schema, options)
-  const large = rows.length >= YIELD_MIN_ROWS
-  let since = performance.now()
-  for (;;) {
-    const step = steps.next()
-    if (step.done) return step.value
-    if (large && performance.now() - since >= YIELD_AFTER_MS) {
-      await yieldToEventLoop()
-      since = performance.now()
-    }
-  }
+  if (rows.length < YIELD_MIN_ROWS) return writeParquet(rows, schema, options)
+  return runSteps(encodeSteps(rows, schema, options))
 }
-
-/** How long {@link writeParquetYielding} works before letting the event loop run. */
-const YIELD_AFTER_MS = 2
 
 /** Files of fewer rows are written by {@link writeParquetYielding} in one go. */
 const YIELD_MIN_ROWS = 1000
+
+/**
+ * Rows converted per step: a step of a checkpoint's `add` column (a struct of a dozen fields)
+ * takes well under a millisecond.
+ */
+const CONVERT_SLICE_ROWS = 1024
 
 function* encodeSteps(
   rows: readonly Record<string, unknown>[],
@@ -192,8 +186,13 @@ function* encodeSteps(
   const { columns, plans, direct } = planSchema(schema)
   const columnData: ColumnSource[] = []
   for (const plan of plans) {
-    columnData.push({ name: plan.name, data: encodeColumn(rows, plan) })
-    yield
+    const data = new Array<unknown>(rows.length)
+    const get = (i: number): unknown => (rows[i] as Record<string, unknown>)[plan.name]
+    for (let start = 0; start === 0 || start < rows.length; start += CONVERT_SLICE_ROWS) {
+      encodeValuesInto(data, start, Math.min(rows.length, start + CONVERT_SLICE_ROWS), get, plan)
+      yield
+    }
+    columnData.push({ name: plan.name, data })
   }
   const createdBy = options.createdBy ?? DEFAULT_CREATED_BY
   const singlePageMaxRows = options.singlePageMaxRows ?? SINGLE_PAGE_MAX_ROWS
@@ -281,11 +280,6 @@ function planSchema(schema: StructType): SchemaPlan {
   return plan
 }
 
-function encodeColumn(rows: readonly Record<string, unknown>[], plan: ColumnPlan): unknown[] {
-  const { name } = plan
-  return encodeValues(rows.length, (i) => (rows[i] as Record<string, unknown>)[name], plan)
-}
-
 /**
  * Converts and validates the values of one top-level column for the engine's writer.
  * @param count - how many values
@@ -295,11 +289,23 @@ function encodeColumn(rows: readonly Record<string, unknown>[], plan: ColumnPlan
  * @throws DeltaError `SCHEMA_MISMATCH` naming the row and the column
  */
 function encodeValues(count: number, get: (i: number) => unknown, plan: ColumnPlan): unknown[] {
-  const { name, nullable, encode } = plan
   const out = new Array<unknown>(count)
-  let i = 0
+  encodeValuesInto(out, 0, count, get, plan)
+  return out
+}
+
+/** {@link encodeValues} of indexes `[start, end)`, into `out`. */
+function encodeValuesInto(
+  out: unknown[],
+  start: number,
+  end: number,
+  get: (i: number) => unknown,
+  plan: ColumnPlan,
+): void {
+  const { name, nullable, encode } = plan
+  let i = start
   try {
-    for (; i < count; i++) {
+    for (; i < end; i++) {
       const value = get(i)
       if (value === null || value === undefined) {
         checkNullable(name, nullable)
@@ -314,7 +320,6 @@ function encodeValues(count: number, get: (i: number) => unknown, plan: ColumnPl
     }
     throw error
   }
-  return out
 }
 
 /**

@@ -35,10 +35,13 @@
 import { Worker } from 'node:worker_threads'
 
 /**
- * Largest payload sent to a thread. Larger files (compaction output, checkpoints) are written
- * through the pool: the hand-off saves nothing there, and the copy into the message would.
+ * Largest payload sent to a thread. Larger files (compaction output, checkpoints of more than a
+ * few hundred files, bulk appends) are written through the pool: the hand-off saves nothing
+ * there, the copy into the message would cost, and syncing them would hold a thread that the
+ * small writes of commits are waiting for (a checkpoint written beside a busy handle's commits
+ * delayed their acknowledgements by its whole `fsync`).
  */
-export const IO_THREAD_MAX_BYTES = 1 << 20
+export const IO_THREAD_MAX_BYTES = 64 << 10
 
 /** Number of threads. */
 const THREADS = 2

@@ -175,7 +175,7 @@ export interface StagedPut {
  * link, unlink or sync files stay off the event loop: on ext4 they can wait for a journal commit
  * in progress (another writer's fsync), which must not block it.
  *
- * I/O threads: the durable writes of files up to 1 MiB (a data file, a staged commit file) and
+ * I/O threads: the durable writes of files up to 64 KiB (a data file, a staged commit file) and
  * the publication of a staged commit file are made by two worker threads with synchronous
  * calls, one hand-off per step (`io-threads.ts`), instead of one pool trip per call; the calls
  * and their order are the same. Until the threads are online, and for larger files, the pool

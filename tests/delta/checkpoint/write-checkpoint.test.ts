@@ -1,11 +1,12 @@
 import fc from 'fast-check'
+import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import type { Action, AddAction } from '../../../src/delta/actions/actions.js'
 import { serializeCommit } from '../../../src/delta/actions/serialize-action.js'
 import { readLastCheckpoint } from '../../../src/delta/checkpoint/last-checkpoint.js'
 import { writeCheckpoint } from '../../../src/delta/checkpoint/write-checkpoint.js'
 import { buildLogSegment } from '../../../src/delta/log/log-segment.js'
-import { commitKey, LAST_CHECKPOINT_KEY } from '../../../src/delta/log/log-path.js'
+import { checkpointKey, commitKey, LAST_CHECKPOINT_KEY } from '../../../src/delta/log/log-path.js'
 import { Snapshot } from '../../../src/delta/snapshot/snapshot.js'
 import { MemoryStore } from '../../../src/delta/storage/memory-store.js'
 
@@ -199,6 +200,25 @@ describe('writeCheckpoint', () => {
     expect((await Snapshot.load(store)).tombstones().map((t) => t.path)).toHaveLength(1)
   })
 
+  it('writes a large checkpoint in row groups of 1,024 actions, read back as the same state', async () => {
+    const store = new MemoryStore({ clock: { now: () => NOW } })
+    const adds = Array.from({ length: 2500 }, (_, i) => ({
+      p: i % 3 === 0 ? null : `p${i % 5}`,
+      size: i,
+    }))
+    await writeLog(store, [
+      { adds, removeIdx: [], txn: { app: 'app-1', v: 7 }, setInterval: null },
+      { adds: [], removeIdx: [3, 30, 300], txn: null, setInterval: null },
+    ])
+    const snap = await Snapshot.load(store)
+    const result = await writeCheckpoint(store, snap, NOW)
+    // protocol, metaData, one txn, 2,497 adds and 3 tombstones
+    expect(result.size).toBe(2503)
+    const metadata = parquetMetadata(toArrayBuffer(await store.get(checkpointKey(snap.version))))
+    expect(metadata.row_groups.map((g) => Number(g.num_rows))).toEqual([1024, 1024, 455])
+    expect(stateOf(await Snapshot.load(store))).toEqual(stateOf(snap))
+  })
+
   it('updates _last_checkpoint but never moves it backwards', async () => {
     const store = new MemoryStore({ clock: { now: () => NOW } })
     await writeLog(
@@ -221,3 +241,7 @@ describe('writeCheckpoint', () => {
     expect(hint.sizeInBytes).toBeGreaterThan(0)
   })
 })
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+}

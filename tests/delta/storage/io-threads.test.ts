@@ -63,7 +63,7 @@ describe('IoThreads', () => {
 
   it('creates files with their exact bytes and syncs the directory when asked', () =>
     withThreads(async (io, dir) => {
-      const data = new Uint8Array(300_000).map((_, i) => (i * 31) % 256)
+      const data = new Uint8Array(IO_THREAD_MAX_BYTES).map((_, i) => (i * 31) % 256)
       const files = Array.from({ length: 20 }, (_, i) => path.join(dir, `f${i}`))
       await Promise.all(
         files.map((file) => ran(io.run({ op: 'create', file, data, full: false, syncDir: dir }))),
@@ -552,7 +552,10 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
       expect(runAfter.mock.calls.map(([, after]) => after.length)).toEqual(
         Array.from({ length: table.version }, () => 2),
       )
-      expect(await Promise.all(runAfter.mock.results.map((r) => r.value))).toEqual(
+      const answers = runAfter.mock.results.map((r) =>
+        defined(r.value as ReturnType<IoThreads['runAfter']>),
+      )
+      expect(await Promise.all(answers)).toEqual(
         Array.from({ length: table.version }, () => ({ value: true })),
       )
       const rows = await table.toRows()
