@@ -459,6 +459,12 @@ export class LocalFsStore implements ObjectStore {
       await Promise.allSettled([linked])
       await this.#removeTemp('putIfAbsent', key, temp).catch(() => undefined)
       if (writes.status === 'rejected') throw writes.reason
+      const reason: unknown = file.status === 'rejected' ? file.reason : undefined
+      // Its thread failed, or the directory is missing: the usual path makes the put (and the
+      // directory). Any other failure is the file system's.
+      if (!isThreadFailure(reason) && errorCode(reason) !== 'ENOENT') {
+        throw this.#storageError('putIfAbsent', key, reason)
+      }
       return this.putIfAbsent(key, data)
     }
     // Both are durable, so linking is right whatever happened on the thread; a link that did

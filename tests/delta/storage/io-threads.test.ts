@@ -568,6 +568,29 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
     }
   })
 
+  it('creates a missing directory of the key, and reports other failures of its file', async () => {
+    const { store, io, dir } = await storeWithThreads()
+    try {
+      const group = store.newWriteGroup(1)
+      const written = store.putNew('part-0.parquet', bytes('a'), group)
+      const key = '_delta_log/00000000000000000000.json'
+      expect(await defined(store.putIfAbsentAfter(key, bytes('c0'), written, group))).toBe(true)
+      expect(await text(path.join(dir, key))).toBe('c0')
+      // Where the key's directory is a file, its staged file cannot be made.
+      await fs.writeFile(path.join(dir, 'not-a-dir'), 'x')
+      const again = store.newWriteGroup(1)
+      const w2 = store.putNew('part-1.parquet', bytes('b'), again)
+      const put = defined(store.putIfAbsentAfter('not-a-dir/00.json', bytes('c'), w2, again))
+      await expect(put).rejects.toMatchObject({
+        code: 'STORAGE_ERROR',
+        message: expect.stringMatching(/putIfAbsent of "not-a-dir\/00.json".*ENOTDIR/),
+      })
+      expect(await text(path.join(dir, 'not-a-dir'))).toBe('x')
+    } finally {
+      await io.close()
+    }
+  })
+
   it('answers undefined when it cannot order the put on threads', async () => {
     const { store, io, dir } = await storeWithThreads()
     try {
