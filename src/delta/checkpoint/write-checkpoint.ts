@@ -19,6 +19,7 @@ import type { Snapshot } from '../snapshot/snapshot.js'
 import type { ObjectStore } from '../storage/object-store.js'
 import { CHECKPOINT_SCHEMA } from './checkpoint-schema.js'
 import { readLastCheckpoint } from './last-checkpoint.js'
+import { readCheckpoint } from './read-checkpoint.js'
 
 /** `created_by` of checkpoint files. */
 const CREATED_BY = 'polarway-lakehouse version 0.1.0'
@@ -229,12 +230,20 @@ export async function writeCheckpoint(
     rowGroupSize: ROW_GROUP_ACTIONS,
     ...layout,
   })
-  await store.put(checkpointKey(snapshot.version), bytes)
-  const result: CheckpointResult = {
+  const key = checkpointKey(snapshot.version)
+  let result: CheckpointResult = {
     version: snapshot.version,
     size: rows.length,
     numOfAddFiles: snapshot.numFiles,
     sizeInBytes: bytes.byteLength,
+  }
+  if (!(await store.putIfAbsent(key, bytes))) {
+    // Another writer checkpointed this version first (delta-rs does after its commits): its
+    // file describes the same state, and replacing it could cut it short under a reader that
+    // listed its size. Only a damaged one is replaced.
+    const existing = await existingCheckpoint(store, snapshot, key)
+    if (existing) result = existing
+    else await store.put(key, bytes)
   }
   let hint
   try {
@@ -252,4 +261,35 @@ export async function writeCheckpoint(
     await store.put(LAST_CHECKPOINT_KEY, new TextEncoder().encode(body))
   }
   return result
+}
+
+/**
+ * The checkpoint file of a version that another writer wrote, described as `_last_checkpoint`
+ * describes it; `undefined` when it cannot be read (empty, truncated, not a checkpoint).
+ */
+async function existingCheckpoint(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  key: string,
+): Promise<CheckpointResult | undefined> {
+  try {
+    const [actions, meta] = await Promise.all([
+      readCheckpoint(store, snapshot.location, {
+        version: snapshot.version,
+        flavor: 'classic',
+        keys: [key],
+      }),
+      store.head(key),
+    ])
+    if (!meta) return undefined
+    return {
+      version: snapshot.version,
+      size: actions.length,
+      numOfAddFiles: actions.filter((a) => a.kind === 'add').length,
+      sizeInBytes: meta.size,
+    }
+  } catch (error) {
+    if (!isDeltaError(error)) throw error
+    return undefined
+  }
 }

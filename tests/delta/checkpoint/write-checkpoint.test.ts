@@ -196,6 +196,8 @@ describe('writeCheckpoint', () => {
     const fromCp = await Snapshot.load(store)
     expect(fromCp.tombstones()).toEqual([])
     expect(fromCp.files().every((f) => !f.dataChange)).toBe(true)
+    // A checkpoint of the version exists: it would be kept.
+    await store.delete(checkpointKey(snap.version))
     await writeCheckpoint(store, snap, NOW)
     expect((await Snapshot.load(store)).tombstones().map((t) => t.path)).toHaveLength(1)
   })
@@ -216,6 +218,28 @@ describe('writeCheckpoint', () => {
     expect(result.size).toBe(2503)
     const metadata = parquetMetadata(toArrayBuffer(await store.get(checkpointKey(snap.version))))
     expect(metadata.row_groups.map((g) => Number(g.num_rows))).toEqual([1024, 1024, 455])
+    expect(stateOf(await Snapshot.load(store))).toEqual(stateOf(snap))
+  })
+
+  it("keeps another writer's checkpoint of the version, and replaces only a damaged one", async () => {
+    const store = new MemoryStore({ clock: { now: () => NOW } })
+    const adds = Array.from({ length: 30 }, (_, i) => ({ p: `p${i % 3}`, size: i }))
+    await writeLog(store, [{ adds, removeIdx: [], txn: null, setInterval: null }])
+    const snap = await Snapshot.load(store)
+    const key = checkpointKey(snap.version)
+    // "Another writer's": the same state in another layout (one page per 7 actions).
+    const theirs = await writeCheckpoint(store, snap, NOW, { singlePageMaxRows: 0, pageMaxRows: 7 })
+    const theirBytes = await store.get(key)
+    const ours = await writeCheckpoint(store, snap, NOW)
+    expect(await store.get(key)).toEqual(theirBytes)
+    // The result describes the file that is there.
+    expect(ours).toEqual(theirs)
+    // An empty file (a crashed writer's) is replaced.
+    await store.delete(key)
+    await store.put(key, new Uint8Array(0))
+    const repaired = await writeCheckpoint(store, snap, NOW)
+    expect(repaired.sizeInBytes).toBeGreaterThan(0)
+    expect((await store.get(key)).byteLength).toBe(repaired.sizeInBytes)
     expect(stateOf(await Snapshot.load(store))).toEqual(stateOf(snap))
   })
 
