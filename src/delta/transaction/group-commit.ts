@@ -393,10 +393,20 @@ export async function commitBatch(
     // again against the new metadata.
     await discardDataFiles(store, snapshot, prepared)
     prepared = prepareDataFiles(store, latest, rows, { now: clock.now() })
+    prepared.written.catch(() => undefined)
   }
-  return commitAppendFiles(store, latest, clock, rows.length, prepared, {
-    checkpoint: options.checkpoint,
-  })
+  let committed: Promise<FinishedWrite>
+  try {
+    committed = commitAppendFiles(store, latest, clock, rows.length, prepared, {
+      checkpoint: options.checkpoint,
+    })
+  } catch (error) {
+    // No transaction (the latest protocol needs writer features this engine does not
+    // implement): no commit will reference the files.
+    await discardDataFiles(store, latest, prepared)
+    throw error
+  }
+  return committed
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

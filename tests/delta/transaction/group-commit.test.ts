@@ -331,3 +331,35 @@ describe('GroupCommitQueue', () => {
     expect(await ids(table)).toEqual([1n, 2n, 3n, 4n])
   })
 })
+
+describe('group commit to a table another writer upgraded', () => {
+  it('refuses the batch and removes its data files when the protocol cannot be written', async () => {
+    const store = new MemoryStore()
+    const table = await DeltaTable.create(store, { schema: SCHEMA })
+    // Another writer adds a writer feature this engine does not implement.
+    const upgrade = {
+      protocol: {
+        minReaderVersion: 1,
+        minWriterVersion: 7,
+        writerFeatures: ['appendOnly', 'invariants', 'checkConstraints', 'someFutureFeature'],
+      },
+    }
+    await store.putIfAbsent(
+      commitKey(1),
+      new TextEncoder().encode(
+        `{"commitInfo":{"operation":"UPGRADE"}}\n${JSON.stringify(upgrade)}\n`,
+      ),
+    )
+    const rows = Array.from({ length: 3 }, (_, i) => ({ id: BigInt(i), who: 'x' }))
+    const outcomes = await Promise.allSettled(rows.map((row) => table.appendQueued([row])))
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected')
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'UNSUPPORTED_FEATURE' })
+    }
+    const dataFiles = (await store.listKeys('', { recursive: true })).filter((k) =>
+      k.endsWith('.parquet'),
+    )
+    expect(dataFiles).toEqual([])
+    await table.close()
+  })
+})
