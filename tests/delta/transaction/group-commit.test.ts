@@ -354,7 +354,9 @@ describe('group commit to a table another writer upgraded', () => {
     const outcomes = await Promise.allSettled(rows.map((row) => table.appendQueued([row])))
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected')
-      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'UNSUPPORTED_FEATURE' })
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+        code: 'UNSUPPORTED_FEATURE',
+      })
     }
     const dataFiles = (await store.listKeys('', { recursive: true })).filter((k) =>
       k.endsWith('.parquet'),
