@@ -345,14 +345,9 @@ class IoThread {
           w.reject(error)
           continue
         }
-        // From here no link waits for the step, unless it had ended: states change once.
-        const before = Atomics.compareExchange(states, w.tracked.slot, PENDING, FAILED)
-        Atomics.notify(states, w.tracked.slot)
-        w.tracked.ended(before === SUCCEEDED)
+        const succeeded = this.#endTracked(w.tracked)
         w.reject(
-          Object.assign(threadFailure(error.message, error), {
-            [STEP_SUCCEEDED]: before === SUCCEEDED,
-          }),
+          Object.assign(threadFailure(error.message, error), { [STEP_SUCCEEDED]: succeeded }),
         )
       }
     }
@@ -400,14 +395,23 @@ class IoThread {
         this.#worker.postMessage({ id, step, slot: tracked?.slot })
       } catch (error) {
         this.#settled(id)
-        if (tracked) {
-          Atomics.store(this.#states, tracked.slot, FAILED)
-          Atomics.notify(this.#states, tracked.slot)
-          tracked.ended(false)
-        }
+        if (tracked) this.#endTracked(tracked)
         reject(threadFailure(`the step could not be sent: ${String(error)}`, error))
       }
     })
+  }
+
+  /**
+   * Ends a tracked step that will get no answer (its thread failed, or it was never sent): its
+   * slot becomes FAILED unless the step had succeeded (states change once), so that no link
+   * waits for it.
+   * @returns whether it had succeeded
+   */
+  #endTracked(tracked: TrackedStep): boolean {
+    const before = Atomics.compareExchange(this.#states, tracked.slot, PENDING, FAILED)
+    Atomics.notify(this.#states, tracked.slot)
+    tracked.ended(before === SUCCEEDED)
+    return before === SUCCEEDED
   }
 
   #settled(id: number): Waiting | undefined {
@@ -444,6 +448,9 @@ export class IoThreads {
   readonly #states = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT))
   /** Free slots; the last is taken first. */
   readonly #freeSlots: number[] = Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i)
+  readonly #freeSlot = (slot: number): void => {
+    this.#freeSlots.push(slot)
+  }
 
   /** Steps handed to the threads so far (for tests and diagnostics). */
   get stepsSent(): number {
@@ -507,10 +514,7 @@ export class IoThreads {
     if (!thread || slot === undefined) return undefined
     Atomics.store(this.#states, slot, PENDING)
     this.#sent++
-    const free = (s: number): void => {
-      this.#freeSlots.push(s)
-    }
-    return new TrackedStep(this, slot, thread, free, (tracked) =>
+    return new TrackedStep(this, slot, thread, this.#freeSlot, (tracked) =>
       thread.send(this.#nextId++, payload(step), tracked),
     )
   }
