@@ -468,16 +468,15 @@ describe('IoThreads ordered links', () => {
 })
 
 describe('LocalFsStore.putIfAbsentAfter', () => {
-  async function storeWithThreads(): Promise<{ store: LocalFsStore; io: IoThreads; dir: string }> {
-    const io = new IoThreads()
-    expect(await io.whenOnline()).toBe(true)
-    const dir = await makeTempDir('put-after-')
-    return { store: new LocalFsStore(dir, { ioThreads: io }), io, dir }
+  /** {@link withThreads}, with a store on the threads rooted at the directory. */
+  function withStore(
+    body: (store: LocalFsStore, io: IoThreads, dir: string) => Promise<void>,
+  ): Promise<void> {
+    return withThreads((io, dir) => body(new LocalFsStore(dir, { ioThreads: io }), io, dir))
   }
 
-  it('creates the object after the group writes, all handed to the threads at once', async () => {
-    const { store, io, dir } = await storeWithThreads()
-    try {
+  it('creates the object after the group writes, all handed to the threads at once', () =>
+    withStore(async (store, io, dir) => {
       await store.putIfAbsent('_delta_log/00000000000000000000.json', bytes('{}'))
       const group = store.newWriteGroup(2)
       const written = Promise.all([
@@ -507,14 +506,10 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
       ).toBe(false)
       expect(await text(path.join(dir, '_delta_log/00000000000000000001.json'))).toBe('c1')
       expect(await fs.readdir(path.join(dir, '_delta_log'))).toHaveLength(2)
-    } finally {
-      await io.close()
-    }
-  })
+    }))
 
-  it('creates nothing when a write of the group fails, and rejects with its error', async () => {
-    const { store, io, dir } = await storeWithThreads()
-    try {
+  it('creates nothing when a write of the group fails, and rejects with its error', () =>
+    withStore(async (store, io, dir) => {
       await store.putIfAbsent('_delta_log/00000000000000000000.json', bytes('{}'))
       await store.putNew('part-0.parquet', bytes('old'))
       const group = store.newWriteGroup(1)
@@ -530,14 +525,10 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
       })
       expect(await fs.readdir(path.join(dir, '_delta_log'))).toEqual(['00000000000000000000.json'])
       expect(await text(path.join(dir, 'part-0.parquet'))).toBe('old')
-    } finally {
-      await io.close()
-    }
-  })
+    }))
 
-  it('is how group commits and appends publish their commit files', async () => {
-    const { store, io, dir } = await storeWithThreads()
-    try {
+  it('is how group commits and appends publish their commit files', () =>
+    withStore(async (store, io, dir) => {
       const table = await DeltaTable.create(store, {
         schema: {
           type: 'struct',
@@ -563,14 +554,10 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
       expect(
         (await fs.readdir(path.join(dir, '_delta_log'))).filter((n) => n.startsWith('.')),
       ).toEqual([])
-    } finally {
-      await io.close()
-    }
-  })
+    }))
 
-  it('creates a missing directory of the key, and reports other failures of its file', async () => {
-    const { store, io, dir } = await storeWithThreads()
-    try {
+  it('creates a missing directory of the key, and reports other failures of its file', () =>
+    withStore(async (store, io, dir) => {
       const group = store.newWriteGroup(1)
       const written = store.putNew('part-0.parquet', bytes('a'), group)
       const key = '_delta_log/00000000000000000000.json'
@@ -586,14 +573,10 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
         message: expect.stringMatching(/putIfAbsent of "not-a-dir\/00.json".*ENOTDIR/),
       })
       expect(await text(path.join(dir, 'not-a-dir'))).toBe('x')
-    } finally {
-      await io.close()
-    }
-  })
+    }))
 
-  it('answers undefined when it cannot order the put on threads', async () => {
-    const { store, io, dir } = await storeWithThreads()
-    try {
+  it('answers undefined when it cannot order the put on threads', () =>
+    withStore(async (store, io, dir) => {
       const pooled = new LocalFsStore(dir, { ioThreads: false })
       const key = '_delta_log/00000000000000000000.json'
       // A group of a store without threads, of another store, or not complete.
@@ -606,10 +589,7 @@ describe('LocalFsStore.putIfAbsentAfter', () => {
       expect(store.putIfAbsentAfter(key, bytes('x'), w2, partial)).toBeUndefined()
       await Promise.all([w1, w2])
       expect(await fs.readdir(dir)).not.toContain('_delta_log')
-    } finally {
-      await io.close()
-    }
-  })
+    }))
 
   it('has exactly one winner per key and never links before the data when threads die', async () => {
     const dir = await makeTempDir('put-after-death-')
