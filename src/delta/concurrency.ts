@@ -50,6 +50,19 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise<void>((resolve) => realSetImmediate(resolve))
 }
 
+/**
+ * Runs a generator of synchronous steps to its end at once (the synchronous twin of
+ * {@link runSteps}).
+ * @param steps - the work
+ * @returns the generator's result
+ */
+export function runStepsNow<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
 /** How long {@link runSteps} works before letting the event loop run. */
 const STEPS_YIELD_AFTER_MS = 1
 

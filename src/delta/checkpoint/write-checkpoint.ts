@@ -11,7 +11,7 @@
  * @module
  */
 import { DeltaError, isDeltaError } from '../errors.js'
-import { runSteps } from '../concurrency.js'
+import { runSteps, runStepsNow } from '../concurrency.js'
 import { checkpointKey, LAST_CHECKPOINT_KEY } from '../log/log-path.js'
 import { writeParquetYielding, type WriteParquetOptions } from '../parquet/index.js'
 import type { StructType } from '../schema/data-type.js'
@@ -72,11 +72,7 @@ function emptyRow(): Record<string, unknown> {
  * @internal
  */
 export function checkpointRows(snapshot: Snapshot, now: number): Record<string, unknown>[] {
-  const steps = checkpointRowSteps(snapshot, now)
-  for (;;) {
-    const step = steps.next()
-    if (step.done) return step.value
-  }
+  return runStepsNow(checkpointRowSteps(snapshot, now))
 }
 
 /** Actions converted per step of {@link checkpointRowSteps} (well under a millisecond). */

@@ -17,6 +17,7 @@
 import type { ColumnChunk, FileMetaData, SchemaElement as ReadElement } from 'hyparquet'
 import type { SchemaElement } from 'hyparquet-writer'
 import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js'
+import { runStepsNow } from '../concurrency.js'
 import { DeltaError } from '../errors.js'
 import type { StructType } from '../schema/data-type.js'
 import { checkColumnChunks, chunkRange } from './check-pages.js'
@@ -130,16 +131,14 @@ export function replaceColumns(
   }
 
   try {
-    const steps = writeDirectGroups(plan.direct, groups, {
-      createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
-      paged: true,
-      rowGroupSize: Math.max(1, numRows),
-      pageMaxRows: PAGE_MAX_ROWS,
-    })
-    for (;;) {
-      const step = steps.next()
-      if (step.done) return step.value
-    }
+    return runStepsNow(
+      writeDirectGroups(plan.direct, groups, {
+        createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
+        paged: true,
+        rowGroupSize: Math.max(1, numRows),
+        pageMaxRows: PAGE_MAX_ROWS,
+      }),
+    )
   } catch (cause) {
     throw parquetError('PARQUET_ERROR', `cannot write: ${errorMessage(cause)}`, {
       fileName,

@@ -28,7 +28,7 @@
 import { ByteWriter, parquetWrite } from 'hyparquet-writer'
 // hyparquet-writer bundles its own hyparquet, so its SchemaElement type is the one to use here.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
-import { runSteps } from '../concurrency.js'
+import { runSteps, runStepsNow } from '../concurrency.js'
 import { decimalParams } from '../schema/data-type.js'
 import { findType, type DataType, type StructField, type StructType } from '../schema/data-type.js'
 import { timestampMicros } from '../schema/timestamps.js'
@@ -138,11 +138,7 @@ export function writeParquet(
   schema: StructType,
   options: WriteParquetOptions = {},
 ): Uint8Array {
-  const steps = encodeSteps(rows, schema, options)
-  for (;;) {
-    const step = steps.next()
-    if (step.done) return step.value
-  }
+  return runStepsNow(encodeSteps(rows, schema, options))
 }
 
 /**
