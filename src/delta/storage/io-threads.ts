@@ -184,6 +184,8 @@ parentPort.on('message', (m) => {
   }
   parentPort.postMessage(reply)
 })
+// A step that cannot be read will never be answered: exiting fails the thread (see IoThread).
+parentPort.on('messageerror', () => process.exit(1))
 parentPort.postMessage({ ready: true })
 })()
 `
@@ -353,6 +355,12 @@ class IoThread {
     }
     this.#worker.on('error', (error) => fail(threadFailure(error.message, error)))
     this.#worker.on('exit', (code) => fail(threadFailure(`the I/O thread exited (code ${code})`)))
+    // A reply that cannot be read is lost, and so would be the answer of its step: the thread
+    // counts as failed, so that its steps are settled and no link waits for them.
+    this.#worker.on('messageerror', (error) => {
+      fail(threadFailure(`a reply of the I/O thread could not be read: ${error.message}`, error))
+      void this.#worker.terminate()
+    })
     // After the listeners: a 'message' listener refs the worker's port again.
     this.#worker.unref()
   }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { constants as fsConstants } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
@@ -431,6 +432,53 @@ describe('IoThreads ordered links', () => {
       await expect(fs.stat(target)).rejects.toMatchObject({ code: 'ENOENT' })
       // The staged file is left to its caller.
       expect(await text(temp)).toBe('commit')
+    }))
+
+  it('counts a reply it cannot read as the failure of its thread, so no link waits on it', () =>
+    withThreads(async (io, dir) => {
+      const sent = vi.spyOn(Worker.prototype, 'postMessage')
+      const fifo = path.join(dir, 'fifo')
+      await promisify(execFile)('mkfifo', [fifo])
+      const temp = path.join(dir, '.commit.tmp')
+      const staged = defined(
+        io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
+      )
+      const blockedFile = path.join(dir, 'part-0')
+      const blocked = trackedData(io, blockedFile, 'rows', fifo)
+      const target = path.join(dir, '00.json')
+      const linked = defined(
+        io.runAfter({ op: 'link', from: temp, to: target, dir }, [staged, blocked]),
+      )
+      await staged.answer
+      // The worker that was handed the blocked step.
+      const index = sent.mock.calls.findIndex(
+        ([message]) => (message as { step?: { file?: string } }).step?.file === blockedFile,
+      )
+      const worker = sent.mock.contexts[index] as Worker
+      sent.mockRestore()
+      let exited = false
+      const exit = new Promise((resolve) => worker.once('exit', resolve)).then(() => {
+        exited = true
+      })
+      worker.emit('messageerror', new Error('could not deserialize'))
+      const error = await failure(blocked.answer)
+      expect(error.message).toContain('could not be read')
+      // The link on the other thread woke up and linked nothing.
+      expect(await linked).toEqual({ value: false, aborted: true })
+      await expect(fs.stat(target)).rejects.toMatchObject({ code: 'ENOENT' })
+      // Later steps go to the pool.
+      expect(io.run({ op: 'link', from: temp, to: target, dir })).toBeUndefined()
+      // The thread is being stopped: it exits before the FIFO, or once a writer lets it go.
+      while (!exited) {
+        try {
+          const writer = await fs.open(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK)
+          await writer.close()
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'ENXIO' }) // no reader (yet)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await exit
     }))
 
   it('settles every link when the threads stop with tracked steps in flight', async () => {
