@@ -5,7 +5,6 @@
  * table on the same disk, repetitions alternating.
  * @module
  */
-import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { DeltaTable } from '../src/delta/index.js'
 import { defineBenchmark } from './lib/benchmark.js'
@@ -16,11 +15,9 @@ import {
   summarizeComparisons,
   type Comparison,
 } from './lib/format.js'
-import { DATA_DIR } from './lib/paths.js'
+import { describeRunDir, makeRunDir } from './lib/run-dir.js'
 import { interleave, type Side } from './lib/stats.js'
 import { startNodeWorker, startPythonWorker, type Worker } from './lib/worker.js'
-
-const WORK_DIR = path.join(DATA_DIR, 'append-latency')
 
 interface AppendReply {
   readonly ns: number
@@ -60,10 +57,9 @@ file-system barriers that delta-rs does not pay.
 The row objects and the one-row pyarrow table are built outside the timing. The p99 includes
 our checkpoints.`,
   async run(context) {
-    await fs.rm(WORK_DIR, { recursive: true, force: true })
-    await fs.mkdir(WORK_DIR, { recursive: true })
-    const oursTable = path.join(WORK_DIR, 'ours')
-    const theirsTable = path.join(WORK_DIR, 'delta-rs')
+    const runDir = await makeRunDir('append-latency')
+    const oursTable = path.join(runDir.path, 'ours')
+    const theirsTable = path.join(runDir.path, 'delta-rs')
     const node = startNodeWorker('append-latency')
     const python = await startPythonWorker('append_latency.py')
     try {
@@ -94,6 +90,8 @@ our checkpoints.`,
         comparisonTable([summary], { ours: 'ours', baseline: 'delta-rs' }),
         '',
         `Target: our median at most 0.5× delta-rs's. Both tables end at version ${expected}.`,
+        '',
+        describeRunDir(runDir),
       ].join('\n')
       return {
         summary:
@@ -104,7 +102,7 @@ our checkpoints.`,
       }
     } finally {
       await Promise.all([node.close(), python.close()])
-      await fs.rm(WORK_DIR, { recursive: true, force: true })
+      await runDir.remove()
     }
   },
   workerHandlers: {
