@@ -59,18 +59,19 @@ function probeCreation(dir: string): number {
  * Makes a fresh directory `bench/.data/runs/<name>-<time>-<pid>` for one run, after removing
  * what earlier runs of `name` left behind (a run removes its own directory when it ends, unless
  * it was killed).
- * @param name - the benchmark's name
+ * @param name - the benchmark's name (no `/`)
+ * @param parent - where to make it instead of `bench/.data/runs` (tests)
  * @returns the directory
  */
-export async function makeRunDir(name: string): Promise<RunDir> {
-  fs.mkdirSync(RUNS_DIR, { recursive: true })
-  const spread = spreadSubdirectories(RUNS_DIR)
-  for (const entry of fs.readdirSync(RUNS_DIR)) {
+export async function makeRunDir(name: string, parent: string = RUNS_DIR): Promise<RunDir> {
+  fs.mkdirSync(parent, { recursive: true })
+  const spread = spreadSubdirectories(parent)
+  for (const entry of fs.readdirSync(parent)) {
     if (entry.startsWith(`${name}-`)) {
-      await fs.promises.rm(path.join(RUNS_DIR, entry), { recursive: true, force: true })
+      await fs.promises.rm(path.join(parent, entry), { recursive: true, force: true })
     }
   }
-  const dir = path.join(RUNS_DIR, `${name}-${Date.now()}-${process.pid}`)
+  const dir = path.join(parent, `${name}-${Date.now()}-${process.pid}`)
   fs.mkdirSync(dir)
   const createUs = probeCreation(path.join(dir, '.create-probe'))
   return {
