@@ -331,6 +331,30 @@ function trackedData(io: IoThreads, file: string, data: string, syncDir?: string
   return defined(io.runTracked({ op: 'create', file, data: bytes(data), full: false, syncDir }))
 }
 
+/**
+ * A staged commit file, a data-file step on the other thread that blocks until the test lets
+ * it go (syncing a "directory" that is a FIFO opens it for reading, which waits for a writer;
+ * the sync then fails with EINVAL), and a link behind the staged file, on its thread, that must
+ * wait for the blocked step.
+ */
+async function linkBehindBlockedStep(io: IoThreads, dir: string) {
+  const fifo = path.join(dir, 'fifo')
+  await promisify(execFile)('mkfifo', [fifo])
+  const temp = path.join(dir, '.commit.tmp')
+  const staged = defined(
+    io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
+  )
+  const blockedFile = path.join(dir, 'part-0')
+  const blocked = trackedData(io, blockedFile, 'rows', fifo)
+  blocked.answer.catch(() => undefined)
+  expect(blocked.thread).not.toBe(staged.thread)
+  const target = path.join(dir, '00.json')
+  const linked = defined(
+    io.runAfter({ op: 'link', from: temp, to: target, dir }, [staged, blocked]),
+  )
+  return { fifo, temp, target, staged, blocked, blockedFile, linked }
+}
+
 describe('IoThreads ordered links', () => {
   it('links after the tracked steps it waits for, and frees their slots', () =>
     withThreads(async (io, dir) => {
@@ -403,22 +427,7 @@ describe('IoThreads ordered links', () => {
 
   it('waits on the other thread while a step runs, and links nothing when it fails', () =>
     withThreads(async (io, dir) => {
-      // A step that blocks until this test lets it go: syncing a "directory" that is a FIFO
-      // opens it for reading, which waits for a writer; the sync then fails (EINVAL).
-      const fifo = path.join(dir, 'fifo')
-      await promisify(execFile)('mkfifo', [fifo])
-      const temp = path.join(dir, '.commit.tmp')
-      const staged = defined(
-        io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
-      )
-      const blocked = trackedData(io, path.join(dir, 'part-0'), 'rows', fifo)
-      blocked.answer.catch(() => undefined)
-      expect(blocked.thread).not.toBe(staged.thread)
-      const target = path.join(dir, '00.json')
-      // Behind the staged file, on its thread: it must wait for the blocked step on the other.
-      const linked = defined(
-        io.runAfter({ op: 'link', from: temp, to: target, dir }, [staged, blocked]),
-      )
+      const { fifo, temp, target, staged, blocked, linked } = await linkBehindBlockedStep(io, dir)
       let answered = false
       void linked.then(() => (answered = true))
       await staged.answer
@@ -437,18 +446,8 @@ describe('IoThreads ordered links', () => {
   it('counts a reply it cannot read as the failure of its thread, so no link waits on it', () =>
     withThreads(async (io, dir) => {
       const sent = vi.spyOn(Worker.prototype, 'postMessage')
-      const fifo = path.join(dir, 'fifo')
-      await promisify(execFile)('mkfifo', [fifo])
-      const temp = path.join(dir, '.commit.tmp')
-      const staged = defined(
-        io.runTracked({ op: 'create', file: temp, data: bytes('commit'), full: true }),
-      )
-      const blockedFile = path.join(dir, 'part-0')
-      const blocked = trackedData(io, blockedFile, 'rows', fifo)
-      const target = path.join(dir, '00.json')
-      const linked = defined(
-        io.runAfter({ op: 'link', from: temp, to: target, dir }, [staged, blocked]),
-      )
+      const { fifo, temp, target, staged, blocked, blockedFile, linked } =
+        await linkBehindBlockedStep(io, dir)
       await staged.answer
       // The worker that was handed the blocked step.
       const index = sent.mock.calls.findIndex(
